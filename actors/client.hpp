@@ -1,0 +1,35 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "runtime/logging.hpp"
+#include "runtime/trainer.hpp"
+
+namespace fl {
+
+/// Everything one federated client is: an id, its data partition (indices
+/// into the trainers' training set) and its local hyper-parameters. The
+/// model itself lives in the training pool's workers, so a process can host
+/// thousands of clients at the cost of their index lists.
+struct client_settings {
+  std::string id;
+  std::shared_ptr<const std::vector<int64_t>> samples;
+  fit_config fit;
+  uint64_t seed = 0;
+  /// Simulated slowness: the client reports its update only after
+  /// (slowdown - 1) x its training time more (1 = no delay).
+  double slowdown = 1;
+};
+
+/// Spawns a passive (sync) client: it joins `upstream` (a server, scheduler
+/// or upstream connector), then on each Activation trains in `pool` and
+/// sends an Update; it ends on Exit or when its upstream is lost.
+caf::actor spawn_client(caf::actor_system& sys, client_settings s,
+                        caf::actor upstream, caf::actor pool, loggers log);
+
+} // namespace fl

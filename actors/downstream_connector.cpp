@@ -1,0 +1,169 @@
+#include "actors/downstream_connector.hpp"
+
+#include <map>
+#include <set>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/interfaces.hpp"
+#include "messages/chunking.hpp"
+#include "runtime/errors.hpp"
+
+namespace fl {
+
+namespace {
+
+struct peer {
+  caf::actor handle;
+  frame_assembler assembler;
+  std::set<std::string> nodes; ///< ids that joined through this peer
+};
+
+struct downstream_state {
+  std::map<caf::actor_addr, peer> peers;
+  std::map<std::string, caf::actor_addr> routes; ///< node id -> peer
+  uint64_t next_transfer = 1;
+  static inline const char* name = "fl.downstream";
+};
+
+using downstream_actor = caf::stateful_actor<downstream_state>;
+
+/// The node id a message claims to come from ("" if it names none).
+std::string claimed_id(const message& body) {
+  return std::visit(
+    [](const auto& m) -> std::string {
+      using T = std::decay_t<decltype(m)>;
+      if constexpr (std::is_same<T, join_msg>::value
+                    || std::is_same<T, update_msg>::value
+                    || std::is_same<T, request_msg>::value
+                    || std::is_same<T, eval_result_msg>::value
+                    || std::is_same<T, heartbeat_msg>::value)
+        return m.node_id;
+      else
+        return "";
+    },
+    body);
+}
+
+void send_frames(downstream_actor* self, const caf::actor& to,
+                 const envelope& env, size_t chunk_bytes) {
+  auto frames = encode_frames(env, chunk_bytes, self->state.next_transfer++);
+  for (auto& f : frames)
+    self->send(to, frame_atom::value, wire_frame{std::move(f)});
+}
+
+void reject(downstream_actor* self, const caf::actor& to,
+            const std::string& target, errc code, const std::string& why,
+            size_t chunk_bytes) {
+  send_frames(self, to,
+              envelope{target, error_msg{static_cast<uint16_t>(code), why}},
+              chunk_bytes);
+}
+
+void drop_peer(downstream_actor* self, const caf::actor& owner,
+               const caf::actor_addr& addr, const caf::error& why) {
+  auto i = self->state.peers.find(addr);
+  if (i == self->state.peers.end())
+    return;
+  for (const auto& id : i->second.nodes) {
+    self->state.routes.erase(id);
+    self->send(owner, lost_atom::value, id, why);
+  }
+  self->state.peers.erase(i);
+}
+
+} // namespace
+
+caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
+                                      downstream_settings s, loggers log) {
+  return sys.spawn([owner, s, log](downstream_actor* self) -> caf::behavior {
+    self->monitor(owner);
+    self->set_down_handler([self, owner, log](caf::down_msg& dm) {
+      if (dm.source == owner.address()) {
+        self->quit(dm.reason);
+        return;
+      }
+      log.wire->debug("peer {} gone: {}", caf::to_string(dm.source),
+                      describe(dm.reason));
+      drop_peer(self, owner, dm.source,
+                make_fl_error(errc::peer_lost,
+                              "connection lost: " + describe(dm.reason)));
+    });
+    return {
+      [self, owner, s, log](frame_atom, wire_frame& f) {
+        auto handle = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!handle) {
+          log.wire->warn("frame without a sender dropped");
+          return;
+        }
+        auto& st = self->state;
+        auto pi = st.peers.find(handle.address());
+        if (pi == st.peers.end()) {
+          self->monitor(handle);
+          pi = st.peers.emplace(handle.address(),
+                                peer{handle, frame_assembler{s.limits}, {}})
+                 .first;
+        }
+        auto bytes = std::make_shared<const byte_buffer>(std::move(f.bytes));
+        auto res = pi->second.assembler.feed(std::move(bytes));
+        if (!res) {
+          log.wire->warn("rejected a message from {}: {}",
+                         caf::to_string(handle.address()),
+                         describe(res.error()));
+          reject(self, handle, "", static_cast<errc>(res.error().code()),
+                 describe(res.error()), s.chunk_bytes);
+          return;
+        }
+        if (!*res)
+          return; // more chunks to come
+        auto& env = **res;
+        auto id = claimed_id(env.body);
+        if (auto* j = std::get_if<join_msg>(&env.body)) {
+          if (!s.token.empty() && j->auth_token != s.token) {
+            log.wire->warn("join from {} refused: bad token", j->node_id);
+            reject(self, handle, j->node_id, errc::unauthorized,
+                   "join refused: wrong or missing token", s.chunk_bytes);
+            return;
+          }
+          auto ri = st.routes.find(id);
+          if (ri != st.routes.end() && ri->second != handle.address()) {
+            log.wire->warn("join from {} refused: id in use", id);
+            reject(self, handle, id, errc::unauthorized,
+                   "node id '" + id + "' is already in use", s.chunk_bytes);
+            return;
+          }
+          j->auth_token.clear(); // the secret stops at the edge
+          st.routes[id] = handle.address();
+          pi->second.nodes.insert(id);
+        } else if (!id.empty() && pi->second.nodes.count(id) == 0) {
+          log.wire->warn("{} from a peer that did not join as {} dropped",
+                         message_name(env.body), id);
+          reject(self, handle, id, errc::unauthorized,
+                 "node '" + id + "' has not joined through this connection",
+                 s.chunk_bytes);
+          return;
+        } else if (id.empty() && pi->second.nodes.empty()) {
+          log.wire->warn("{} before any join dropped",
+                         message_name(env.body));
+          return;
+        }
+        self->send(owner, deliver_atom::value, std::move(env));
+      },
+      [self, s, log](deliver_atom, const envelope& env) {
+        auto& st = self->state;
+        auto ri = st.routes.find(env.target);
+        if (ri == st.routes.end()) {
+          log.wire->debug("no route to {}; {} dropped", env.target,
+                          message_name(env.body));
+          return;
+        }
+        auto pi = st.peers.find(ri->second);
+        if (pi != st.peers.end())
+          send_frames(self, pi->second.handle, env, s.chunk_bytes);
+      },
+    };
+  });
+}
+
+} // namespace fl

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "runtime/flat_model.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/strategy.hpp"
+
+namespace fl {
+
+/// What the server records about one round (also written as a JSONL line).
+struct round_record {
+  uint64_t round = 0;
+  uint64_t model_version = 0; ///< version after the round
+  bool accepted = false;      ///< false: the previous model was kept
+  std::string outcome;        ///< "ok" or why the round was not accepted
+  double round_seconds = 0;   ///< activation to aggregation
+  double elapsed_seconds = 0; ///< since the first round started
+  size_t sampled = 0;
+  size_t clients_ok = 0;
+  size_t clients_failed = 0;
+  double train_loss = 0;      ///< sample-weighted mean of client losses
+  double test_loss = -1;      ///< -1 when not evaluated
+  double test_accuracy = -1;  ///< -1 when not evaluated
+  uint64_t bytes_out = 0;     ///< model payload bytes sent (activations)
+  uint64_t bytes_in = 0;      ///< model payload bytes received (updates)
+};
+
+/// Thread-safe list of round records: the server appends, an embedding
+/// application or test reads (during or after the run).
+class round_log {
+public:
+  void add(round_record r) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    records_.push_back(std::move(r));
+  }
+  std::vector<round_record> records() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return records_;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::vector<round_record> records_;
+};
+
+struct server_settings {
+  std::string id = "server";
+  uint64_t rounds = 30;
+  /// Round 1 starts once this many clients have joined.
+  uint64_t min_clients = 1;
+  double round_deadline_s = 120;
+  /// After Exit, wait at most this long for members to disconnect.
+  double exit_grace_s = 10;
+  uint32_t heartbeat_ms = 5000;
+  std::string metrics_path;   ///< "" = no metrics file
+  std::string checkpoint_dir; ///< "" = no checkpoints
+  /// Round/version to continue from (resume); 0 for a fresh start.
+  uint64_t start_round = 0;
+  uint64_t start_version = 0;
+  std::shared_ptr<round_log> log_sink; ///< optional
+};
+
+/// Spawns the synchronous server: waits for `min_clients` joins, then runs
+/// `rounds` rounds of sample -> activate -> fold updates as they arrive ->
+/// aggregate (quorum + deadline) -> evaluate (on `evaluator`, a training
+/// worker, when valid) -> checkpoint; finally sends Exit to every member and
+/// ends once they are gone (or after exit_grace_s).
+/// Errors at start-up (metrics file) end the actor with that error.
+caf::actor spawn_server(caf::actor_system& sys, server_settings s,
+                        std::shared_ptr<strategy> strat, flat_model initial,
+                        caf::actor evaluator, loggers log);
+
+} // namespace fl

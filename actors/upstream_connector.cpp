@@ -1,0 +1,203 @@
+#include "actors/upstream_connector.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/interfaces.hpp"
+#include "messages/chunking.hpp"
+#include "runtime/errors.hpp"
+
+namespace fl {
+
+namespace {
+
+struct upstream_state {
+  caf::actor remote;                         ///< invalid while disconnected
+  frame_assembler assembler;
+  std::map<std::string, caf::actor> locals;  ///< node id -> local actor
+  std::map<std::string, envelope> joins;     ///< replayed after reconnects
+  std::vector<envelope> queue;               ///< waiting for a connection
+  int failures = 0;
+  bool connecting = false;
+  uint64_t next_transfer = 1;
+  static inline const char* name = "fl.upstream";
+};
+
+using upstream_actor = caf::stateful_actor<upstream_state>;
+
+caf::timespan secs(double s) {
+  return std::chrono::duration_cast<caf::timespan>(
+    std::chrono::duration<double>{s});
+}
+
+void send_now(upstream_actor* self, const upstream_settings& s,
+              const envelope& env) {
+  auto frames = encode_frames(env, s.chunk_bytes, self->state.next_transfer++);
+  for (auto& f : frames)
+    self->send(self->state.remote, frame_atom::value, wire_frame{std::move(f)});
+}
+
+void give_up(upstream_actor* self, const caf::error& why) {
+  for (const auto& kv : self->state.locals)
+    self->send(kv.second, lost_atom::value, std::string{"upstream"}, why);
+  self->quit(why);
+}
+
+void connect(upstream_actor* self, const upstream_settings& s,
+             const loggers& log) {
+  auto& st = self->state;
+  if (st.connecting || st.remote)
+    return;
+  st.connecting = true;
+  auto mm = self->home_system().middleman().actor_handle();
+  self
+    ->request(mm, secs(s.connect_timeout_s), caf::connect_atom::value, s.host,
+              s.port)
+    .then(
+      [self, s, log](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                     const std::set<std::string>&) {
+        auto& state = self->state;
+        state.connecting = false;
+        if (!ptr) {
+          log.wire->warn("{}:{} has no published actor", s.host, s.port);
+          state.failures = s.max_attempts; // not a transient problem
+          give_up(self, make_fl_error(errc::peer_lost,
+                                      "nothing published at " + s.host + ":"
+                                        + std::to_string(s.port)));
+          return;
+        }
+        state.remote = caf::actor_cast<caf::actor>(std::move(ptr));
+        self->monitor(state.remote);
+        if (state.failures > 0 || !state.joins.empty())
+          log.wire->info("connected to {}:{}", s.host, s.port);
+        state.failures = 0;
+        state.assembler = frame_assembler{s.limits};
+        // After a reconnect, every local node joins again firstate.
+        std::set<std::string> rejoined;
+        for (const auto& kv : state.joins) {
+          send_now(self, s, kv.second);
+          rejoined.insert(kv.first);
+        }
+        auto queued = std::move(state.queue);
+        state.queue.clear();
+        for (const auto& env : queued) {
+          auto* j = std::get_if<join_msg>(&env.body);
+          if (j && rejoined.count(j->node_id))
+            continue;
+          send_now(self, s, env);
+        }
+      },
+      [self, s, log](caf::error& err) {
+        auto& state = self->state;
+        state.connecting = false;
+        ++state.failures;
+        if (state.failures >= s.max_attempts) {
+          log.wire->error("cannot reach {}:{} after {} attempts: {}", s.host,
+                          s.port, state.failures, describe(err));
+          give_up(self, make_fl_error(errc::peer_lost,
+                                      "cannot reach " + s.host + ":"
+                                        + std::to_string(s.port)));
+          return;
+        }
+        auto wait = std::min(s.backoff_max_s,
+                             s.backoff_initial_s
+                               * static_cast<double>(1 << std::min(
+                                   state.failures - 1, 16)));
+        log.wire->debug("connect to {}:{} failed ({}); retry in {:.1f} s",
+                        s.host, s.port, describe(err), wait);
+        self->delayed_send(self, secs(wait), connect_atom::value);
+      });
+}
+
+} // namespace
+
+caf::actor spawn_upstream_connector(caf::actor_system& sys,
+                                    upstream_settings s, loggers log) {
+  return sys.spawn([s, log](upstream_actor* self) -> caf::behavior {
+    self->state.assembler = frame_assembler{s.limits};
+    self->set_down_handler([self, s, log](caf::down_msg& dm) {
+      auto& st = self->state;
+      if (st.remote && dm.source == st.remote.address()) {
+        log.wire->warn("lost the connection to {}:{} ({}); reconnecting",
+                       s.host, s.port, describe(dm.reason));
+        st.remote = caf::actor{};
+        if (auto err = st.assembler.abandon())
+          log.wire->warn("{}", describe(err));
+        connect(self, s, log);
+        return;
+      }
+      // A local node ended: forget it.
+      for (auto i = st.locals.begin(); i != st.locals.end();) {
+        if (i->second.address() == dm.source) {
+          st.joins.erase(i->first);
+          i = st.locals.erase(i);
+        } else {
+          ++i;
+        }
+      }
+      if (st.locals.empty() && st.joins.empty())
+        self->quit();
+    });
+    connect(self, s, log);
+    return {
+      [self, s, log](deliver_atom, envelope& env) {
+        auto& st = self->state;
+        if (auto* j = std::get_if<join_msg>(&env.body)) {
+          auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+          if (!sender) {
+            log.wire->warn("join without a sender dropped");
+            return;
+          }
+          if (st.locals.emplace(j->node_id, sender).second)
+            self->monitor(sender);
+          j->auth_token = s.token;
+          st.joins[j->node_id] = env;
+        }
+        if (st.remote)
+          send_now(self, s, env);
+        else
+          st.queue.push_back(std::move(env));
+      },
+      [self, s, log](frame_atom, wire_frame& f) {
+        auto& st = self->state;
+        auto bytes = std::make_shared<const byte_buffer>(std::move(f.bytes));
+        auto res = st.assembler.feed(std::move(bytes));
+        if (!res) {
+          log.wire->warn("rejected a message from upstream: {}",
+                         describe(res.error()));
+          return;
+        }
+        if (!*res)
+          return;
+        auto& env = **res;
+        if (env.target.empty()) {
+          for (const auto& kv : st.locals)
+            self->send(kv.second, deliver_atom::value, env);
+          return;
+        }
+        auto li = st.locals.find(env.target);
+        if (li == st.locals.end()) {
+          log.wire->debug("{} for unknown node {} dropped",
+                          message_name(env.body), env.target);
+          return;
+        }
+        if (std::holds_alternative<exit_msg>(env.body)
+            || std::holds_alternative<error_msg>(env.body)) {
+          // A node told to leave (or refused) must not rejoin on reconnect.
+          st.joins.erase(env.target);
+        }
+        self->send(li->second, deliver_atom::value, std::move(env));
+      },
+      [self, s, log](connect_atom) { connect(self, s, log); },
+    };
+  });
+}
+
+} // namespace fl

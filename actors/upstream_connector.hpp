@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "messages/codec.hpp"
+#include "runtime/logging.hpp"
+
+namespace fl {
+
+struct upstream_settings {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string token;              ///< put into every join that passes
+  double connect_timeout_s = 10;  ///< per connection attempt
+  int max_attempts = 30;          ///< consecutive failed attempts before giving up
+  double backoff_initial_s = 0.2; ///< doubles per failure...
+  double backoff_max_s = 5;       ///< ...up to this
+  size_t chunk_bytes = size_t{64} << 20;
+  decode_limits limits;
+};
+
+/// Spawns the upstream connector of a process that hosts clients (or a
+/// scheduler): it connects to the server's published downstream connector
+/// from inside the actor (non-blocking, with a timeout per attempt and
+/// exponential back-off), queues outgoing messages until connected, and on
+/// connection loss reconnects and re-sends every join it has seen so the
+/// local nodes rejoin. Local nodes talk to it as if it were the server:
+/// `(deliver_atom, envelope)`; a join registers the sender under its node id.
+/// Frames from upstream are reassembled, validated (codec) and delivered to
+/// the local node named by `target`. When it gives up it sends
+/// `(lost_atom, "upstream", error)` to every local node and ends.
+caf::actor spawn_upstream_connector(caf::actor_system& sys,
+                                    upstream_settings s, loggers log);
+
+} // namespace fl

@@ -1,0 +1,101 @@
+// fl-node: the fedactor command line. Parses flags (and an optional TOML
+// file), builds the loggers, and hands over to one subcommand. All wiring
+// of components happens in the run_* functions; nothing global.
+
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "bench/codec_bench.hpp"
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/logging.hpp"
+
+namespace {
+
+constexpr int exit_usage = 2;
+constexpr int exit_not_built = 3;
+
+int not_built(const char* what) {
+  std::fprintf(stderr,
+               "fl-node %s: not implemented in this version of fedactor yet\n",
+               what);
+  return exit_not_built;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace fl;
+  CLI::App app{"fl-node: federated learning on the C++ Actor Framework.\n"
+               "Run `fl-node <command> --help` for the flags of a command."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "fl-node 0.1.0");
+
+  auto* sim = app.add_subcommand(
+    "sim", "run a whole federation (server + clients) in one process");
+  cli::option_set sim_opts{*sim, for_sim};
+  auto* server = app.add_subcommand(
+    "server", "run the server; clients join it over the network");
+  cli::option_set server_opts{*server, for_server};
+  auto* client = app.add_subcommand(
+    "client", "host --clients simulated clients that join --upstream");
+  cli::option_set client_opts{*client, for_client};
+  auto* scheduler = app.add_subcommand(
+    "scheduler", "a middle server that pre-aggregates a client group "
+                 "[not implemented yet]");
+  cli::option_set scheduler_opts{*scheduler, for_scheduler};
+  auto* launch = app.add_subcommand(
+    "launch", "start the nodes of a cluster file [not implemented yet]");
+  std::string cluster_file;
+  launch->add_option("cluster", cluster_file, "cluster TOML file");
+  auto* bench = app.add_subcommand("bench", "run a benchmark and print "
+                                            "figures");
+  bench->require_subcommand(1);
+  auto* bench_codec = bench->add_subcommand(
+    "codec", "wire encode/decode throughput and accumulate bandwidth");
+  bench::codec_bench_options codec_opts;
+  bench_codec->add_option("--sizes-mib", codec_opts.sizes_mib,
+                          "model sizes to encode, MiB")
+    ->capture_default_str();
+  bench_codec->add_option("--chunk-mib", codec_opts.chunk_mib,
+                          "chunk size, MiB")
+    ->capture_default_str();
+  bench_codec->add_option("--repeats", codec_opts.repeats,
+                          "repetitions (best is reported)")
+    ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (*bench_codec)
+    return bench::run_codec_bench(codec_opts);
+  if (*launch)
+    return not_built("launch");
+  if (*scheduler)
+    return not_built("scheduler");
+
+  const cli::option_set* opts = *sim      ? &sim_opts
+                                : *server ? &server_opts
+                                          : &client_opts;
+  auto cfg = opts->resolve();
+  if (!cfg) {
+    std::fprintf(stderr, "fl-node: %s\n", describe(cfg.error()).c_str());
+    return exit_usage;
+  }
+  auto log = make_loggers(cfg->output.log_level, cfg->output.log_file);
+  if (!log) {
+    std::fprintf(stderr, "fl-node: %s\n", describe(log.error()).c_str());
+    return exit_usage;
+  }
+  if (*sim)
+    return cli::run_sim(*cfg, *log);
+  if (*server)
+    return cli::run_server(*cfg, *log);
+  return cli::run_client(*cfg, *log);
+}

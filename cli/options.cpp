@@ -1,0 +1,36 @@
+#include "cli/options.hpp"
+
+namespace fl::cli {
+
+option_set::option_set(CLI::App& cmd, unsigned scope) {
+  cmd.add_option("-c,--config", config_file_,
+                 "TOML file with settings (flags override it)")
+    ->check(CLI::ExistingFile);
+  node_config defaults;
+  for (const auto& s : all_settings()) {
+    if ((s.scope & scope) == 0)
+      continue;
+    auto value = std::make_shared<std::string>();
+    auto* opt = cmd.add_option("--" + s.flag, *value, s.help + "  [" + s.key
+                                                        + "]");
+    opt->type_name("");
+    values_.emplace(s.key, value);
+    options_.emplace(s.key, opt);
+  }
+}
+
+caf::expected<node_config> option_set::resolve() const {
+  node_config cfg;
+  if (!config_file_.empty())
+    if (auto err = load_toml_file(cfg, config_file_))
+      return err;
+  for (const auto& [key, opt] : options_)
+    if (opt->count() > 0)
+      if (auto err = set_from_string(cfg, key, *values_.at(key)))
+        return err;
+  if (auto err = validate(cfg))
+    return err;
+  return cfg;
+}
+
+} // namespace fl::cli

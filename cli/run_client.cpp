@@ -1,0 +1,76 @@
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/client.hpp"
+#include "actors/training_pool.hpp"
+#include "actors/upstream_connector.hpp"
+#include "cli/commands.hpp"
+#include "cli/setup.hpp"
+#include "runtime/actor_system.hpp"
+#include "runtime/errors.hpp"
+
+namespace fl::cli {
+
+int run_client(const node_config& cfg, const loggers& log) {
+  if (cfg.node.upstream.empty()) {
+    log.node->error("--upstream HOST:PORT is required");
+    return 2;
+  }
+  auto endpoint = parse_endpoint(cfg.node.upstream);
+  if (!endpoint) {
+    log.node->error("{}", describe(endpoint.error()));
+    return 2;
+  }
+  auto make = make_trainers(cfg);
+  if (!make) {
+    log.node->error("{}", describe(make.error()));
+    return 2;
+  }
+  const auto count = static_cast<uint64_t>(cfg.federation.clients);
+  const auto first = static_cast<uint64_t>(cfg.federation.client_offset);
+  const auto total = cfg.federation.total_clients > 0
+                       ? static_cast<uint64_t>(cfg.federation.total_clients)
+                       : first + count;
+  auto clients = make_clients(cfg, first, count, total);
+  if (!clients) {
+    log.node->error("{}", describe(clients.error()));
+    return 2;
+  }
+  system_config sys_cfg{cfg};
+  caf::actor_system sys{sys_cfg};
+  upstream_settings us;
+  us.host = endpoint->first;
+  us.port = endpoint->second;
+  us.token = cfg.node.token;
+  us.connect_timeout_s = cfg.transport.request_timeout_s;
+  us.chunk_bytes = static_cast<size_t>(cfg.transport.chunk_mib) << 20;
+  us.limits.max_message_bytes = static_cast<uint64_t>(
+                                  cfg.transport.max_message_mib)
+                                << 20;
+  auto upstream = spawn_upstream_connector(sys, us, log);
+  auto pool = spawn_training_pool(
+    sys, static_cast<size_t>(cfg.training.workers), *make, log);
+  log.node->info("hosting {} client(s) [{}, {}) joining {}", count, first,
+                 first + count, cfg.node.upstream);
+  int failures = 0;
+  {
+    caf::scoped_actor self{sys};
+    for (auto& c : *clients)
+      self->monitor(spawn_client(sys, std::move(c), upstream, pool, log));
+    for (uint64_t i = 0; i < count; ++i)
+      self->receive([&](caf::down_msg& dm) {
+        if (dm.reason && dm.reason != caf::exit_reason::normal)
+          ++failures;
+      });
+  }
+  caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(upstream, caf::exit_reason::user_shutdown);
+  if (failures > 0) {
+    log.node->error("{} client(s) ended with an error", failures);
+    return 1;
+  }
+  log.node->info("all clients finished");
+  return 0;
+}
+
+} // namespace fl::cli

@@ -1,0 +1,70 @@
+#include <chrono>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/client.hpp"
+#include "actors/server.hpp"
+#include "actors/training_pool.hpp"
+#include "cli/commands.hpp"
+#include "cli/setup.hpp"
+#include "runtime/actor_system.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/fedavg.hpp"
+
+namespace fl::cli {
+
+int run_sim(const node_config& cfg, const loggers& log) {
+  auto make = make_trainers(cfg);
+  if (!make) {
+    log.node->error("{}", describe(make.error()));
+    return 2;
+  }
+  const auto n = static_cast<uint64_t>(cfg.federation.clients);
+  auto clients = make_clients(cfg, 0, n, n);
+  if (!clients) {
+    log.node->error("{}", describe(clients.error()));
+    return 2;
+  }
+  system_config sys_cfg{cfg};
+  caf::actor_system sys{sys_cfg};
+  auto start = std::chrono::steady_clock::now();
+  auto init_trainer = (*make)();
+  flat_model initial{init_trainer->layout()};
+  auto params = init_trainer->initial_params(
+    static_cast<uint64_t>(cfg.federation.seed));
+  initial.assign(span<const float>{params});
+  auto settings = make_server_settings(cfg);
+  settings.min_clients = n;
+  auto rounds_log = std::make_shared<round_log>();
+  settings.log_sink = rounds_log;
+  auto strat = std::make_shared<fedavg>(
+    static_cast<uint64_t>(cfg.federation.clients_per_round),
+    cfg.federation.quorum, static_cast<uint64_t>(cfg.federation.seed));
+  auto evaluator = spawn_training_worker(sys, std::move(init_trainer), log);
+  auto pool = spawn_training_pool(
+    sys, static_cast<size_t>(cfg.training.workers), *make, log);
+  auto server = spawn_server(sys, settings, strat, std::move(initial),
+                             evaluator, log);
+  for (auto& c : *clients)
+    spawn_client(sys, std::move(c), server, pool, log);
+  caf::error reason;
+  {
+    caf::scoped_actor self{sys};
+    self->monitor(server);
+    self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+  }
+  caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
+  auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                            - start)
+                .count();
+  print_summary(*rounds_log, wall);
+  if (reason && reason != caf::exit_reason::normal) {
+    log.node->error("server ended: {}", describe(reason));
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace fl::cli

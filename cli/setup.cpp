@@ -1,0 +1,110 @@
+#include "cli/setup.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "runtime/errors.hpp"
+#include "runtime/synthetic_trainer.hpp"
+
+namespace fl::cli {
+
+caf::expected<trainer_factory> make_trainers(const node_config& cfg) {
+  if (cfg.training.model == "synthetic") {
+    auto n = static_cast<uint64_t>(cfg.training.synthetic_params);
+    return trainer_factory{
+      [n] { return std::make_unique<synthetic_trainer>(n); }};
+  }
+  return make_fl_error(errc::not_implemented,
+                       "model '" + cfg.training.model
+                         + "' is not available in this build yet; use "
+                           "--model synthetic");
+}
+
+caf::expected<std::vector<client_settings>>
+make_clients(const node_config& cfg, uint64_t first, uint64_t count,
+             uint64_t total) {
+  (void) total;
+  std::vector<client_settings> result;
+  fit_config fit;
+  fit.epochs = cfg.training.epochs;
+  fit.batch_size = cfg.training.batch_size;
+  fit.lr = cfg.training.lr;
+  fit.momentum = cfg.training.momentum;
+  fit.weight_decay = cfg.training.weight_decay;
+  fit.prox_mu = cfg.training.prox_mu;
+  for (uint64_t i = first; i < first + count; ++i) {
+    client_settings s;
+    s.id = "client-" + std::to_string(i);
+    // Synthetic data: 600 consecutive sample indices per client.
+    auto samples = std::make_shared<std::vector<int64_t>>(600);
+    for (int64_t k = 0; k < 600; ++k)
+      (*samples)[static_cast<size_t>(k)] = static_cast<int64_t>(i) * 600 + k;
+    s.samples = std::move(samples);
+    s.fit = fit;
+    s.seed = static_cast<uint64_t>(cfg.federation.seed);
+    result.push_back(std::move(s));
+  }
+  return result;
+}
+
+server_settings make_server_settings(const node_config& cfg) {
+  server_settings s;
+  s.id = cfg.node.id.empty() ? "server" : cfg.node.id;
+  s.rounds = static_cast<uint64_t>(cfg.federation.rounds);
+  s.min_clients = static_cast<uint64_t>(cfg.federation.min_clients > 0
+                                          ? cfg.federation.min_clients
+                                          : cfg.federation.clients);
+  s.round_deadline_s = cfg.federation.round_deadline_s;
+  s.heartbeat_ms = static_cast<uint32_t>(cfg.transport.heartbeat_s * 1000);
+  s.metrics_path = cfg.output.metrics;
+  s.checkpoint_dir = cfg.output.checkpoint_dir;
+  return s;
+}
+
+caf::expected<std::pair<std::string, uint16_t>>
+parse_endpoint(const std::string& x) {
+  auto pos = x.rfind(':');
+  if (pos == std::string::npos || pos == 0 || pos + 1 == x.size())
+    return make_fl_error(errc::invalid_config,
+                         "expected HOST:PORT, got '" + x + "'");
+  auto host = x.substr(0, pos);
+  auto port_text = x.substr(pos + 1);
+  try {
+    size_t used = 0;
+    auto port = std::stol(port_text, &used);
+    if (used != port_text.size() || port < 1 || port > 65535)
+      throw std::out_of_range(port_text);
+    return std::make_pair(host, static_cast<uint16_t>(port));
+  } catch (const std::exception&) {
+    return make_fl_error(errc::invalid_config,
+                         "bad port '" + port_text + "' in '" + x + "'");
+  }
+}
+
+void print_summary(const round_log& log, double wall_seconds) {
+  auto rs = log.records();
+  if (rs.empty()) {
+    std::printf("no round completed\n");
+    return;
+  }
+  std::vector<double> times;
+  for (const auto& r : rs)
+    times.push_back(r.round_seconds);
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  const auto& last = rs.back();
+  std::printf("\n== summary ==\n");
+  std::printf("rounds           %zu (model version %llu)\n", rs.size(),
+              static_cast<unsigned long long>(last.model_version));
+  std::printf("median round     %.3f s\n", median);
+  std::printf("total            %.2f s\n", wall_seconds);
+  if (last.test_accuracy >= 0)
+    std::printf("final accuracy   %.4f (test loss %.4f)\n", last.test_accuracy,
+                last.test_loss);
+  size_t failed = 0;
+  for (const auto& r : rs)
+    failed += r.clients_failed;
+  std::printf("client failures  %zu\n", failed);
+}
+
+} // namespace fl::cli

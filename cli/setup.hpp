@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/client.hpp"
+#include "actors/server.hpp"
+#include "runtime/config.hpp"
+#include "runtime/trainer.hpp"
+
+namespace fl::cli {
+
+/// Wiring shared by the subcommands: which trainer, which data per client,
+/// and the server's settings, all derived from the config.
+
+/// The trainer factory for `cfg.training.model`.
+/// Errors: `invalid_config`; `io_error` when the dataset cannot be read.
+caf::expected<trainer_factory> make_trainers(const node_config& cfg);
+
+/// Settings of the clients with global indices [first, first + count) of a
+/// federation of `total` clients: ids "client-<index>", their partitions.
+/// Errors: from the partitioner (e.g. too few samples).
+caf::expected<std::vector<client_settings>>
+make_clients(const node_config& cfg, uint64_t first, uint64_t count,
+             uint64_t total);
+
+/// The server's settings from the config (metrics, deadline, checkpoints).
+server_settings make_server_settings(const node_config& cfg);
+
+/// Parses "HOST:PORT". Errors: `invalid_config`.
+caf::expected<std::pair<std::string, uint16_t>>
+parse_endpoint(const std::string& x);
+
+/// Prints the run's summary (from the server's round log) to stdout.
+void print_summary(const round_log& log, double wall_seconds);
+
+} // namespace fl::cli

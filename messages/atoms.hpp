@@ -1,0 +1,36 @@
+#pragma once
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "messages/types.hpp"
+
+namespace fl {
+
+/// One frame of wire bytes between two processes: the only registered
+/// message type (runtime/actor_system.cpp registers it in every process).
+struct wire_frame {
+  byte_buffer bytes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_frame& x) {
+  // vector<uint8_t> is serialised by CAF as one memcpy.
+  return f(caf::meta::type_name("fl::wire_frame"), x.bytes);
+}
+
+// Every atom used between actors (text <= 10 characters).
+using frame_atom = caf::atom_constant<caf::atom("fl_frame")>;     // wire_frame
+using send_atom = caf::atom_constant<caf::atom("fl_send")>;       // to a peer
+using joined_atom = caf::atom_constant<caf::atom("fl_joined")>;   // peer admitted
+using lost_atom = caf::atom_constant<caf::atom("fl_lost")>;       // peer gone
+using deliver_atom = caf::atom_constant<caf::atom("fl_deliver")>; // from wire
+using connect_atom = caf::atom_constant<caf::atom("fl_connect")>;
+using connected_atom = caf::atom_constant<caf::atom("fl_conn_ok")>;
+using tick_atom = caf::atom_constant<caf::atom("fl_tick")>;
+using deadline_atom = caf::atom_constant<caf::atom("fl_dline")>;
+using done_atom = caf::atom_constant<caf::atom("fl_done")>;
+using status_atom = caf::atom_constant<caf::atom("fl_status")>;
+using stop_atom = caf::atom_constant<caf::atom("fl_stop")>;
+
+} // namespace fl

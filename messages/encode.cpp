@@ -1,0 +1,219 @@
+// Encoding: C++ values -> Envelope frames. Only this file and decode.cpp
+// touch capnp builders/readers.
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
+#include <capnp/any.h>
+
+#include "messages/codec.hpp"
+#include "messages/fl.capnp.h"
+#include "messages/frame_builder.hpp"
+#include "runtime/hashing.hpp"
+
+namespace fl {
+
+namespace {
+
+/// Elements per Slice: below capnp's 2^29-1 list limit, and a multiple of 16
+/// so every slice after the first starts 64-byte aligned in the frame.
+constexpr uint64_t max_slice_elements = (uint64_t{1} << 29) - 16;
+
+kj::StringPtr text(const std::string& x) {
+  return kj::StringPtr{x.c_str(), x.size()};
+}
+
+size_t tensor_estimate(const tensor& t) {
+  size_t n = 256 + t.values.size_bytes();
+  n += (t.values.size() / max_slice_elements + 1) * 32;
+  for (const auto& l : t.layout.layers())
+    n += 64 + l.name.size() + l.shape.size() * 8;
+  return n;
+}
+
+size_t estimate(const envelope& env) {
+  size_t n = 512 + env.target.size();
+  std::visit(
+    [&n](const auto& m) {
+      using T = std::decay_t<decltype(m)>;
+      if constexpr (std::is_same<T, activation_msg>::value
+                    || std::is_same<T, model_msg>::value
+                    || std::is_same<T, update_msg>::value
+                    || std::is_same<T, evaluate_msg>::value)
+        n += tensor_estimate(m.model);
+      if constexpr (std::is_same<T, join_msg>::value) {
+        n += m.node_id.size() + m.auth_token.size();
+        for (const auto& c : m.capabilities)
+          n += c.size() + 16;
+      }
+      if constexpr (std::is_same<T, error_msg>::value
+                    || std::is_same<T, exit_msg>::value)
+        n += 1024;
+      n += 256;
+    },
+    env.body);
+  return n;
+}
+
+wire::Role to_wire(node_role x) {
+  switch (x) {
+    case node_role::server: return wire::Role::SERVER;
+    case node_role::scheduler: return wire::Role::SCHEDULER;
+    case node_role::client: return wire::Role::CLIENT;
+  }
+  return wire::Role::CLIENT;
+}
+
+void put(wire::Tensor::Builder out, const tensor& t) {
+  assert(t.values.size() == t.layout.numel());
+  out.setDtype(wire::DType::FLOAT32);
+  out.setKind(t.kind == tensor_kind::delta ? wire::TensorKind::DELTA
+                                           : wire::TensorKind::PARAMS);
+  const auto& layers = t.layout.layers();
+  auto wl = out.initLayers(static_cast<capnp::uint>(layers.size()));
+  for (size_t i = 0; i < layers.size(); ++i) {
+    auto l = wl[static_cast<capnp::uint>(i)];
+    l.setName(text(layers[i].name));
+    auto shape = l.initShape(static_cast<capnp::uint>(layers[i].shape.size()));
+    for (size_t k = 0; k < layers[i].shape.size(); ++k)
+      shape.set(static_cast<capnp::uint>(k), layers[i].shape[k]);
+  }
+  out.setLayoutHash(t.layout.hash());
+  out.setNumel(t.values.size());
+  const uint64_t n = t.values.size();
+  const uint64_t num_slices = std::max<uint64_t>(
+    1, (n + max_slice_elements - 1) / max_slice_elements);
+  auto slices = out.initSlices(static_cast<capnp::uint>(num_slices));
+  for (uint64_t s = 0; s < num_slices; ++s) {
+    const uint64_t first = s * max_slice_elements;
+    const uint64_t count = std::min(max_slice_elements, n - first);
+    auto slice = slices[static_cast<capnp::uint>(s)];
+    slice.setOffset(first);
+    auto list = slice.initValues(static_cast<capnp::uint>(count));
+    if (count > 0) {
+      // One memcpy into the list's storage (little-endian floats).
+      auto raw = capnp::toAny(list.asReader()).getRawBytes();
+      std::memcpy(const_cast<kj::byte*>(raw.begin()), t.values.data() + first,
+                  count * sizeof(float));
+    }
+  }
+}
+
+void put(wire::Envelope::Body::Builder body, const message& msg) {
+  std::visit(
+    [&body](const auto& m) {
+      using T = std::decay_t<decltype(m)>;
+      if constexpr (std::is_same<T, join_msg>::value) {
+        auto j = body.initJoin();
+        j.setNodeId(text(m.node_id));
+        j.setRole(to_wire(m.role));
+        auto caps = j.initCapabilities(
+          static_cast<capnp::uint>(m.capabilities.size()));
+        for (size_t i = 0; i < m.capabilities.size(); ++i)
+          caps.set(static_cast<capnp::uint>(i), text(m.capabilities[i]));
+        j.setAuthToken(text(m.auth_token));
+        j.setNumSamples(m.num_samples);
+        j.setProtocolVersion(m.protocol);
+      } else if constexpr (std::is_same<T, welcome_msg>::value) {
+        auto w = body.initWelcome();
+        w.setNodeId(text(m.node_id));
+        w.setServerId(text(m.server_id));
+        w.setModelVersion(m.model_version);
+        w.setHeartbeatMs(m.heartbeat_ms);
+      } else if constexpr (std::is_same<T, activation_msg>::value) {
+        auto a = body.initActivation();
+        a.setRound(m.round);
+        a.setModelVersion(m.model_version);
+        put(a.initModel(), m.model);
+      } else if constexpr (std::is_same<T, request_msg>::value) {
+        body.initRequest().setNodeId(text(m.node_id));
+      } else if constexpr (std::is_same<T, model_msg>::value) {
+        auto x = body.initModel();
+        x.setModelVersion(m.model_version);
+        put(x.initModel(), m.model);
+      } else if constexpr (std::is_same<T, update_msg>::value) {
+        auto u = body.initUpdate();
+        u.setNodeId(text(m.node_id));
+        u.setRound(m.round);
+        u.setBaseVersion(m.base_version);
+        u.setNumSamples(m.num_samples);
+        put(u.initModel(), m.model);
+        auto mt = u.initMetrics();
+        mt.setLoss(m.metrics.loss);
+        mt.setAccuracy(m.metrics.accuracy);
+        mt.setTrainSeconds(m.metrics.train_seconds);
+      } else if constexpr (std::is_same<T, evaluate_msg>::value) {
+        auto e = body.initEvaluate();
+        e.setRound(m.round);
+        e.setModelVersion(m.model_version);
+        put(e.initModel(), m.model);
+      } else if constexpr (std::is_same<T, eval_result_msg>::value) {
+        auto r = body.initEvalResult();
+        r.setNodeId(text(m.node_id));
+        r.setRound(m.round);
+        r.setNumSamples(m.num_samples);
+        r.setLoss(m.loss);
+        r.setAccuracy(m.accuracy);
+      } else if constexpr (std::is_same<T, heartbeat_msg>::value) {
+        auto h = body.initHeartbeat();
+        h.setNodeId(text(m.node_id));
+        h.setSentAtMs(m.sent_at_ms);
+      } else if constexpr (std::is_same<T, exit_msg>::value) {
+        body.initExit().setReason(text(m.reason));
+      } else if constexpr (std::is_same<T, error_msg>::value) {
+        auto e = body.initError();
+        e.setCode(m.code);
+        e.setMessage(text(m.message));
+      }
+    },
+    msg);
+}
+
+byte_buffer encode_chunk(uint64_t transfer_id, uint32_t index, uint32_t count,
+                         uint64_t total, const uint8_t* data, size_t size) {
+  detail::frame_builder builder{size + 256};
+  auto env = builder.initRoot<wire::Envelope>();
+  auto c = env.initBody().initChunk();
+  c.setTransferId(transfer_id);
+  c.setIndex(index);
+  c.setCount(count);
+  c.setTotalBytes(total);
+  c.setChecksum(bulk_checksum(data, size));
+  auto d = c.initData(static_cast<capnp::uint>(size));
+  std::memcpy(d.begin(), data, size);
+  return builder.finish();
+}
+
+} // namespace
+
+byte_buffer encode(const envelope& env) {
+  detail::frame_builder builder{estimate(env)};
+  auto root = builder.initRoot<wire::Envelope>();
+  root.setTarget(text(env.target));
+  put(root.initBody(), env.body);
+  return builder.finish();
+}
+
+std::vector<byte_buffer> encode_frames(const envelope& env, size_t chunk_bytes,
+                                       uint64_t transfer_id) {
+  assert(chunk_bytes > 0);
+  std::vector<byte_buffer> frames;
+  auto whole = encode(env);
+  if (whole.size() <= chunk_bytes) {
+    frames.push_back(std::move(whole));
+    return frames;
+  }
+  const size_t count = (whole.size() + chunk_bytes - 1) / chunk_bytes;
+  frames.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t first = i * chunk_bytes;
+    const size_t size = std::min(chunk_bytes, whole.size() - first);
+    frames.push_back(encode_chunk(transfer_id, static_cast<uint32_t>(i),
+                                  static_cast<uint32_t>(count), whole.size(),
+                                  whole.data() + first, size));
+  }
+  return frames;
+}
+
+} // namespace fl

@@ -1,0 +1,152 @@
+@0xd022234d97d5dfd9;
+# The fedactor wire protocol: the single source of truth for every byte that
+# crosses a process boundary. Rules: explicit ordinals, append only (never
+# renumber or reuse), every enum switch in C++ has a default, and every field
+# is validated by the codec (messages/codec.cpp) before an actor sees it.
+# Units are given after each field.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("fl::wire");
+
+const protocolVersion :UInt32 = 1;
+# Bumped on incompatible changes; a join with another version is refused.
+
+enum DType {
+  float32 @0;  # IEEE 754 binary32, little endian; the only dtype accepted today
+  float16 @1;  # reserved for compressed updates
+  bfloat16 @2; # reserved for compressed updates
+}
+
+enum Role {
+  server @0;
+  scheduler @1;  # a middle server; looks like one client to its upstream
+  client @2;
+}
+
+enum TensorKind {
+  params @0;  # full parameter values
+  delta @1;   # difference to the base model (client - base)
+}
+
+struct Layer {
+  name @0 :Text;          # e.g. "fc1.weight"
+  shape @1 :List(Int64);  # dimensions, each > 0; empty = scalar
+}
+
+struct Slice {
+  offset @0 :UInt64;        # first element (in elements) inside the flat model
+  values @1 :List(Float32); # at most 2^29-1 elements (a Cap'n Proto list limit)
+}
+
+struct Tensor {
+  # A whole model as one flat float buffer, split into slices only when it
+  # exceeds one list (2 GiB). Slices are contiguous and in order.
+  dtype @0 :DType;
+  kind @1 :TensorKind;
+  layers @2 :List(Layer);  # layout: layers are stored back to back
+  layoutHash @3 :UInt64;   # FNV-1a of names and shapes (runtime/model_layout)
+  numel @4 :UInt64;        # elements in total = sum of layer sizes
+  slices @5 :List(Slice);
+}
+
+struct Metrics {
+  loss @0 :Float64;          # mean training loss of the last local epoch
+  accuracy @1 :Float64;      # training accuracy of the last local epoch, [0, 1]
+  trainSeconds @2 :Float64;  # wall time spent training, seconds
+}
+
+struct Join {
+  nodeId @0 :Text;              # unique within the federation, 1..128 bytes
+  role @1 :Role;
+  capabilities @2 :List(Text);  # e.g. "train", "evaluate", "cuda"
+  authToken @3 :Text;           # shared secret; empty when none is set
+  numSamples @4 :UInt64;        # local training samples (aggregation weight)
+  protocolVersion @5 :UInt32;   # must equal the receiver's protocolVersion
+}
+
+struct Welcome {
+  nodeId @0 :Text;        # the joiner's id, echoed
+  serverId @1 :Text;      # the id of the node that admitted it
+  modelVersion @2 :UInt64;  # current global model version
+  heartbeatMs @3 :UInt32;   # expected heartbeat interval, milliseconds
+}
+
+struct Activation {
+  round @0 :UInt64;         # sync round number, starting at 1
+  modelVersion @1 :UInt64;  # version of the model carried
+  model @2 :Tensor;         # kind params
+}
+
+struct Request {
+  nodeId @0 :Text;        # the requesting client (async: "send me the model")
+}
+
+struct Model {
+  modelVersion @0 :UInt64;
+  model @1 :Tensor;       # kind params
+}
+
+struct Update {
+  nodeId @0 :Text;
+  round @1 :UInt64;        # sync: the activation's round; async: 0
+  baseVersion @2 :UInt64;  # version of the model the client trained from
+  numSamples @3 :UInt64;   # samples trained on (aggregation weight), > 0
+  model @4 :Tensor;        # params or delta
+  metrics @5 :Metrics;
+}
+
+struct Evaluate {
+  round @0 :UInt64;
+  modelVersion @1 :UInt64;
+  model @2 :Tensor;
+}
+
+struct EvalResult {
+  nodeId @0 :Text;
+  round @1 :UInt64;
+  numSamples @2 :UInt64;   # samples evaluated, > 0
+  loss @3 :Float64;        # mean loss
+  accuracy @4 :Float64;    # [0, 1]
+}
+
+struct Heartbeat {
+  nodeId @0 :Text;
+  sentAtMs @1 :UInt64;     # sender's wall clock, ms since the Unix epoch
+}
+
+struct Exit {
+  reason @0 :Text;         # human-readable, e.g. "training finished"
+}
+
+struct Error {
+  code @0 :UInt16;         # an fl::errc value
+  message @1 :Text;        # human-readable context
+}
+
+struct Chunk {
+  # One piece of an encoded Envelope that is too large to travel at once.
+  transferId @0 :UInt64;  # unique per sender and transfer
+  index @1 :UInt32;       # 0-based; chunks arrive in order
+  count @2 :UInt32;       # number of chunks in the transfer, >= 2
+  totalBytes @3 :UInt64;  # size of the reassembled Envelope, bytes
+  checksum @4 :UInt64;    # bulk_checksum (runtime/hashing) of `data`
+  data @5 :Data;          # the bytes [index * chunkSize, ...) of the Envelope
+}
+
+struct Envelope {
+  target @0 :Text;   # node id the body is for; empty = the receiving node
+  body :union {
+    join @1 :Join;
+    welcome @2 :Welcome;
+    activation @3 :Activation;
+    request @4 :Request;
+    model @5 :Model;
+    update @6 :Update;
+    evaluate @7 :Evaluate;
+    evalResult @8 :EvalResult;
+    heartbeat @9 :Heartbeat;
+    exit @10 :Exit;
+    error @11 :Error;
+    chunk @12 :Chunk;
+  }
+}

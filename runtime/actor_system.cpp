@@ -1,0 +1,36 @@
+#include "runtime/actor_system.hpp"
+
+#include <chrono>
+
+#include <caf/io/middleman.hpp>
+
+#include "messages/atoms.hpp"
+#include "runtime/errors.hpp"
+
+namespace fl {
+
+namespace {
+
+caf::timespan seconds(double s) {
+  return std::chrono::duration_cast<caf::timespan>(
+    std::chrono::duration<double>{s});
+}
+
+} // namespace
+
+system_config::system_config(const node_config& cfg) {
+  load<caf::io::middleman>();
+  add_message_type<wire_frame>("fl::wire_frame");
+  add_error_category(caf::atom("fl"),
+                     [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                       return describe(caf::error{code, caf::atom("fl"), ctx});
+                     });
+  set("middleman.heartbeat-interval", seconds(cfg.transport.heartbeat_s));
+  set("middleman.connection-timeout",
+      seconds(cfg.transport.connection_timeout_s));
+  // Deserialise frames on the I/O thread: saves one copy of model bytes per
+  // remote message (see toolchain notes, P7).
+  set("middleman.workers", size_t{0});
+}
+
+} // namespace fl

@@ -1,0 +1,113 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+
+namespace fl {
+
+/// Every setting of a node, grouped as in the TOML file ([node], [federation],
+/// ...). Defaults reproduce workload W1 (see README). Plain value type: built
+/// by `load_toml_file` + `set_from_string` in cli/, checked by `validate`.
+struct node_config {
+  struct node_section {
+    std::string host = "127.0.0.1"; ///< address to publish on / advertise
+    int64_t port = 0;               ///< port to publish on; 0 lets the OS pick
+    std::string upstream;           ///< "HOST:PORT" of the server to join
+    std::string id;                 ///< node id; empty = derived from host/pid
+    std::string token;              ///< shared secret for joining; "" = none
+    std::string port_file;          ///< if set, the bound port is written here
+  } node;
+  struct federation_section {
+    std::string mode = "sync";      ///< sync | async | fedbuff
+    int64_t rounds = 30;            ///< rounds to run (sync)
+    int64_t clients = 100;          ///< simulated clients (sim) / expected total
+    int64_t clients_per_round = 10; ///< sampled per round
+    double quorum = 1.0;            ///< fraction of sampled clients to wait for
+    double round_deadline_s = 120;  ///< a round closes after this many seconds
+    int64_t seed = 0;               ///< seed for sampling, partitioning, init
+    int64_t min_clients = 0;        ///< wait for this many joins; 0 = clients
+    int64_t client_offset = 0;      ///< client: global index of its first client
+    int64_t total_clients = 0;      ///< client: clients in the federation (partitioning); 0 = clients
+  } federation;
+  struct training_section {
+    std::string model = "mlp";      ///< mlp | cnn | synthetic
+    int64_t synthetic_params = 100000; ///< model size of "synthetic"
+    int64_t epochs = 1;             ///< local epochs per activation
+    int64_t batch_size = 32;
+    double lr = 0.05;
+    double momentum = 0;
+    double weight_decay = 0;
+    double prox_mu = 0;             ///< FedProx proximal term; 0 = FedAvg
+    int64_t workers = 0;            ///< training threads; 0 = number of cores
+  } training;
+  struct data_section {
+    std::string dir = "/usr/share/datasets/fashion-mnist";
+    std::string partition = "iid";  ///< iid | iid-unbalanced | shards | dirichlet | labels
+    double dirichlet_alpha = 0.5;
+    int64_t shards_per_client = 2;
+    int64_t labels_per_client = 2;
+    double unbalance_sigma = 0.3;   ///< log-normal sigma for iid-unbalanced
+  } data;
+  struct aggregation_section {
+    std::string device = "auto";    ///< auto | cpu | cuda
+  } aggregation;
+  struct transport_section {
+    int64_t chunk_mib = 64;         ///< models above this travel in chunks
+    int64_t max_message_mib = 8192; ///< larger transfers are refused
+    double request_timeout_s = 30;  ///< every remote request times out
+    double heartbeat_s = 5;         ///< CAF middleman heartbeat interval
+    double connection_timeout_s = 30; ///< a silent peer is dropped after this
+  } transport;
+  struct output_section {
+    std::string metrics = "fl-metrics.jsonl"; ///< JSONL metrics; "" = none
+    std::string checkpoint_dir;     ///< "" = no checkpoints
+    std::string log_level = "info"; ///< trace|debug|info|warn|error|off
+    std::string log_file;           ///< also log here; "" = console only
+  } output;
+};
+
+/// Who a setting is for: a subcommand shows only the flags meant for it.
+enum setting_scope : unsigned {
+  for_sim = 1,
+  for_server = 2,
+  for_client = 4,
+  for_scheduler = 8,
+  for_all = 15,
+};
+
+/// Describes one setting: its TOML key, its command-line flag and its help.
+struct setting_info {
+  std::string key;  ///< "section.name" as in the TOML file
+  std::string flag; ///< long flag without dashes, e.g. "rounds"
+  std::string help;
+  unsigned scope;   ///< bitwise or of `setting_scope`
+};
+
+/// All settings, in the order `--help` shows them.
+const std::vector<setting_info>& all_settings();
+
+/// Sets the setting named `key` from text (flag value).
+/// Errors: `invalid_config` for an unknown key or text that does not parse
+/// as the setting's type; the config is unchanged then.
+caf::error set_from_string(node_config& cfg, const std::string& key,
+                           const std::string& text);
+
+/// Loads a TOML file over `cfg`. Every key must be a known setting with the
+/// right type: unknown keys and type mismatches are errors that name the key
+/// and its line. On error `cfg` may hold some of the file's values; callers
+/// discard it.
+/// Errors: `io_error` (missing/unreadable/unparsable), `invalid_config`.
+caf::error load_toml_file(node_config& cfg, const std::string& path);
+
+/// Same as load_toml_file but from text (`origin` names it in errors).
+caf::error load_toml_string(node_config& cfg, const std::string& text,
+                            const std::string& origin);
+
+/// Checks ranges and cross-field rules (e.g. quorum in (0, 1]).
+/// Errors: `invalid_config` naming the first bad setting.
+caf::error validate(const node_config& cfg);
+
+} // namespace fl

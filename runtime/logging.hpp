@@ -1,0 +1,31 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+#include <spdlog/logger.h>
+
+namespace fl {
+
+/// The named loggers of one node, made once at start-up (make_loggers) and
+/// passed to whoever logs. All share the same sinks (console and, optionally,
+/// a file). Loggers are thread-safe; copying the struct shares them.
+struct loggers {
+  std::shared_ptr<spdlog::logger> node;  ///< lifecycle, progress, summaries
+  std::shared_ptr<spdlog::logger> wire;  ///< connectors: joins, rejects, peers
+  std::shared_ptr<spdlog::logger> train; ///< trainers and evaluation
+};
+
+/// Builds the loggers. `level` is trace|debug|info|warn|error|off; `file`,
+/// when not empty, receives a copy of every line.
+/// Errors: `invalid_config` for an unknown level, `io_error` if the file
+/// cannot be opened.
+caf::expected<loggers> make_loggers(const std::string& level,
+                                    const std::string& file = "");
+
+/// Loggers that write into `sink` only (tests capture output with an
+/// ostream sink).
+loggers make_loggers_with_sink(std::shared_ptr<spdlog::sinks::sink> sink);
+
+} // namespace fl

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+
+namespace fl {
+
+/// One JSON object built field by field; rendered on one line.
+class json_record {
+public:
+  json_record& add(const std::string& key, double value);
+  json_record& add(const std::string& key, int64_t value);
+  json_record& add(const std::string& key, uint64_t value);
+  json_record& add(const std::string& key, int value) {
+    return add(key, static_cast<int64_t>(value));
+  }
+  json_record& add(const std::string& key, const std::string& value);
+  json_record& add(const std::string& key, const char* value) {
+    return add(key, std::string{value});
+  }
+  json_record& add(const std::string& key, bool value);
+  /// Adds an already rendered JSON value (object or array) verbatim.
+  json_record& add_raw(const std::string& key, const std::string& json);
+
+  /// The object as `{"k":v,...}`.
+  std::string str() const { return "{" + body_ + "}"; }
+
+private:
+  void key(const std::string& k);
+  std::string body_;
+};
+
+/// Escapes `x` as a JSON string literal, quotes included.
+std::string json_quote(const std::string& x);
+
+/// Appends JSON lines to a file, one record per line, flushed per line so
+/// that a crash loses at most the record being written. Owned by one actor.
+class metrics_sink {
+public:
+  /// Opens (truncates) `path`. Errors: `io_error`.
+  static caf::expected<metrics_sink> open(const std::string& path);
+
+  /// A sink that drops every record (metrics disabled).
+  metrics_sink() = default;
+
+  void write(const json_record& r);
+  bool enabled() const { return file_ != nullptr; }
+
+private:
+  struct closer {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, closer> file_;
+};
+
+} // namespace fl

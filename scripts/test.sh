@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs, builds (warnings as errors) and runs every test through CTest.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+FL_WERROR=${FL_WERROR:-1} bash "$root/scripts/build.sh"
+cd "${BUILD_DIR:-$root/build}"
+ctest --output-on-failure -j "${JOBS:-$(nproc)}" --timeout 600

@@ -1,0 +1,97 @@
+#include <catch2/catch.hpp>
+
+#include "runtime/config.hpp"
+#include "runtime/errors.hpp"
+
+using namespace fl;
+
+namespace {
+
+std::string context(const caf::error& err) { return describe(err); }
+
+} // namespace
+
+TEST_CASE("defaults describe workload W1 and are valid", "[config]") {
+  node_config c;
+  CHECK(!validate(c));
+  CHECK(c.training.model == "mlp");
+  CHECK(c.federation.clients == 100);
+  CHECK(c.federation.clients_per_round == 10);
+  CHECK(c.federation.rounds == 30);
+  CHECK(c.training.batch_size == 32);
+  CHECK(c.training.lr == 0.05);
+}
+
+TEST_CASE("a TOML file sets values section by section", "[config]") {
+  node_config c;
+  auto err = load_toml_string(c, R"(
+[federation]
+rounds = 5
+quorum = 0.5
+[training]
+lr = 0.1
+model = "cnn"
+[transport]
+heartbeat_s = 2     # integers are fine where numbers are expected
+)",
+                              "test.toml");
+  REQUIRE(!err);
+  CHECK(c.federation.rounds == 5);
+  CHECK(c.federation.quorum == 0.5);
+  CHECK(c.training.lr == 0.1);
+  CHECK(c.training.model == "cnn");
+  CHECK(c.transport.heartbeat_s == 2.0);
+}
+
+TEST_CASE("unknown keys and wrong types are errors naming the line",
+          "[config]") {
+  node_config c;
+  auto err = load_toml_string(c, "[federation]\nrounds = 5\nround = 3\n",
+                              "a.toml");
+  REQUIRE(err == errc::invalid_config);
+  CHECK_THAT(context(err), Catch::Contains("a.toml:3")
+                             && Catch::Contains("federation.round"));
+  err = load_toml_string(c, "[training]\nepochs = \"two\"\n", "b.toml");
+  REQUIRE(err == errc::invalid_config);
+  CHECK_THAT(context(err), Catch::Contains("must be an integer"));
+  err = load_toml_string(c, "[nope]\nx = 1\n", "c.toml");
+  CHECK(err == errc::invalid_config);
+  err = load_toml_string(c, "[federation\nrounds = 1\n", "d.toml");
+  CHECK(err == errc::io_error);
+}
+
+TEST_CASE("flags parse as their setting's type", "[config]") {
+  node_config c;
+  CHECK(!set_from_string(c, "federation.rounds", "12"));
+  CHECK(c.federation.rounds == 12);
+  CHECK(set_from_string(c, "federation.rounds", "12x") == errc::invalid_config);
+  CHECK(set_from_string(c, "training.lr", "nan") == errc::invalid_config);
+  CHECK(set_from_string(c, "no.such", "1") == errc::invalid_config);
+  CHECK(c.federation.rounds == 12); // unchanged by the failures
+}
+
+TEST_CASE("validation names the first bad setting", "[config]") {
+  node_config c;
+  c.federation.quorum = 0;
+  auto err = validate(c);
+  REQUIRE(err == errc::invalid_config);
+  CHECK_THAT(context(err), Catch::Contains("quorum"));
+  c = node_config{};
+  c.node.port = 70000;
+  CHECK_THAT(context(validate(c)), Catch::Contains("node.port"));
+  c = node_config{};
+  c.data.partition = "random";
+  CHECK_THAT(context(validate(c)), Catch::Contains("data.partition"));
+  c = node_config{};
+  c.transport.chunk_mib = 1024;
+  CHECK_THAT(context(validate(c)), Catch::Contains("chunk_mib"));
+}
+
+TEST_CASE("every setting has a unique key and flag", "[config]") {
+  std::set<std::string> keys, flags;
+  for (const auto& s : all_settings()) {
+    CHECK(keys.insert(s.key).second);
+    CHECK(flags.insert(s.flag).second);
+    CHECK(!s.help.empty());
+  }
+}
