@@ -21,9 +21,9 @@ int run_client(const node_config& cfg, const loggers& log) {
     log.node->error("{}", describe(endpoint.error()));
     return 2;
   }
-  auto make = make_trainers(cfg);
-  if (!make) {
-    log.node->error("{}", describe(make.error()));
+  auto training = make_training(cfg);
+  if (!training) {
+    log.node->error("{}", describe(training.error()));
     return 2;
   }
   const auto count = static_cast<uint64_t>(cfg.federation.clients);
@@ -31,7 +31,7 @@ int run_client(const node_config& cfg, const loggers& log) {
   const auto total = cfg.federation.total_clients > 0
                        ? static_cast<uint64_t>(cfg.federation.total_clients)
                        : first + count;
-  auto clients = make_clients(cfg, first, count, total);
+  auto clients = make_clients(cfg, *training, first, count, total);
   if (!clients) {
     log.node->error("{}", describe(clients.error()));
     return 2;
@@ -49,7 +49,7 @@ int run_client(const node_config& cfg, const loggers& log) {
                                 << 20;
   auto upstream = spawn_upstream_connector(sys, us, log);
   auto pool = spawn_training_pool(
-    sys, static_cast<size_t>(cfg.training.workers), *make, log);
+    sys, static_cast<size_t>(cfg.training.workers), training->make, log);
   log.node->info("hosting {} client(s) [{}, {}) joining {}", count, first,
                  first + count, cfg.node.upstream);
   int failures = 0;

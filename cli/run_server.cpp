@@ -17,15 +17,15 @@
 namespace fl::cli {
 
 int run_server(const node_config& cfg, const loggers& log) {
-  auto make = make_trainers(cfg);
-  if (!make) {
-    log.node->error("{}", describe(make.error()));
+  auto training = make_training(cfg);
+  if (!training) {
+    log.node->error("{}", describe(training.error()));
     return 2;
   }
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
   auto start = std::chrono::steady_clock::now();
-  auto init_trainer = (*make)();
+  auto init_trainer = training->make();
   flat_model initial{init_trainer->layout()};
   auto params = init_trainer->initial_params(
     static_cast<uint64_t>(cfg.federation.seed));

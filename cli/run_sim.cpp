@@ -15,13 +15,13 @@
 namespace fl::cli {
 
 int run_sim(const node_config& cfg, const loggers& log) {
-  auto make = make_trainers(cfg);
-  if (!make) {
-    log.node->error("{}", describe(make.error()));
+  auto training = make_training(cfg);
+  if (!training) {
+    log.node->error("{}", describe(training.error()));
     return 2;
   }
   const auto n = static_cast<uint64_t>(cfg.federation.clients);
-  auto clients = make_clients(cfg, 0, n, n);
+  auto clients = make_clients(cfg, *training, 0, n, n);
   if (!clients) {
     log.node->error("{}", describe(clients.error()));
     return 2;
@@ -29,7 +29,7 @@ int run_sim(const node_config& cfg, const loggers& log) {
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
   auto start = std::chrono::steady_clock::now();
-  auto init_trainer = (*make)();
+  auto init_trainer = training->make();
   flat_model initial{init_trainer->layout()};
   auto params = init_trainer->initial_params(
     static_cast<uint64_t>(cfg.federation.seed));
@@ -43,7 +43,7 @@ int run_sim(const node_config& cfg, const loggers& log) {
     cfg.federation.quorum, static_cast<uint64_t>(cfg.federation.seed));
   auto evaluator = spawn_training_worker(sys, std::move(init_trainer), log);
   auto pool = spawn_training_pool(
-    sys, static_cast<size_t>(cfg.training.workers), *make, log);
+    sys, static_cast<size_t>(cfg.training.workers), training->make, log);
   auto server = spawn_server(sys, settings, strat, std::move(initial),
                              evaluator, log);
   for (auto& c : *clients)

@@ -4,26 +4,72 @@
 #include <cstdio>
 
 #include "runtime/errors.hpp"
+#include "runtime/partition.hpp"
 #include "runtime/synthetic_trainer.hpp"
+#include "runtime/torch_trainer.hpp"
 
 namespace fl::cli {
 
-caf::expected<trainer_factory> make_trainers(const node_config& cfg) {
+caf::expected<training_setup> make_training(const node_config& cfg) {
   if (cfg.training.model == "synthetic") {
     auto n = static_cast<uint64_t>(cfg.training.synthetic_params);
-    return trainer_factory{
-      [n] { return std::make_unique<synthetic_trainer>(n); }};
+    return training_setup{
+      [n] { return std::make_unique<synthetic_trainer>(n); }, nullptr};
   }
-  return make_fl_error(errc::not_implemented,
-                       "model '" + cfg.training.model
-                         + "' is not available in this build yet; use "
-                           "--model synthetic");
+  auto data = load_fashion_mnist(cfg.data.dir);
+  if (!data)
+    return std::move(data.error());
+  // Fail early on a bad model name rather than inside a worker.
+  auto probe = torch_trainer::make(cfg.training.model, *data);
+  if (!probe)
+    return std::move(probe.error());
+  auto model = cfg.training.model;
+  auto shared = *data;
+  return training_setup{
+    [model, shared]() -> std::unique_ptr<trainer> {
+      return std::move(*torch_trainer::make(model, shared));
+    },
+    shared};
 }
 
+namespace {
+
+caf::expected<partition> make_partition(const node_config& cfg,
+                                        const training_setup& training,
+                                        uint64_t total) {
+  const auto seed = static_cast<uint64_t>(cfg.federation.seed);
+  if (!training.data) {
+    // Synthetic: 600 consecutive sample indices per client.
+    partition p(total);
+    for (uint64_t c = 0; c < total; ++c)
+      for (int64_t k = 0; k < 600; ++k)
+        p[c].push_back(static_cast<int64_t>(c) * 600 + k);
+    return p;
+  }
+  const auto& labels = training.data->train.labels;
+  const auto& d = cfg.data;
+  if (d.partition == "iid")
+    return partition_iid(labels.size(), total, seed);
+  if (d.partition == "iid-unbalanced")
+    return partition_iid_unbalanced(labels.size(), total, d.unbalance_sigma,
+                                    seed);
+  if (d.partition == "shards")
+    return partition_shards(labels, total,
+                            static_cast<uint64_t>(d.shards_per_client), seed);
+  if (d.partition == "dirichlet")
+    return partition_dirichlet(labels, total, d.dirichlet_alpha, seed);
+  return partition_labels(labels, total,
+                          static_cast<uint64_t>(d.labels_per_client), seed);
+}
+
+} // namespace
+
 caf::expected<std::vector<client_settings>>
-make_clients(const node_config& cfg, uint64_t first, uint64_t count,
-             uint64_t total) {
-  (void) total;
+make_clients(const node_config& cfg, const training_setup& training,
+             uint64_t first, uint64_t count, uint64_t total) {
+  auto parts = make_partition(cfg, training, total);
+  if (!parts)
+    return std::move(parts.error());
   std::vector<client_settings> result;
   fit_config fit;
   fit.epochs = cfg.training.epochs;
@@ -35,11 +81,8 @@ make_clients(const node_config& cfg, uint64_t first, uint64_t count,
   for (uint64_t i = first; i < first + count; ++i) {
     client_settings s;
     s.id = "client-" + std::to_string(i);
-    // Synthetic data: 600 consecutive sample indices per client.
-    auto samples = std::make_shared<std::vector<int64_t>>(600);
-    for (int64_t k = 0; k < 600; ++k)
-      (*samples)[static_cast<size_t>(k)] = static_cast<int64_t>(i) * 600 + k;
-    s.samples = std::move(samples);
+    s.samples = std::make_shared<const std::vector<int64_t>>(
+      std::move((*parts)[i]));
     s.fit = fit;
     s.seed = static_cast<uint64_t>(cfg.federation.seed);
     result.push_back(std::move(s));

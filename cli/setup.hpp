@@ -9,6 +9,7 @@
 #include "actors/client.hpp"
 #include "actors/server.hpp"
 #include "runtime/config.hpp"
+#include "runtime/fmnist.hpp"
 #include "runtime/trainer.hpp"
 
 namespace fl::cli {
@@ -16,16 +17,25 @@ namespace fl::cli {
 /// Wiring shared by the subcommands: which trainer, which data per client,
 /// and the server's settings, all derived from the config.
 
-/// The trainer factory for `cfg.training.model`.
+/// The trainers of a node and the data they share.
+struct training_setup {
+  trainer_factory make;
+  std::shared_ptr<const image_dataset> data; ///< null for "synthetic"
+};
+
+/// Loads the dataset (once, shared by all trainers) and builds the trainer
+/// factory for `cfg.training.model`.
 /// Errors: `invalid_config`; `io_error` when the dataset cannot be read.
-caf::expected<trainer_factory> make_trainers(const node_config& cfg);
+caf::expected<training_setup> make_training(const node_config& cfg);
 
 /// Settings of the clients with global indices [first, first + count) of a
-/// federation of `total` clients: ids "client-<index>", their partitions.
+/// federation of `total` clients: ids "client-<index>", and their data from
+/// the partitioner named in `cfg.data` (seeded), so the same client gets the
+/// same data whichever process hosts it.
 /// Errors: from the partitioner (e.g. too few samples).
 caf::expected<std::vector<client_settings>>
-make_clients(const node_config& cfg, uint64_t first, uint64_t count,
-             uint64_t total);
+make_clients(const node_config& cfg, const training_setup& training,
+             uint64_t first, uint64_t count, uint64_t total);
 
 /// The server's settings from the config (metrics, deadline, checkpoints).
 server_settings make_server_settings(const node_config& cfg);

@@ -9,6 +9,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   # actor framework, wire format, ML
   libcaf-dev capnproto libcapnp-dev libtorch-dev
+  # optimised BLAS for LibTorch: without it the reference BLAS is used and
+  # training is ~10x slower; the OpenMP build honours one thread per worker
+  libopenblas0-openmp
   # config, CLI, logging, tests, compression
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev catch2 zlib1g-dev
   # data: Fashion-MNIST IDX files under /usr/share/datasets/fashion-mnist
