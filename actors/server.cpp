@@ -111,6 +111,7 @@ void emit(server_actor* self, const round_record& r) {
     .add("clients_ok", static_cast<uint64_t>(r.clients_ok))
     .add("clients_failed", static_cast<uint64_t>(r.clients_failed))
     .add("train_loss", r.train_loss)
+    .add("train_seconds", r.train_seconds)
     .add("bytes_out", r.bytes_out)
     .add("bytes_in", r.bytes_in);
   if (r.test_accuracy >= 0)
@@ -287,12 +288,16 @@ void close_round(server_actor* self) {
   r.elapsed_seconds = seconds_since(st.run_start);
   r.clients_ok = st.results.size();
   r.clients_failed = st.failures.size();
-  double loss_sum = 0, n = 0;
+  double loss_sum = 0, n = 0, seconds = 0;
   for (const auto& x : st.results) {
     loss_sum += x.metrics.loss * static_cast<double>(x.num_samples);
     n += static_cast<double>(x.num_samples);
+    seconds += x.metrics.train_seconds;
   }
   r.train_loss = n > 0 ? loss_sum / n : 0;
+  r.train_seconds = st.results.empty()
+                      ? 0
+                      : seconds / static_cast<double>(st.results.size());
   auto decision = st.strat->aggregate_fit(st.round, st.results, st.failures,
                                           r.sampled);
   if (!decision)

@@ -27,6 +27,7 @@ struct round_record {
   size_t clients_ok = 0;
   size_t clients_failed = 0;
   double train_loss = 0;      ///< sample-weighted mean of client losses
+  double train_seconds = 0;   ///< mean client training time
   double test_loss = -1;      ///< -1 when not evaluated
   double test_accuracy = -1;  ///< -1 when not evaluated
   uint64_t bytes_out = 0;     ///< model payload bytes sent (activations)

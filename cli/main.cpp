@@ -10,6 +10,7 @@
 #include "bench/codec_bench.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/setup.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/logging.hpp"
 
@@ -37,6 +38,9 @@ int main(int argc, char** argv) {
   auto* sim = app.add_subcommand(
     "sim", "run a whole federation (server + clients) in one process");
   cli::option_set sim_opts{*sim, for_sim};
+  bool partition_report = false;
+  sim->add_flag("--partition-report", partition_report,
+                "print each client's sample and class counts, then exit");
   auto* server = app.add_subcommand(
     "server", "run the server; clients join it over the network");
   cli::option_set server_opts{*server, for_server};
@@ -93,6 +97,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fl-node: %s\n", describe(log.error()).c_str());
     return exit_usage;
   }
+  if (*sim && partition_report)
+    return cli::print_partition_report(
+      *cfg, static_cast<uint64_t>(cfg->federation.clients));
   if (*sim)
     return cli::run_sim(*cfg, *log);
   if (*server)

@@ -90,6 +90,34 @@ make_clients(const node_config& cfg, const training_setup& training,
   return result;
 }
 
+int print_partition_report(const node_config& cfg, uint64_t total) {
+  if (cfg.training.model == "synthetic") {
+    std::fprintf(stderr, "the synthetic model has no labelled data\n");
+    return 2;
+  }
+  auto data = load_fashion_mnist(cfg.data.dir);
+  if (!data) {
+    std::fprintf(stderr, "%s\n", describe(data.error()).c_str());
+    return 2;
+  }
+  training_setup setup{nullptr, *data};
+  auto parts = make_partition(cfg, setup, total);
+  if (!parts) {
+    std::fprintf(stderr, "%s\n", describe(parts.error()).c_str());
+    return 2;
+  }
+  std::printf("partition %s of %zu training samples over %llu clients "
+              "(seed %lld)\n",
+              cfg.data.partition.c_str(), (*data)->train.labels.size(),
+              static_cast<unsigned long long>(total),
+              static_cast<long long>(cfg.federation.seed));
+  std::fputs(partition_report(*parts, (*data)->train.labels,
+                              (*data)->num_classes)
+               .c_str(),
+             stdout);
+  return 0;
+}
+
 server_settings make_server_settings(const node_config& cfg) {
   server_settings s;
   s.id = cfg.node.id.empty() ? "server" : cfg.node.id;

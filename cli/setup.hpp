@@ -37,6 +37,10 @@ caf::expected<std::vector<client_settings>>
 make_clients(const node_config& cfg, const training_setup& training,
              uint64_t first, uint64_t count, uint64_t total);
 
+/// Prints the partition of the whole federation (per-client sample and
+/// class counts) to stdout. Returns the process exit code.
+int print_partition_report(const node_config& cfg, uint64_t total);
+
 /// The server's settings from the config (metrics, deadline, checkpoints).
 server_settings make_server_settings(const node_config& cfg);
 

@@ -1,6 +1,7 @@
 #include "runtime/torch_trainer.hpp"
 
 #include <chrono>
+#include <dlfcn.h>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -15,11 +16,19 @@ namespace fl {
 namespace {
 
 /// One intra-op thread per training worker: with 2 threads on 2 cores this
-/// model size trains ~5x slower, and workers already run in parallel.
+/// model size trains ~5x slower, and workers already run in parallel. The
+/// pthread build of OpenBLAS keeps its own thread pool, which spins in
+/// sched_yield between calls, so it is capped as well when it is the BLAS
+/// LibTorch was given (found at run time; absent otherwise).
 void one_torch_thread() {
   thread_local bool done = false;
   if (!done) {
     at::set_num_threads(1);
+    using set_threads_fn = void (*)(int);
+    static auto openblas_set = reinterpret_cast<set_threads_fn>(
+      dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (openblas_set != nullptr)
+      openblas_set(1);
     done = true;
   }
 }
@@ -93,13 +102,17 @@ caf::expected<fit_output> torch_trainer::fit(const fit_input& in) {
   std::vector<int64_t> order(*in.samples);
   std::mt19937_64 rng{in.seed};
   net_->train();
-  double loss_sum = 0;
-  int64_t correct = 0, seen = 0;
+  // Loss and accuracy are summed as tensors and read once per epoch: a
+  // scalar read per step costs more dispatcher time than it is worth.
+  auto loss_sum = torch::zeros({}, torch::kFloat64);
+  auto correct = torch::zeros({}, torch::kInt64);
+  int64_t seen = 0;
   const auto n = static_cast<int64_t>(order.size());
   for (int64_t epoch = 0; epoch < cfg.epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), rng);
-    loss_sum = 0;
-    correct = seen = 0;
+    loss_sum.zero_();
+    correct.zero_();
+    seen = 0;
     for (int64_t first = 0; first < n; first += cfg.batch_size) {
       const auto count = std::min(cfg.batch_size, n - first);
       auto idx = torch::from_blob(order.data() + first, {count}, torch::kInt64);
@@ -116,19 +129,23 @@ caf::expected<fit_output> torch_trainer::fit(const fit_input& in) {
       }
       loss.backward();
       opt.step();
-      loss_sum += loss.item<double>() * static_cast<double>(count);
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      torch::NoGradGuard no_grad;
+      loss_sum.add_(loss.detach(), static_cast<double>(count));
+      correct.add_(logits.argmax(1).eq(y).sum());
       seen += count;
     }
   }
+  const double mean_loss = loss_sum.item<double>()
+                           / static_cast<double>(std::max<int64_t>(seen, 1));
+  const double accuracy = static_cast<double>(correct.item<int64_t>())
+                          / static_cast<double>(std::max<int64_t>(seen, 1));
   fit_output out;
   out.params = std::make_shared<std::vector<float>>(flat_.data(),
                                                     flat_.data()
                                                       + flat_.size());
   out.num_samples = static_cast<uint64_t>(n);
-  out.metrics.loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
-  out.metrics.accuracy = static_cast<double>(correct)
-                         / static_cast<double>(std::max<int64_t>(seen, 1));
+  out.metrics.loss = mean_loss;
+  out.metrics.accuracy = accuracy;
   out.metrics.train_seconds = std::chrono::duration<double>(
                                 std::chrono::steady_clock::now() - start)
                                 .count();

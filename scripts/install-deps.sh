@@ -18,6 +18,8 @@ packages=(
   dataset-fashion-mnist
   # multi-host tests (network namespaces) and process tools
   iproute2 procps
+  # benchmarks: peak memory of processes
+  time
 )
 
 missing=()
