@@ -150,17 +150,33 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
         }
         self->send(owner, deliver_atom::value, std::move(env));
       },
-      [self, s, log](deliver_atom, const envelope& env) {
+      [self, s, log](deliver_atom, envelope& env) {
+        // Group the destinations by peer so that a multicast body (one model
+        // for many clients of one process) is encoded and sent once per peer.
         auto& st = self->state;
-        auto ri = st.routes.find(env.target);
-        if (ri == st.routes.end()) {
-          log.wire->debug("no route to {}; {} dropped", env.target,
-                          message_name(env.body));
-          return;
+        std::map<caf::actor_addr, std::vector<std::string>> by_peer;
+        auto add = [&](const std::string& id) {
+          auto ri = st.routes.find(id);
+          if (ri == st.routes.end()) {
+            log.wire->debug("no route to {}; {} dropped", id,
+                            message_name(env.body));
+            return;
+          }
+          by_peer[ri->second].push_back(id);
+        };
+        add(env.target);
+        for (const auto& id : env.more_targets)
+          add(id);
+        for (auto& [addr, ids] : by_peer) {
+          auto pi = st.peers.find(addr);
+          if (pi == st.peers.end())
+            continue;
+          envelope out;
+          out.target = ids.front();
+          out.more_targets.assign(ids.begin() + 1, ids.end());
+          out.body = env.body; // shares the model bytes, no copy
+          send_frames(self, pi->second.handle, out, s.chunk_bytes);
         }
-        auto pi = st.peers.find(ri->second);
-        if (pi != st.peers.end())
-          send_frames(self, pi->second.handle, env, s.chunk_bytes);
       },
     };
   });

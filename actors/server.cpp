@@ -264,16 +264,23 @@ void start_round(server_actor* self) {
   // still read it after the global model has moved on.
   st.snapshot = std::make_shared<const std::vector<float>>(
     st.global.data(), st.global.data() + st.global.size());
-  for (const auto& id : sampled) {
-    activation_msg act;
-    act.round = st.round;
-    act.model_version = st.version;
-    act.model.kind = tensor_kind::params;
-    act.model.layout = st.global.layout();
-    act.model.values = span<const float>{*st.snapshot};
-    act.model.owner = st.snapshot;
-    st.record.bytes_out += act.model.values.size_bytes();
-    deliver(self, id, std::move(act));
+  activation_msg act;
+  act.round = st.round;
+  act.model_version = st.version;
+  act.model.kind = tensor_kind::params;
+  act.model.layout = st.global.layout();
+  act.model.values = span<const float>{*st.snapshot};
+  act.model.owner = st.snapshot;
+  // One multicast per route: clients behind one connector (one remote
+  // process) share a single encoded copy of the model.
+  std::map<caf::actor, std::vector<std::string>> by_route;
+  for (const auto& id : sampled)
+    by_route[st.members[id].route].push_back(id);
+  for (auto& [route, ids] : by_route) {
+    st.record.bytes_out += act.model.values.size_bytes() * ids.size();
+    envelope env{ids.front(), act, {}};
+    env.more_targets.assign(ids.begin() + 1, ids.end());
+    self->send(route, deliver_atom::value, std::move(env));
   }
   self->delayed_send(self,
                      std::chrono::duration_cast<caf::timespan>(

@@ -182,18 +182,26 @@ caf::actor spawn_upstream_connector(caf::actor_system& sys,
             self->send(kv.second, deliver_atom::value, env);
           return;
         }
-        auto li = st.locals.find(env.target);
-        if (li == st.locals.end()) {
-          log.wire->debug("{} for unknown node {} dropped",
-                          message_name(env.body), env.target);
-          return;
-        }
-        if (std::holds_alternative<exit_msg>(env.body)
-            || std::holds_alternative<error_msg>(env.body)) {
+        std::vector<std::string> targets{env.target};
+        targets.insert(targets.end(), env.more_targets.begin(),
+                       env.more_targets.end());
+        const bool leaving = std::holds_alternative<exit_msg>(env.body)
+                             || std::holds_alternative<error_msg>(env.body);
+        for (const auto& id : targets) {
+          auto li = st.locals.find(id);
+          if (li == st.locals.end()) {
+            log.wire->debug("{} for unknown node {} dropped",
+                            message_name(env.body), id);
+            continue;
+          }
           // A node told to leave (or refused) must not rejoin on reconnect.
-          st.joins.erase(env.target);
+          if (leaving)
+            st.joins.erase(id);
+          // Every local node gets the same decoded body: its tensors are
+          // views into one shared frame.
+          self->send(li->second, deliver_atom::value,
+                     envelope{id, env.body, {}});
         }
-        self->send(li->second, deliver_atom::value, std::move(env));
       },
       [self, s, log](connect_atom) { connect(self, s, log); },
     };

@@ -395,6 +395,18 @@ caf::expected<frame> decode_unchecked(
     FL_TRY(check_text(target, "envelope.target", false, limits));
     envelope env;
     env.target = str(target);
+    auto more = root.getMoreTargets();
+    if (more.size() > 65536)
+      return fail(errc::too_large, "envelope.moreTargets has "
+                                     + std::to_string(more.size())
+                                     + " entries");
+    if (more.size() > 0 && target.size() == 0)
+      return fail(errc::invalid_field,
+                  "envelope.moreTargets without a target");
+    for (auto t : more) {
+      FL_TRY(check_text(t, "envelope.moreTargets", true, limits));
+      env.more_targets.push_back(str(t));
+    }
     FL_TRY_ASSIGN(env.body, get_body(body, bytes, limits));
     return frame{std::move(env)};
   } catch (const kj::Exception& e) {

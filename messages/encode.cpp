@@ -34,6 +34,8 @@ size_t tensor_estimate(const tensor& t) {
 
 size_t estimate(const envelope& env) {
   size_t n = 512 + env.target.size();
+  for (const auto& t : env.more_targets)
+    n += t.size() + 16;
   std::visit(
     [&n](const auto& m) {
       using T = std::decay_t<decltype(m)>;
@@ -192,6 +194,12 @@ byte_buffer encode(const envelope& env) {
   auto root = builder.initRoot<wire::Envelope>();
   root.setTarget(text(env.target));
   put(root.initBody(), env.body);
+  if (!env.more_targets.empty()) {
+    auto more = root.initMoreTargets(
+      static_cast<capnp::uint>(env.more_targets.size()));
+    for (size_t i = 0; i < env.more_targets.size(); ++i)
+      more.set(static_cast<capnp::uint>(i), text(env.more_targets[i]));
+  }
   return builder.finish();
 }
 

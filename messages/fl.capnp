@@ -149,4 +149,8 @@ struct Envelope {
     error @11 :Error;
     chunk @12 :Chunk;
   }
+  moreTargets @13 :List(Text);
+  # Multicast: the body is also for each of these nodes. A server sends one
+  # Activation per remote process, not one per client, so the model is
+  # encoded and sent once per process (at most 65536 entries).
 }

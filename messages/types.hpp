@@ -121,10 +121,17 @@ using message = std::variant<join_msg, welcome_msg, activation_msg,
 /// Name of the alternative held, e.g. "update" (for logs).
 std::string message_name(const message& x);
 
-/// A message plus its destination node (empty = the receiving node).
+/// A message plus its destination node (empty = the receiving node) and,
+/// for multicast, more destination nodes that get the same body.
 struct envelope {
+  envelope() = default;
+  envelope(std::string to, message msg, std::vector<std::string> more = {})
+    : target(std::move(to)), body(std::move(msg)),
+      more_targets(std::move(more)) {}
+
   std::string target;
   message body;
+  std::vector<std::string> more_targets;
 };
 
 } // namespace fl

@@ -237,3 +237,16 @@ TEST_CASE("a chunk frame is not a message", "[codec]") {
   REQUIRE(frames.size() > 1);
   CHECK(code_of(decode(share(frames[0])).error()) == errc::unexpected_message);
 }
+
+TEST_CASE("multicast targets round-trip and are validated", "[codec]") {
+  envelope env{"c1", exit_msg{"bye"}, {"c2", "c3"}};
+  auto back = decode(share(encode(env)));
+  REQUIRE(back);
+  CHECK(back->target == "c1");
+  CHECK(back->more_targets == std::vector<std::string>{"c2", "c3"});
+  envelope bad{"c1", exit_msg{"bye"}, {"c2", ""}};
+  CHECK(code_of(decode(share(encode(bad))).error()) == errc::invalid_field);
+  envelope headless{"", exit_msg{"bye"}, {"c2"}};
+  CHECK(code_of(decode(share(encode(headless))).error())
+        == errc::invalid_field);
+}
