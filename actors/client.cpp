@@ -13,9 +13,15 @@ namespace fl {
 
 namespace {
 
+// A client is passive (sync: waits for Activation) or active (async and
+// fedbuff: Request -> Model -> train -> Update -> Request ...); the server's
+// Welcome says which.
+
 struct client_state {
   bool welcomed = false;
-  uint64_t busy_round = 0; ///< round being trained, 0 = idle
+  std::string mode = "sync";
+  uint64_t busy_round = 0;        ///< sync round being trained, 0 = idle
+  bool busy = false;              ///< a fit is running or its update is held
   std::optional<update_msg> held; ///< update waiting out a simulated delay
   static inline const char* name = "fl.client";
 };
@@ -26,25 +32,35 @@ void send_env(client_actor* self, const caf::actor& to, message body) {
   self->send(to, deliver_atom::value, envelope{"", std::move(body)});
 }
 
-void on_activation(client_actor* self, const client_settings& s,
-                   const caf::actor& upstream, const caf::actor& pool,
-                   const loggers& log, activation_msg& act) {
-  if (self->state.busy_round != 0) {
-    log.node->warn("client {}: activation for round {} while round {} is "
-                   "still training; ignored",
-                   s.id, act.round, self->state.busy_round);
-    return;
-  }
-  self->state.busy_round = act.round;
+void ask_for_model(client_actor* self, const client_settings& s,
+                   const caf::actor& upstream) {
+  if (self->state.mode != "sync")
+    send_env(self, upstream, request_msg{s.id});
+}
+
+/// Sends the finished update; an active client then asks for the next model.
+void release(client_actor* self, const client_settings& s,
+             const caf::actor& upstream, update_msg up) {
+  self->state.busy = false;
+  self->state.busy_round = 0;
+  send_env(self, upstream, std::move(up));
+  ask_for_model(self, s, upstream);
+}
+
+/// Trains on `model` in the pool and sends the update (params, or the delta
+/// to `model` in fedbuff mode). `round` is 0 in the active modes.
+void start_fit(client_actor* self, const client_settings& s,
+               const caf::actor& upstream, const caf::actor& pool,
+               const loggers& log, uint64_t round, uint64_t base,
+               tensor model) {
+  self->state.busy = true;
+  self->state.busy_round = round;
   fit_input in;
-  in.global = act.model.values;
-  in.global_owner = act.model.owner;
+  in.global = model.values;
+  in.global_owner = model.owner;
   in.samples = s.samples;
-  in.seed = s.seed * 1000003u + act.round;
+  in.seed = s.seed * 1000003u + (round != 0 ? round : base + 1);
   in.config = s.fit;
-  const auto round = act.round;
-  const auto base = act.model_version;
-  auto layout = act.model.layout;
   self->request(pool, caf::infinite, std::move(in))
     .then(
       [=](fit_output& out) mutable {
@@ -54,8 +70,16 @@ void on_activation(client_actor* self, const client_settings& s,
         up.base_version = base;
         up.num_samples = out.num_samples;
         up.metrics = out.metrics;
-        up.model.kind = tensor_kind::params;
-        up.model.layout = std::move(layout);
+        up.model.layout = model.layout;
+        if (self->state.mode == "fedbuff") {
+          // Delta to the model we started from; `model` keeps it alive.
+          auto& p = *out.params;
+          for (size_t i = 0; i < p.size(); ++i)
+            p[i] -= model.values[i];
+          up.model.kind = tensor_kind::delta;
+        } else {
+          up.model.kind = tensor_kind::params;
+        }
         up.model.values = span<const float>{*out.params};
         up.model.owner = out.params;
         if (s.slowdown > 1) {
@@ -65,19 +89,18 @@ void on_activation(client_actor* self, const client_settings& s,
           self->state.held = std::move(up);
           self->delayed_send(
             self, std::chrono::duration_cast<caf::timespan>(extra),
-            done_atom::value, round);
+            done_atom::value);
           return;
         }
-        self->state.busy_round = 0;
-        send_env(self, upstream, std::move(up));
+        release(self, s, upstream, std::move(up));
       },
       [=](caf::error& err) {
+        self->state.busy = false;
         self->state.busy_round = 0;
-        log.node->warn("client {}: training for round {} failed: {}", s.id,
-                       round, describe(err));
+        log.node->warn("client {}: training failed: {}", s.id, describe(err));
         send_env(self, upstream,
                  error_msg{static_cast<uint16_t>(errc::invalid_field),
-                           "training failed: " + describe(err)});
+                           s.id + ": training failed: " + describe(err)});
       });
 }
 
@@ -92,32 +115,50 @@ caf::behavior client_behavior(client_actor* self, client_settings s,
   send_env(self, upstream, std::move(join));
   return {
     [=](deliver_atom, envelope& env) {
+      auto& st = self->state;
       auto& body = env.body;
       if (auto* w = std::get_if<welcome_msg>(&body)) {
-        self->state.welcomed = true;
-        log.node->debug("client {} joined {} at model version {}", s.id,
-                        w->server_id, w->model_version);
+        st.welcomed = true;
+        st.mode = w->mode;
+        log.node->debug("client {} joined {} ({}) at model version {}", s.id,
+                        w->server_id, w->mode, w->model_version);
+        if (!st.busy)
+          ask_for_model(self, s, upstream);
       } else if (auto* act = std::get_if<activation_msg>(&body)) {
-        on_activation(self, s, upstream, pool, log, *act);
+        if (st.busy) {
+          log.node->warn("client {}: activation for round {} while still "
+                         "training; ignored",
+                         s.id, act->round);
+          return;
+        }
+        start_fit(self, s, upstream, pool, log, act->round,
+                  act->model_version, std::move(act->model));
+      } else if (auto* m = std::get_if<model_msg>(&body)) {
+        if (st.busy) {
+          log.node->debug("client {}: model while training; ignored", s.id);
+          return;
+        }
+        start_fit(self, s, upstream, pool, log, 0, m->model_version,
+                  std::move(m->model));
       } else if (auto* x = std::get_if<exit_msg>(&body)) {
         log.node->debug("client {} exits: {}", s.id, x->reason);
         self->quit();
       } else if (auto* e = std::get_if<error_msg>(&body)) {
         log.node->error("client {}: upstream refused: {}", s.id, e->message);
-        if (!self->state.welcomed)
+        if (!st.welcomed)
           self->quit(make_fl_error(errc::unauthorized, e->message));
       } else {
         log.node->warn("client {}: unexpected {} ignored", s.id,
                        message_name(body));
       }
     },
-    [=](done_atom, uint64_t round) {
+    [=](done_atom) {
       auto& held = self->state.held;
-      if (!held || held->round != round)
+      if (!held)
         return;
-      self->state.busy_round = 0;
-      send_env(self, upstream, std::move(*held));
+      auto up = std::move(*held);
       held.reset();
+      release(self, s, upstream, std::move(up));
     },
     [=](lost_atom, const std::string&, const caf::error& err) {
       log.node->error("client {}: upstream lost: {}", s.id, describe(err));

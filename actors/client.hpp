@@ -26,9 +26,11 @@ struct client_settings {
   double slowdown = 1;
 };
 
-/// Spawns a passive (sync) client: it joins `upstream` (a server, scheduler
-/// or upstream connector), then on each Activation trains in `pool` and
-/// sends an Update; it ends on Exit or when its upstream is lost.
+/// Spawns a client: it joins `upstream` (a server, scheduler or upstream
+/// connector). The Welcome's mode decides how it works: sync (passive: on
+/// each Activation, train in `pool` and send an Update) or async/fedbuff
+/// (active: Request a model, train, send an Update -- params, or the delta
+/// in fedbuff -- and repeat). It ends on Exit or when its upstream is lost.
 caf::actor spawn_client(caf::actor_system& sys, client_settings s,
                         caf::actor upstream, caf::actor pool, loggers log);
 

@@ -177,7 +177,8 @@ void on_join(server_actor* self, const caf::actor& route, join_msg& j) {
   st.log.node->debug("{} joined ({} samples), {} members", j.node_id,
                      j.num_samples, alive_members(st));
   deliver(self, j.node_id,
-          welcome_msg{j.node_id, st.cfg.id, st.version, st.cfg.heartbeat_ms});
+          welcome_msg{j.node_id, st.cfg.id, st.version, st.cfg.heartbeat_ms,
+                      "sync"});
   if (st.current == phase::waiting
       && alive_members(st) >= st.cfg.min_clients) {
     st.log.node->info("{} clients joined; starting round {}",
@@ -343,6 +344,14 @@ void close_round(server_actor* self) {
           i->second.test_accuracy = out.accuracy;
           emit(self, i->second);
           s.awaiting_eval.erase(i);
+          if (s.cfg.target_accuracy > 0 && out.accuracy >= s.cfg.target_accuracy
+              && s.current != phase::finishing) {
+            s.log.node->info("target accuracy {:.4f} reached at round {}",
+                             s.cfg.target_accuracy, round);
+            // The round in progress (if any) is abandoned.
+            s.pending.clear();
+            s.current = phase::finishing;
+          }
           if (s.current == phase::finishing && s.awaiting_eval.empty())
             finish(self);
         },

@@ -34,23 +34,26 @@ struct round_record {
   uint64_t bytes_in = 0;      ///< model payload bytes received (updates)
 };
 
-/// Thread-safe list of round records: the server appends, an embedding
-/// application or test reads (during or after the run).
-class round_log {
+/// Thread-safe list of records: a server appends, an embedding application
+/// or test reads (during or after the run).
+template <class T>
+class record_log {
 public:
-  void add(round_record r) {
+  void add(T r) {
     std::lock_guard<std::mutex> guard{mtx_};
     records_.push_back(std::move(r));
   }
-  std::vector<round_record> records() const {
+  std::vector<T> records() const {
     std::lock_guard<std::mutex> guard{mtx_};
     return records_;
   }
 
 private:
   mutable std::mutex mtx_;
-  std::vector<round_record> records_;
+  std::vector<T> records_;
 };
+
+using round_log = record_log<round_record>;
 
 struct server_settings {
   std::string id = "server";
@@ -66,6 +69,8 @@ struct server_settings {
   /// Round/version to continue from (resume); 0 for a fresh start.
   uint64_t start_round = 0;
   uint64_t start_version = 0;
+  /// Stop as soon as an evaluation reaches this accuracy (0 = off).
+  double target_accuracy = 0;
   std::shared_ptr<round_log> log_sink; ///< optional
 };
 

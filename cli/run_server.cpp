@@ -12,7 +12,6 @@
 #include "cli/setup.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/errors.hpp"
-#include "runtime/fedavg.hpp"
 
 namespace fl::cli {
 
@@ -30,17 +29,15 @@ int run_server(const node_config& cfg, const loggers& log) {
   auto params = init_trainer->initial_params(
     static_cast<uint64_t>(cfg.federation.seed));
   initial.assign(span<const float>{params});
-  auto settings = make_server_settings(cfg);
-  auto rounds_log = std::make_shared<round_log>();
-  settings.log_sink = rounds_log;
-  auto strat = std::make_shared<fedavg>(
-    static_cast<uint64_t>(cfg.federation.clients_per_round),
-    cfg.federation.quorum, static_cast<uint64_t>(cfg.federation.seed));
+  run_logs logs;
   auto evaluator = spawn_training_worker(sys, std::move(init_trainer), log);
-  auto server = spawn_server(sys, settings, strat, std::move(initial),
-                             evaluator, log);
+  const auto min_clients = static_cast<uint64_t>(
+    cfg.federation.min_clients > 0 ? cfg.federation.min_clients
+                                   : cfg.federation.clients);
+  auto server = spawn_server_for(sys, cfg, min_clients, std::move(initial),
+                                 evaluator, logs, log);
   downstream_settings ds;
-  ds.node_id = settings.id;
+  ds.node_id = cfg.node.id.empty() ? "server" : cfg.node.id;
   ds.token = cfg.node.token;
   ds.chunk_bytes = static_cast<size_t>(cfg.transport.chunk_mib) << 20;
   ds.limits.max_message_bytes = static_cast<uint64_t>(
@@ -75,7 +72,7 @@ int run_server(const node_config& cfg, const loggers& log) {
   auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now()
                                             - start)
                 .count();
-  print_summary(*rounds_log, wall);
+  print_run_summary(cfg, logs, wall);
   if (reason && reason != caf::exit_reason::normal) {
     log.node->error("server ended: {}", describe(reason));
     return 1;

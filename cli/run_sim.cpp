@@ -10,7 +10,6 @@
 #include "cli/setup.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/errors.hpp"
-#include "runtime/fedavg.hpp"
 
 namespace fl::cli {
 
@@ -34,18 +33,12 @@ int run_sim(const node_config& cfg, const loggers& log) {
   auto params = init_trainer->initial_params(
     static_cast<uint64_t>(cfg.federation.seed));
   initial.assign(span<const float>{params});
-  auto settings = make_server_settings(cfg);
-  settings.min_clients = n;
-  auto rounds_log = std::make_shared<round_log>();
-  settings.log_sink = rounds_log;
-  auto strat = std::make_shared<fedavg>(
-    static_cast<uint64_t>(cfg.federation.clients_per_round),
-    cfg.federation.quorum, static_cast<uint64_t>(cfg.federation.seed));
+  run_logs logs;
   auto evaluator = spawn_training_worker(sys, std::move(init_trainer), log);
   auto pool = spawn_training_pool(
     sys, static_cast<size_t>(cfg.training.workers), training->make, log);
-  auto server = spawn_server(sys, settings, strat, std::move(initial),
-                             evaluator, log);
+  auto server = spawn_server_for(sys, cfg, n, std::move(initial), evaluator,
+                                 logs, log);
   for (auto& c : *clients)
     spawn_client(sys, std::move(c), server, pool, log);
   caf::error reason;
@@ -59,7 +52,7 @@ int run_sim(const node_config& cfg, const loggers& log) {
   auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now()
                                             - start)
                 .count();
-  print_summary(*rounds_log, wall);
+  print_run_summary(cfg, logs, wall);
   if (reason && reason != caf::exit_reason::normal) {
     log.node->error("server ended: {}", describe(reason));
     return 1;

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <random>
 
 #include "runtime/errors.hpp"
+#include "runtime/fedavg.hpp"
 #include "runtime/partition.hpp"
 #include "runtime/synthetic_trainer.hpp"
 #include "runtime/torch_trainer.hpp"
@@ -62,6 +64,16 @@ caf::expected<partition> make_partition(const node_config& cfg,
                           static_cast<uint64_t>(d.labels_per_client), seed);
 }
 
+/// Whether global client `i` is a straggler: a seeded, per-client draw, so
+/// every process agrees and the same clients are slow in every mode.
+bool is_straggler(const node_config& cfg, uint64_t i) {
+  if (cfg.federation.straggler_fraction <= 0)
+    return false;
+  std::mt19937_64 rng{static_cast<uint64_t>(cfg.federation.seed) * 7919u + i};
+  return std::uniform_real_distribution<double>{0, 1}(rng)
+         < cfg.federation.straggler_fraction;
+}
+
 } // namespace
 
 caf::expected<std::vector<client_settings>>
@@ -81,6 +93,7 @@ make_clients(const node_config& cfg, const training_setup& training,
   for (uint64_t i = first; i < first + count; ++i) {
     client_settings s;
     s.id = "client-" + std::to_string(i);
+    s.slowdown = is_straggler(cfg, i) ? cfg.federation.straggler_slowdown : 1;
     s.samples = std::make_shared<const std::vector<int64_t>>(
       std::move((*parts)[i]));
     s.fit = fit;
@@ -129,7 +142,104 @@ server_settings make_server_settings(const node_config& cfg) {
   s.heartbeat_ms = static_cast<uint32_t>(cfg.transport.heartbeat_s * 1000);
   s.metrics_path = cfg.output.metrics;
   s.checkpoint_dir = cfg.output.checkpoint_dir;
+  s.target_accuracy = cfg.federation.target_accuracy;
   return s;
+}
+
+async_server_settings make_async_settings(const node_config& cfg) {
+  async_server_settings s;
+  s.id = cfg.node.id.empty() ? "server" : cfg.node.id;
+  s.mode = cfg.federation.mode;
+  s.min_clients = static_cast<uint64_t>(cfg.federation.min_clients > 0
+                                          ? cfg.federation.min_clients
+                                          : cfg.federation.clients);
+  s.concurrency = static_cast<uint64_t>(cfg.async.concurrency > 0
+                                          ? cfg.async.concurrency
+                                          : cfg.federation.clients_per_round);
+  s.alpha = cfg.async.alpha;
+  s.staleness = staleness_fn{*parse_staleness_kind(cfg.async.staleness),
+                             cfg.async.staleness_a, cfg.async.staleness_b};
+  s.max_staleness = static_cast<uint64_t>(cfg.async.max_staleness);
+  s.buffer_k = static_cast<uint64_t>(cfg.async.buffer_k);
+  s.server_lr = cfg.async.server_lr;
+  s.max_updates = static_cast<uint64_t>(
+    cfg.async.max_updates > 0
+      ? cfg.async.max_updates
+      : cfg.federation.rounds * cfg.federation.clients_per_round);
+  s.max_seconds = cfg.async.max_seconds;
+  s.target_accuracy = cfg.federation.target_accuracy;
+  s.eval_every = static_cast<uint64_t>(cfg.async.eval_every);
+  s.update_deadline_s = cfg.federation.round_deadline_s;
+  s.heartbeat_ms = static_cast<uint32_t>(cfg.transport.heartbeat_s * 1000);
+  s.metrics_path = cfg.output.metrics;
+  s.checkpoint_dir = cfg.output.checkpoint_dir;
+  return s;
+}
+
+caf::actor spawn_server_for(caf::actor_system& sys, const node_config& cfg,
+                            uint64_t min_clients, flat_model initial,
+                            caf::actor evaluator, const run_logs& logs,
+                            const loggers& log) {
+  if (cfg.federation.mode == "sync") {
+    auto s = make_server_settings(cfg);
+    s.min_clients = min_clients;
+    s.log_sink = logs.rounds;
+    auto strat = std::make_shared<fedavg>(
+      static_cast<uint64_t>(cfg.federation.clients_per_round),
+      cfg.federation.quorum, static_cast<uint64_t>(cfg.federation.seed));
+    return spawn_server(sys, s, strat, std::move(initial),
+                        std::move(evaluator), log);
+  }
+  auto s = make_async_settings(cfg);
+  s.min_clients = min_clients;
+  s.log_sink = logs.versions;
+  return spawn_async_server(sys, s, std::move(initial), std::move(evaluator),
+                            log);
+}
+
+void print_run_summary(const node_config& cfg, const run_logs& logs,
+                       double wall_seconds) {
+  if (cfg.federation.mode == "sync") {
+    print_summary(*logs.rounds, wall_seconds);
+    for (const auto& r : logs.rounds->records())
+      if (cfg.federation.target_accuracy > 0
+          && r.test_accuracy >= cfg.federation.target_accuracy) {
+        std::printf("reached %.2f     at %.2f s (round %llu)\n",
+                    cfg.federation.target_accuracy, r.elapsed_seconds,
+                    static_cast<unsigned long long>(r.round));
+        break;
+      }
+    return;
+  }
+  auto rs = logs.versions->records();
+  std::printf("\n== summary (%s) ==\n", cfg.federation.mode.c_str());
+  if (rs.empty()) {
+    std::printf("no update applied\n");
+    return;
+  }
+  const auto& last = rs.back();
+  std::printf("model version    %llu\n",
+              static_cast<unsigned long long>(last.model_version));
+  std::printf("updates          %llu applied, %llu dropped\n",
+              static_cast<unsigned long long>(last.updates_applied),
+              static_cast<unsigned long long>(last.updates_dropped));
+  std::printf("throughput       %.1f updates/s\n",
+              last.elapsed_seconds > 0
+                ? static_cast<double>(last.updates_applied)
+                    / last.elapsed_seconds
+                : 0.0);
+  std::printf("total            %.2f s\n", wall_seconds);
+  if (last.test_accuracy >= 0)
+    std::printf("final accuracy   %.4f (test loss %.4f)\n", last.test_accuracy,
+                last.test_loss);
+  for (const auto& r : rs)
+    if (cfg.federation.target_accuracy > 0
+        && r.test_accuracy >= cfg.federation.target_accuracy) {
+      std::printf("reached %.2f     at %.2f s (version %llu)\n",
+                  cfg.federation.target_accuracy, r.elapsed_seconds,
+                  static_cast<unsigned long long>(r.model_version));
+      break;
+    }
 }
 
 caf::expected<std::pair<std::string, uint16_t>>

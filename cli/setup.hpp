@@ -6,6 +6,7 @@
 
 #include <caf/expected.hpp>
 
+#include "actors/async_server.hpp"
 #include "actors/client.hpp"
 #include "actors/server.hpp"
 #include "runtime/config.hpp"
@@ -43,6 +44,26 @@ int print_partition_report(const node_config& cfg, uint64_t total);
 
 /// The server's settings from the config (metrics, deadline, checkpoints).
 server_settings make_server_settings(const node_config& cfg);
+
+/// The async server's settings (mode async or fedbuff) from the config.
+async_server_settings make_async_settings(const node_config& cfg);
+
+/// The logs a server fills, whichever mode runs.
+struct run_logs {
+  std::shared_ptr<round_log> rounds = std::make_shared<round_log>();
+  std::shared_ptr<async_log> versions = std::make_shared<async_log>();
+};
+
+/// Spawns the server for `cfg.federation.mode` (sync: FedAvg rounds; async:
+/// FedAsync; fedbuff: FedBuff) with `min_clients` joins to wait for.
+caf::actor spawn_server_for(caf::actor_system& sys, const node_config& cfg,
+                            uint64_t min_clients, flat_model initial,
+                            caf::actor evaluator, const run_logs& logs,
+                            const loggers& log);
+
+/// Prints the summary of whichever server ran.
+void print_run_summary(const node_config& cfg, const run_logs& logs,
+                       double wall_seconds);
 
 /// Parses "HOST:PORT". Errors: `invalid_config`.
 caf::expected<std::pair<std::string, uint16_t>>

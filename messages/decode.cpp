@@ -218,8 +218,15 @@ get_body(wire::Envelope::Body::Reader body,
       auto w = body.getWelcome();
       FL_TRY(check_text(w.getNodeId(), "welcome.nodeId", true, limits));
       FL_TRY(check_text(w.getServerId(), "welcome.serverId", true, limits));
+      auto mode = str(w.getMode());
+      if (mode.empty())
+        mode = "sync"; // protocol 1 peers that predate the field
+      if (mode != "sync" && mode != "async" && mode != "fedbuff")
+        return fail(errc::unknown_enum_value,
+                    "welcome.mode = '" + mode + "'");
       return message{welcome_msg{str(w.getNodeId()), str(w.getServerId()),
-                                 w.getModelVersion(), w.getHeartbeatMs()}};
+                                 w.getModelVersion(), w.getHeartbeatMs(),
+                                 std::move(mode)}};
     }
     case wire::Envelope::Body::ACTIVATION: {
       auto a = body.getActivation();

@@ -123,6 +123,7 @@ void put(wire::Envelope::Body::Builder body, const message& msg) {
         w.setServerId(text(m.server_id));
         w.setModelVersion(m.model_version);
         w.setHeartbeatMs(m.heartbeat_ms);
+        w.setMode(text(m.mode));
       } else if constexpr (std::is_same<T, activation_msg>::value) {
         auto a = body.initActivation();
         a.setRound(m.round);

@@ -69,6 +69,9 @@ struct Welcome {
   serverId @1 :Text;      # the id of the node that admitted it
   modelVersion @2 :UInt64;  # current global model version
   heartbeatMs @3 :UInt32;   # expected heartbeat interval, milliseconds
+  mode @4 :Text;            # "sync" (wait for Activation), "async" (Request,
+                            # train, send params, repeat) or "fedbuff" (same,
+                            # but send deltas)
 }
 
 struct Activation {

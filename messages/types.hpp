@@ -58,6 +58,7 @@ struct welcome_msg {
   std::string server_id;
   uint64_t model_version = 0;
   uint32_t heartbeat_ms = 0;
+  std::string mode = "sync"; ///< sync | async | fedbuff
 };
 
 struct activation_msg {

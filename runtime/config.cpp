@@ -68,6 +68,41 @@ const std::vector<setting>& settings() {
                federation.total_clients,
                "clients in the whole federation, for partitioning "
                "(0 = --clients)"),
+    FL_SETTING("federation.target_accuracy", "target-accuracy",
+               for_sim | for_server, federation.target_accuracy,
+               "stop once the test accuracy reaches this (0 = off)"),
+    FL_SETTING("federation.straggler_fraction", "straggler-fraction",
+               for_sim | for_client, federation.straggler_fraction,
+               "share of clients that are stragglers (chosen by seed)"),
+    FL_SETTING("federation.straggler_slowdown", "straggler-slowdown",
+               for_sim | for_client, federation.straggler_slowdown,
+               "stragglers take this many times longer"),
+    FL_SETTING("async.alpha", "alpha", for_sim | for_server, async.alpha,
+               "FedAsync mixing weight alpha in (0, 1]"),
+    FL_SETTING("async.staleness", "staleness", for_sim | for_server,
+               async.staleness, "staleness function: constant | polynomial "
+                                "| hinge"),
+    FL_SETTING("async.staleness_a", "staleness-a", for_sim | for_server,
+               async.staleness_a, "staleness parameter a"),
+    FL_SETTING("async.staleness_b", "staleness-b", for_sim | for_server,
+               async.staleness_b, "hinge threshold b (versions)"),
+    FL_SETTING("async.max_staleness", "max-staleness", for_sim | for_server,
+               async.max_staleness, "drop updates staler than this"),
+    FL_SETTING("async.buffer_k", "buffer-k", for_sim | for_server,
+               async.buffer_k, "FedBuff: apply every K updates"),
+    FL_SETTING("async.server_lr", "server-lr", for_sim | for_server,
+               async.server_lr, "FedBuff: server learning rate"),
+    FL_SETTING("async.concurrency", "concurrency", for_sim | for_server,
+               async.concurrency,
+               "clients training at once (0 = --clients-per-round)"),
+    FL_SETTING("async.max_updates", "max-updates", for_sim | for_server,
+               async.max_updates,
+               "stop after this many updates (0 = rounds x clients per "
+               "round)"),
+    FL_SETTING("async.max_seconds", "max-seconds", for_sim | for_server,
+               async.max_seconds, "stop after this many seconds (0 = off)"),
+    FL_SETTING("async.eval_every", "eval-every", for_sim | for_server,
+               async.eval_every, "evaluate every N model versions"),
     FL_SETTING("training.model", "model", for_all, training.model,
                "model: mlp | cnn | synthetic (no data, any size)"),
     FL_SETTING("training.synthetic_params", "synthetic-params", for_all,
@@ -334,6 +369,31 @@ caf::error validate(const node_config& c) {
       && c.federation.client_offset + c.federation.clients
            > c.federation.total_clients)
     return bad("federation.client_offset + clients exceeds total_clients");
+  if (c.federation.target_accuracy < 0 || c.federation.target_accuracy > 1)
+    return bad("federation.target_accuracy must be in [0, 1]");
+  if (c.federation.straggler_fraction < 0
+      || c.federation.straggler_fraction > 1)
+    return bad("federation.straggler_fraction must be in [0, 1]");
+  if (c.federation.straggler_slowdown < 1)
+    return bad("federation.straggler_slowdown must be >= 1");
+  if (!(c.async.alpha > 0 && c.async.alpha <= 1))
+    return bad("async.alpha must be in (0, 1]");
+  if (!one_of(c.async.staleness, {"constant", "polynomial", "hinge"}))
+    return bad("async.staleness must be constant, polynomial or hinge, got '"
+               + c.async.staleness + "'");
+  if (c.async.staleness_a < 0 || c.async.staleness_b < 0)
+    return bad("async.staleness_a and staleness_b must be >= 0");
+  if (c.async.max_staleness < 0)
+    return bad("async.max_staleness must be >= 0");
+  if (c.async.buffer_k < 1)
+    return bad("async.buffer_k must be >= 1");
+  if (!(c.async.server_lr > 0))
+    return bad("async.server_lr must be > 0");
+  if (c.async.concurrency < 0 || c.async.max_updates < 0
+      || c.async.max_seconds < 0)
+    return bad("async.concurrency, max_updates and max_seconds must be >= 0");
+  if (c.async.eval_every < 1)
+    return bad("async.eval_every must be >= 1");
   if (!one_of(c.training.model, {"mlp", "cnn", "synthetic"}))
     return bad("training.model must be mlp, cnn or synthetic, got '"
                + c.training.model + "'");

@@ -31,7 +31,23 @@ struct node_config {
     int64_t min_clients = 0;        ///< wait for this many joins; 0 = clients
     int64_t client_offset = 0;      ///< client: global index of its first client
     int64_t total_clients = 0;      ///< client: clients in the federation (partitioning); 0 = clients
+    double target_accuracy = 0;     ///< stop once test accuracy reaches it; 0 = off
+    double straggler_fraction = 0;  ///< share of clients that are slow (seeded)
+    double straggler_slowdown = 5;  ///< how many times slower they are
   } federation;
+  struct async_section {
+    double alpha = 0.6;             ///< FedAsync mixing weight
+    std::string staleness = "polynomial"; ///< constant | polynomial | hinge
+    double staleness_a = 0.5;
+    double staleness_b = 4;
+    int64_t max_staleness = 100;    ///< older updates are dropped
+    int64_t buffer_k = 10;          ///< FedBuff: apply every K updates
+    double server_lr = 1.0;         ///< FedBuff: server learning rate
+    int64_t concurrency = 0;        ///< clients training at once; 0 = clients_per_round
+    int64_t max_updates = 0;        ///< stop after this many; 0 = rounds x clients_per_round
+    double max_seconds = 0;         ///< stop after this long; 0 = off
+    int64_t eval_every = 10;        ///< evaluate every N model versions
+  } async;
   struct training_section {
     std::string model = "mlp";      ///< mlp | cnn | synthetic
     int64_t synthetic_params = 100000; ///< model size of "synthetic"

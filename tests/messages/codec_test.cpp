@@ -92,7 +92,7 @@ TEST_CASE("every message kind round-trips", "[codec]") {
   t.values = span<const float>{values};
   std::vector<message> all{
     join_msg{"c1", node_role::client, {"train"}, "secret", 10, 1},
-    welcome_msg{"c1", "server", 4, 5000},
+    welcome_msg{"c1", "server", 4, 5000, "async"},
     activation_msg{2, 4, t},
     request_msg{"c1"},
     model_msg{4, t},

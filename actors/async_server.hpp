@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "actors/server.hpp"
+#include "runtime/flat_model.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/staleness.hpp"
+
+namespace fl {
+
+/// What the asynchronous server records at each evaluation.
+struct async_record {
+  uint64_t model_version = 0;
+  double elapsed_seconds = 0;
+  uint64_t updates_applied = 0;  ///< since the start
+  uint64_t updates_dropped = 0;  ///< since the start (stale, future, late)
+  double test_loss = -1;
+  double test_accuracy = -1;
+  /// Staleness -> number of applied updates, since the previous record.
+  std::map<uint64_t, uint64_t> staleness;
+};
+
+using async_log = record_log<async_record>;
+
+struct async_server_settings {
+  std::string id = "server";
+  std::string mode = "async";    ///< async (FedAsync) | fedbuff
+  uint64_t min_clients = 1;      ///< serve models once this many joined
+  uint64_t concurrency = 10;     ///< clients holding a model at once
+  double alpha = 0.6;            ///< FedAsync
+  staleness_fn staleness;        ///< s(t - tau)
+  uint64_t max_staleness = 100;
+  uint64_t buffer_k = 10;        ///< FedBuff
+  double server_lr = 1.0;        ///< FedBuff
+  uint64_t max_updates = 300;    ///< stop after this many applied (0 = off)
+  double max_seconds = 0;        ///< stop after this long (0 = off)
+  double target_accuracy = 0;    ///< stop when reached (0 = off)
+  uint64_t eval_every = 10;      ///< evaluate every N versions
+  double update_deadline_s = 120; ///< a model out longer frees its slot
+  double exit_grace_s = 10;
+  uint32_t heartbeat_ms = 5000;
+  std::string metrics_path;      ///< "" = none
+  std::string checkpoint_dir;    ///< "" = none (written at each evaluation)
+  std::shared_ptr<async_log> log_sink; ///< optional
+};
+
+/// Spawns the asynchronous server. Clients join, then Request models; at
+/// most `concurrency` hold one at a time (others wait in FIFO order). Each
+/// Update is checked for staleness (future base version: rejected; beyond
+/// max_staleness: dropped; both counted and logged) and applied at once
+/// (FedAsync mixing) or buffered (FedBuff, applied every K deltas), which
+/// bumps the model version. The server evaluates every `eval_every`
+/// versions on `evaluator`, writes JSONL records, and stops on max_updates,
+/// max_seconds or target_accuracy by sending Exit to everyone.
+caf::actor spawn_async_server(caf::actor_system& sys, async_server_settings s,
+                              flat_model initial, caf::actor evaluator,
+                              loggers log);
+
+} // namespace fl
