@@ -1,0 +1,216 @@
+// The asynchronous server in one process with the synthetic trainer, plus
+// scripted clients that lie about versions, stall or die.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/async_server.hpp"
+#include "actors/client.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/training_pool.hpp"
+#include "runtime/actor_system.hpp"
+#include "runtime/synthetic_trainer.hpp"
+#include "support/log_capture.hpp"
+
+using namespace fl;
+
+namespace {
+
+constexpr uint64_t model_size = 1000;
+
+struct async_federation {
+  node_config cfg;
+  system_config sys_cfg{cfg};
+  caf::actor_system sys{sys_cfg};
+  test::log_capture logs;
+  std::shared_ptr<async_log> records = std::make_shared<async_log>();
+  caf::actor pool;
+  caf::actor evaluator;
+  caf::actor server;
+
+  explicit async_federation(async_server_settings s) {
+    trainer_factory make = [] {
+      return std::make_unique<synthetic_trainer>(model_size);
+    };
+    pool = spawn_training_pool(sys, 2, make, logs.log());
+    evaluator = spawn_training_worker(sys, make(), logs.log());
+    auto init = make();
+    flat_model initial{init->layout()};
+    auto params = init->initial_params(0);
+    initial.assign(span<const float>{params});
+    s.log_sink = records;
+    s.exit_grace_s = 5;
+    server = spawn_async_server(sys, s, std::move(initial), evaluator,
+                                logs.log());
+  }
+
+  void add_clients(uint64_t count) {
+    for (uint64_t i = 0; i < count; ++i) {
+      client_settings c;
+      c.id = "client-" + std::to_string(i);
+      auto samples = std::make_shared<std::vector<int64_t>>();
+      for (int64_t k = 0; k < 50; ++k)
+        samples->push_back(static_cast<int64_t>(i * 50) + k);
+      c.samples = samples;
+      c.fit.lr = 0.5;
+      spawn_client(sys, c, server, pool, logs.log());
+    }
+  }
+
+  caf::error run_to_end() {
+    caf::error reason;
+    caf::scoped_actor self{sys};
+    self->monitor(server);
+    self->receive([&](caf::down_msg& dm) { reason = dm.reason; },
+                  caf::after(std::chrono::seconds(120)) >>
+                    [&] { FAIL("async federation did not finish"); });
+    caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
+    return reason;
+  }
+};
+
+/// Test loss of the initial model (the same seed the fixture uses).
+double initial_loss() {
+  synthetic_trainer t{model_size};
+  auto p = t.initial_params(0);
+  return t.evaluate(span<const float>{p})->loss;
+}
+
+async_server_settings settings(const std::string& mode, uint64_t clients,
+                               uint64_t max_updates) {
+  async_server_settings s;
+  s.mode = mode;
+  s.min_clients = clients;
+  s.concurrency = 2;
+  s.max_updates = max_updates;
+  s.eval_every = 5;
+  s.buffer_k = 4;
+  s.alpha = 0.5;
+  return s;
+}
+
+void join(caf::event_based_actor* self, const caf::actor& server,
+          const std::string& id) {
+  self->send(server, deliver_atom::value,
+             envelope{"", join_msg{id, node_role::client, {}, "", 50, 1}});
+}
+
+/// Answers each model with an update that claims base version
+/// `model_version + skew` (skew > 0: from the future) or, from the second
+/// model on, the first version it ever saw (stale).
+caf::behavior lying_client(caf::event_based_actor* self, caf::actor server,
+                           std::string id, int64_t skew) {
+  join(self, server, id);
+  auto first_seen = std::make_shared<int64_t>(-1);
+  return {
+    [=](deliver_atom, envelope& env) {
+      auto& body = env.body;
+      if (std::holds_alternative<exit_msg>(body)) {
+        self->quit();
+      } else if (std::holds_alternative<welcome_msg>(body)) {
+        self->send(server, deliver_atom::value,
+                   envelope{"", request_msg{id}});
+      } else if (auto* m = std::get_if<model_msg>(&body)) {
+        if (*first_seen < 0)
+          *first_seen = static_cast<int64_t>(m->model_version);
+        auto params = std::make_shared<std::vector<float>>(
+          m->model.values.begin(), m->model.values.end());
+        update_msg up;
+        up.node_id = id;
+        up.base_version = skew > 0 ? m->model_version + skew
+                                   : static_cast<uint64_t>(*first_seen);
+        up.num_samples = 50;
+        up.model.layout = m->model.layout;
+        up.model.values = span<const float>{*params};
+        up.model.owner = params;
+        self->send(server, deliver_atom::value, envelope{"", up});
+        self->send(server, deliver_atom::value,
+                   envelope{"", request_msg{id}});
+      }
+    },
+  };
+}
+
+/// Takes a model and then dies (or, with `die` false, never answers).
+caf::behavior vanishing_client(caf::event_based_actor* self,
+                               caf::actor server, std::string id, bool die) {
+  join(self, server, id);
+  return {
+    [=](deliver_atom, envelope& env) {
+      if (std::holds_alternative<welcome_msg>(env.body))
+        self->send(server, deliver_atom::value,
+                   envelope{"", request_msg{id}});
+      else if (std::holds_alternative<model_msg>(env.body) && die)
+        self->quit(caf::exit_reason::user_shutdown);
+      else if (std::holds_alternative<exit_msg>(env.body))
+        self->quit();
+    },
+  };
+}
+
+} // namespace
+
+TEST_CASE("a FedAsync federation in one process lowers the test loss",
+          "[async][federation]") {
+  async_federation f{settings("async", 4, 40)};
+  f.add_clients(4);
+  CHECK(!f.run_to_end());
+  auto rs = f.records->records();
+  REQUIRE(rs.size() >= 2);
+  CHECK(rs.back().updates_applied == 40);
+  CHECK(rs.back().model_version == 40);
+  CHECK(rs.back().test_loss < initial_loss() / 10);
+}
+
+TEST_CASE("FedBuff bumps the version once per K updates",
+          "[async][federation]") {
+  async_federation f{settings("fedbuff", 4, 40)};
+  f.add_clients(4);
+  CHECK(!f.run_to_end());
+  auto rs = f.records->records();
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().updates_applied == 40);
+  CHECK(rs.back().model_version == 10); // 40 / K with K = 4
+  CHECK(rs.back().test_loss < initial_loss() / 10);
+}
+
+TEST_CASE("an update from the future is rejected", "[async]") {
+  auto s = settings("async", 2, 10);
+  async_federation f{s};
+  f.add_clients(1);
+  f.sys.spawn(lying_client, f.server, std::string{"liar"}, int64_t{5});
+  CHECK(!f.run_to_end());
+  CHECK(f.records->records().back().updates_dropped > 0);
+  CHECK_THAT(f.logs.text(), Catch::Contains("dropped update from liar")
+                              && Catch::Contains("version_from_future"));
+}
+
+TEST_CASE("an update staler than the bound is dropped", "[async]") {
+  auto s = settings("async", 2, 10);
+  s.max_staleness = 0;
+  async_federation f{s};
+  f.add_clients(1);
+  f.sys.spawn(lying_client, f.server, std::string{"stale"}, int64_t{0});
+  CHECK(!f.run_to_end());
+  CHECK(f.records->records().back().updates_dropped > 0);
+  CHECK_THAT(f.logs.text(), Catch::Contains("dropped update from stale")
+                              && Catch::Contains("too_stale"));
+}
+
+TEST_CASE("clients that die or stall do not stall the server", "[async]") {
+  auto s = settings("async", 4, 30);
+  s.update_deadline_s = 0.3;
+  async_federation f{s};
+  f.add_clients(2);
+  f.sys.spawn(vanishing_client, f.server, std::string{"dies"}, true);
+  f.sys.spawn(vanishing_client, f.server, std::string{"stalls"}, false);
+  CHECK(!f.run_to_end());
+  CHECK(f.records->records().back().updates_applied == 30);
+  CHECK_THAT(f.logs.text(), Catch::Contains("lost dies"));
+}
