@@ -241,6 +241,9 @@ void on_update(async_actor* self, update_msg& up) {
   if (st.fedasync) {
     if (up.model.kind != tensor_kind::params)
       err = make_fl_error(errc::invalid_field, "FedAsync needs parameters");
+    else if (st.cfg.folder)
+      err = st.cfg.folder->mix(st.global.values(), up.model.values,
+                               st.fedasync->weight(*staleness));
     else
       err = st.fedasync->apply(st.global.values(), up.model.values,
                                *staleness);
@@ -320,6 +323,9 @@ caf::behavior async_server(async_actor* self,
   init.global = std::move(*initial);
   init.evaluator = std::move(evaluator);
   init.log = std::move(log);
+  if (init.cfg.folder)
+    if (auto err = init.cfg.folder->begin(init.global.layout()))
+      init.log.node->error("aggregator: {}", describe(err));
   if (init.cfg.mode == "fedbuff")
     init.fedbuff.emplace(init.global.size(), init.cfg.buffer_k,
                          init.cfg.server_lr, init.cfg.staleness);

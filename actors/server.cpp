@@ -61,7 +61,7 @@ struct server_state {
   std::set<std::string> pending;
   std::vector<fit_result> results;
   std::vector<fit_failure> failures;
-  std::vector<float> acc;
+  std::shared_ptr<aggregator> folder;
   double total_weight = 0;
   round_record record;
   clock_type::time_point round_start;
@@ -218,12 +218,17 @@ void on_update(server_actor* self, update_msg& up) {
                  make_fl_error(errc::invalid_field, "update has no weight"));
     return;
   }
-  span<float> acc{st.acc};
+  caf::error err;
   if (up.model.kind == tensor_kind::delta) {
     // base + delta, folded without materialising the sum.
-    weighted_accumulate(acc, span<const float>{*st.snapshot}, w);
+    err = st.folder->fold(span<const float>{*st.snapshot}, w);
   }
-  weighted_accumulate(acc, up.model.values, w);
+  if (!err)
+    err = st.folder->fold(up.model.values, w);
+  if (err) {
+    fail_pending(self, up.node_id, std::move(err));
+    return;
+  }
   st.total_weight += w;
   st.record.bytes_in += up.model.values.size_bytes();
   st.pending.erase(up.node_id);
@@ -256,7 +261,8 @@ void start_round(server_actor* self) {
   st.pending = std::set<std::string>(sampled.begin(), sampled.end());
   st.results.clear();
   st.failures.clear();
-  st.acc.assign(st.global.size(), 0.0f);
+  if (auto err = st.folder->begin(st.global.layout()))
+    st.log.node->error("aggregator: {}", describe(err));
   st.total_weight = 0;
   st.record = round_record{};
   st.record.round = st.round;
@@ -309,8 +315,7 @@ void close_round(server_actor* self) {
   auto decision = st.strat->aggregate_fit(st.round, st.results, st.failures,
                                           r.sampled);
   if (!decision)
-    decision = finalize_average(span<const float>{st.acc}, st.total_weight,
-                                st.global.values());
+    decision = st.folder->finalize(st.global.values());
   if (!decision) {
     ++st.version;
     r.accepted = true;
@@ -320,7 +325,6 @@ void close_round(server_actor* self) {
     r.outcome = describe(decision);
   }
   r.model_version = st.version;
-  st.acc = std::vector<float>{}; // free O(model) between rounds
   st.snapshot.reset();
   st.pending.clear();
   if (!st.cfg.checkpoint_dir.empty() && r.accepted) {
@@ -424,6 +428,9 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
   init.global = std::move(*initial);
   init.evaluator = std::move(evaluator);
   init.log = std::move(log);
+  init.folder = init.cfg.folder ? init.cfg.folder
+                                : std::shared_ptr<aggregator>{
+                                  make_cpu_aggregator(0)};
   init.round = init.cfg.start_round;
   init.version = init.cfg.start_version;
   if (!init.cfg.metrics_path.empty()) {

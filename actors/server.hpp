@@ -9,6 +9,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "runtime/aggregator.hpp"
 #include "runtime/flat_model.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/strategy.hpp"
@@ -71,6 +72,8 @@ struct server_settings {
   uint64_t start_version = 0;
   /// Stop as soon as an evaluation reaches this accuracy (0 = off).
   double target_accuracy = 0;
+  /// Folds the round's updates; null = a CPU aggregator with all cores.
+  std::shared_ptr<aggregator> folder;
   std::shared_ptr<round_log> log_sink; ///< optional
 };
 

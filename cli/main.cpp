@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench/aggregation_bench.hpp"
 #include "bench/codec_bench.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
@@ -71,6 +72,17 @@ int main(int argc, char** argv) {
                           "repetitions (best is reported)")
     ->capture_default_str();
 
+  auto* bench_agg = bench->add_subcommand(
+    "aggregation", "fold throughput per device, strategy, streams, size, K");
+  bench::aggregation_bench_options agg_opts;
+  bench_agg->add_option("--sizes", agg_opts.sizes, "model sizes, floats")
+    ->capture_default_str();
+  bench_agg->add_option("--k", agg_opts.ks, "updates folded per measurement")
+    ->capture_default_str();
+  bench_agg->add_option("--device", agg_opts.device, "cpu | cuda | all")
+    ->check(CLI::IsMember({"cpu", "cuda", "all"}))
+    ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -79,6 +91,8 @@ int main(int argc, char** argv) {
 
   if (*bench_codec)
     return bench::run_codec_bench(codec_opts);
+  if (*bench_agg)
+    return bench::run_aggregation_bench(agg_opts);
   if (*launch)
     return not_built("launch");
   if (*scheduler)

@@ -34,8 +34,14 @@ int run_server(const node_config& cfg, const loggers& log) {
   const auto min_clients = static_cast<uint64_t>(
     cfg.federation.min_clients > 0 ? cfg.federation.min_clients
                                    : cfg.federation.clients);
-  auto server = spawn_server_for(sys, cfg, min_clients, std::move(initial),
-                                 evaluator, logs, log);
+  auto spawned = spawn_server_for(sys, cfg, min_clients, std::move(initial),
+                                  evaluator, logs, log);
+  if (!spawned) {
+    log.node->error("{}", describe(spawned.error()));
+    caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
+    return 2;
+  }
+  auto server = *spawned;
   downstream_settings ds;
   ds.node_id = cfg.node.id.empty() ? "server" : cfg.node.id;
   ds.token = cfg.node.token;

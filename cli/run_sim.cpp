@@ -37,8 +37,15 @@ int run_sim(const node_config& cfg, const loggers& log) {
   auto evaluator = spawn_training_worker(sys, std::move(init_trainer), log);
   auto pool = spawn_training_pool(
     sys, static_cast<size_t>(cfg.training.workers), training->make, log);
-  auto server = spawn_server_for(sys, cfg, n, std::move(initial), evaluator,
-                                 logs, log);
+  auto spawned = spawn_server_for(sys, cfg, n, std::move(initial), evaluator,
+                                  logs, log);
+  if (!spawned) {
+    log.node->error("{}", describe(spawned.error()));
+    caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
+    return 2;
+  }
+  auto server = *spawned;
   for (auto& c : *clients)
     spawn_client(sys, std::move(c), server, pool, log);
   caf::error reason;

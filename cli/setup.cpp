@@ -176,14 +176,38 @@ async_server_settings make_async_settings(const node_config& cfg) {
   return s;
 }
 
-caf::actor spawn_server_for(caf::actor_system& sys, const node_config& cfg,
-                            uint64_t min_clients, flat_model initial,
-                            caf::actor evaluator, const run_logs& logs,
-                            const loggers& log) {
+caf::expected<std::shared_ptr<aggregator>>
+make_folder(const node_config& cfg, const loggers& log) {
+  aggregator_options opts;
+  opts.device = cfg.aggregation.device;
+  opts.cpu_threads = static_cast<size_t>(cfg.aggregation.threads);
+  opts.strategy = *parse_bucket_strategy(cfg.aggregation.strategy);
+  opts.streams = static_cast<uint32_t>(cfg.aggregation.streams);
+  opts.bucket_elements = static_cast<uint64_t>(cfg.aggregation.bucket_mib)
+                         << 18; // MiB of floats
+  std::string reason;
+  auto agg = make_aggregator(opts, &reason);
+  if (!agg)
+    return std::move(agg.error());
+  if (!reason.empty())
+    log.node->info("aggregation on the CPU: no usable GPU ({})", reason);
+  log.node->info("aggregator: {}", (*agg)->name());
+  return std::shared_ptr<aggregator>{std::move(*agg)};
+}
+
+caf::expected<caf::actor>
+spawn_server_for(caf::actor_system& sys, const node_config& cfg,
+                 uint64_t min_clients, flat_model initial,
+                 caf::actor evaluator, const run_logs& logs,
+                 const loggers& log) {
+  auto folder = make_folder(cfg, log);
+  if (!folder)
+    return std::move(folder.error());
   if (cfg.federation.mode == "sync") {
     auto s = make_server_settings(cfg);
     s.min_clients = min_clients;
     s.log_sink = logs.rounds;
+    s.folder = *folder;
     auto strat = std::make_shared<fedavg>(
       static_cast<uint64_t>(cfg.federation.clients_per_round),
       cfg.federation.quorum, static_cast<uint64_t>(cfg.federation.seed));
@@ -193,6 +217,7 @@ caf::actor spawn_server_for(caf::actor_system& sys, const node_config& cfg,
   auto s = make_async_settings(cfg);
   s.min_clients = min_clients;
   s.log_sink = logs.versions;
+  s.folder = *folder;
   return spawn_async_server(sys, s, std::move(initial), std::move(evaluator),
                             log);
 }

@@ -56,10 +56,17 @@ struct run_logs {
 
 /// Spawns the server for `cfg.federation.mode` (sync: FedAvg rounds; async:
 /// FedAsync; fedbuff: FedBuff) with `min_clients` joins to wait for.
-caf::actor spawn_server_for(caf::actor_system& sys, const node_config& cfg,
-                            uint64_t min_clients, flat_model initial,
-                            caf::actor evaluator, const run_logs& logs,
-                            const loggers& log);
+/// Errors: the aggregator cannot be built (aggregation.device = cuda
+/// without a usable GPU).
+caf::expected<caf::actor>
+spawn_server_for(caf::actor_system& sys, const node_config& cfg,
+                 uint64_t min_clients, flat_model initial,
+                 caf::actor evaluator, const run_logs& logs,
+                 const loggers& log);
+
+/// The aggregator `cfg.aggregation` asks for; logs a CPU fallback.
+caf::expected<std::shared_ptr<aggregator>>
+make_folder(const node_config& cfg, const loggers& log);
 
 /// Prints the summary of whichever server ran.
 void print_run_summary(const node_config& cfg, const run_logs& logs,

@@ -140,6 +140,19 @@ const std::vector<setting>& settings() {
     FL_SETTING("aggregation.device", "aggregation-device",
                for_sim | for_server | for_scheduler, aggregation.device,
                "auto | cpu | cuda"),
+    FL_SETTING("aggregation.strategy", "aggregation-strategy",
+               for_sim | for_server | for_scheduler, aggregation.strategy,
+               "CUDA: layer-by-layer | bucket-flatten | bucket-coalesced | "
+               "size-balanced"),
+    FL_SETTING("aggregation.streams", "aggregation-streams",
+               for_sim | for_server | for_scheduler, aggregation.streams,
+               "CUDA streams"),
+    FL_SETTING("aggregation.bucket_mib", "aggregation-bucket-mib",
+               for_sim | for_server | for_scheduler, aggregation.bucket_mib,
+               "CUDA bucket size (MiB)"),
+    FL_SETTING("aggregation.threads", "aggregation-threads",
+               for_sim | for_server | for_scheduler, aggregation.threads,
+               "CPU aggregation threads (0 = cores)"),
     FL_SETTING("transport.chunk_mib", "chunk-mib", for_all,
                transport.chunk_mib, "models above this travel in chunks (MiB)"),
     FL_SETTING("transport.max_message_mib", "max-message-mib", for_all,
@@ -429,6 +442,17 @@ caf::error validate(const node_config& c) {
   if (!one_of(c.aggregation.device, {"auto", "cpu", "cuda"}))
     return bad("aggregation.device must be auto, cpu or cuda, got '"
                + c.aggregation.device + "'");
+  if (!one_of(c.aggregation.strategy, {"layer-by-layer", "bucket-flatten",
+                                       "bucket-coalesced", "size-balanced"}))
+    return bad("aggregation.strategy must be layer-by-layer, bucket-flatten, "
+               "bucket-coalesced or size-balanced, got '"
+               + c.aggregation.strategy + "'");
+  if (c.aggregation.streams < 1 || c.aggregation.streams > 64)
+    return bad("aggregation.streams must be in [1, 64]");
+  if (c.aggregation.bucket_mib < 1)
+    return bad("aggregation.bucket_mib must be >= 1");
+  if (c.aggregation.threads < 0)
+    return bad("aggregation.threads must be >= 0");
   if (c.transport.chunk_mib < 1 || c.transport.chunk_mib > 256)
     return bad("transport.chunk_mib must be in [1, 256]");
   if (c.transport.max_message_mib < c.transport.chunk_mib)

@@ -69,6 +69,10 @@ struct node_config {
   } data;
   struct aggregation_section {
     std::string device = "auto";    ///< auto | cpu | cuda
+    std::string strategy = "bucket-flatten"; ///< CUDA bucketing strategy
+    int64_t streams = 4;            ///< CUDA streams
+    int64_t bucket_mib = 16;        ///< CUDA bucket size
+    int64_t threads = 0;            ///< CPU aggregation threads; 0 = cores
   } aggregation;
   struct transport_section {
     int64_t chunk_mib = 64;         ///< models above this travel in chunks
