@@ -321,6 +321,7 @@ caf::behavior async_server(async_actor* self,
   auto& init = self->state;
   init.cfg = *cfg;
   init.global = std::move(*initial);
+  init.version = init.cfg.start_version;
   init.evaluator = std::move(evaluator);
   init.log = std::move(log);
   if (init.cfg.folder)
@@ -332,7 +333,8 @@ caf::behavior async_server(async_actor* self,
   else
     init.fedasync.emplace(init.cfg.alpha, init.cfg.staleness);
   if (!init.cfg.metrics_path.empty()) {
-    auto sink = metrics_sink::open(init.cfg.metrics_path);
+    auto sink = metrics_sink::open(init.cfg.metrics_path,
+                                   init.cfg.start_version > 0);
     if (!sink) {
       init.log.node->error("{}", describe(sink.error()));
       self->quit(sink.error());

@@ -48,6 +48,7 @@ struct async_server_settings {
   uint32_t heartbeat_ms = 5000;
   std::string metrics_path;      ///< "" = none
   std::string checkpoint_dir;    ///< "" = none (written at each evaluation)
+  uint64_t start_version = 0;    ///< resume: continue from this version
   /// FedAsync mixes through it (CPU or CUDA); null = the reference math.
   std::shared_ptr<aggregator> folder;
   std::shared_ptr<async_log> log_sink; ///< optional

@@ -244,6 +244,11 @@ void start_round(server_actor* self) {
     if (m.alive)
       available.push_back(client_info{id, m.num_samples});
   const uint64_t next = st.round + 1;
+  if (next > st.cfg.rounds) { // resumed after the last round
+    st.current = phase::finishing;
+    finish(self);
+    return;
+  }
   auto sampled = st.strat->configure_fit(next, available);
   if (sampled.empty()) {
     st.log.node->warn("no client available for round {}; waiting for joins",
@@ -434,7 +439,8 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
   init.round = init.cfg.start_round;
   init.version = init.cfg.start_version;
   if (!init.cfg.metrics_path.empty()) {
-    auto sink = metrics_sink::open(init.cfg.metrics_path);
+    auto sink = metrics_sink::open(init.cfg.metrics_path,
+                                   init.cfg.start_round > 0);
     if (!sink) {
       init.log.node->error("{}", describe(sink.error()));
       self->quit(sink.error());
@@ -442,6 +448,9 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
     }
     init.metrics = std::move(*sink);
   }
+  if (init.cfg.start_round > 0)
+    init.log.node->info("resuming after round {} at model version {}",
+                        init.cfg.start_round, init.cfg.start_version);
   init.log.node->info("server {} ready: {} ({} parameters), waiting for {} "
                     "clients",
                     init.cfg.id, init.strat->name(), init.global.size(),

@@ -11,9 +11,17 @@ option_set::option_set(CLI::App& cmd, unsigned scope) {
     if ((s.scope & scope) == 0)
       continue;
     auto value = std::make_shared<std::string>();
-    auto* opt = cmd.add_option("--" + s.flag, *value, s.help + "  [" + s.key
-                                                        + "]");
-    opt->type_name("");
+    CLI::Option* opt = nullptr;
+    if (s.boolean) {
+      // A flag without a value; `--resume` sets the setting to true.
+      auto flag = std::make_shared<bool>(false);
+      opt = cmd.add_flag("--" + s.flag, *flag, s.help + "  [" + s.key + "]");
+      flags_.emplace(s.key, flag);
+    } else {
+      opt = cmd.add_option("--" + s.flag, *value,
+                           s.help + "  [" + s.key + "]");
+      opt->type_name("");
+    }
     values_.emplace(s.key, value);
     options_.emplace(s.key, opt);
   }
@@ -24,10 +32,16 @@ caf::expected<node_config> option_set::resolve() const {
   if (!config_file_.empty())
     if (auto err = load_toml_file(cfg, config_file_))
       return err;
-  for (const auto& [key, opt] : options_)
-    if (opt->count() > 0)
-      if (auto err = set_from_string(cfg, key, *values_.at(key)))
-        return err;
+  for (const auto& [key, opt] : options_) {
+    if (opt->count() == 0)
+      continue;
+    auto f = flags_.find(key);
+    const auto& text = f != flags_.end() ? std::string{*f->second ? "true"
+                                                                  : "false"}
+                                         : *values_.at(key);
+    if (auto err = set_from_string(cfg, key, text))
+      return err;
+  }
   if (auto err = validate(cfg))
     return err;
   return cfg;

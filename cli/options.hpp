@@ -26,6 +26,7 @@ public:
 private:
   std::string config_file_;
   std::map<std::string, std::shared_ptr<std::string>> values_; ///< key -> text
+  std::map<std::string, std::shared_ptr<bool>> flags_; ///< boolean keys
   std::map<std::string, CLI::Option*> options_;
 };
 

@@ -29,16 +29,17 @@ int run_sim(const node_config& cfg, const loggers& log) {
   caf::actor_system sys{sys_cfg};
   auto start = std::chrono::steady_clock::now();
   auto init_trainer = training->make();
-  flat_model initial{init_trainer->layout()};
-  auto params = init_trainer->initial_params(
-    static_cast<uint64_t>(cfg.federation.seed));
-  initial.assign(span<const float>{params});
+  auto initial = initial_model(cfg, *init_trainer, log);
+  if (!initial) {
+    log.node->error("{}", describe(initial.error()));
+    return 2;
+  }
   run_logs logs;
   auto evaluator = spawn_training_worker(sys, std::move(init_trainer), log);
   auto pool = spawn_training_pool(
     sys, static_cast<size_t>(cfg.training.workers), training->make, log);
-  auto spawned = spawn_server_for(sys, cfg, n, std::move(initial), evaluator,
-                                  logs, log);
+  auto spawned = spawn_server_for(sys, cfg, n, std::move(initial->first),
+                                  evaluator, logs, log, initial->second);
   if (!spawned) {
     log.node->error("{}", describe(spawned.error()));
     caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <random>
 
+#include "runtime/checkpoint.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/fedavg.hpp"
 #include "runtime/partition.hpp"
@@ -195,17 +196,42 @@ make_folder(const node_config& cfg, const loggers& log) {
   return std::shared_ptr<aggregator>{std::move(*agg)};
 }
 
+caf::expected<std::pair<flat_model, resume_point>>
+initial_model(const node_config& cfg, trainer& t, const loggers& log) {
+  if (!cfg.output.resume) {
+    flat_model m{t.layout()};
+    auto params = t.initial_params(static_cast<uint64_t>(cfg.federation.seed));
+    m.assign(span<const float>{params});
+    return std::make_pair(std::move(m), resume_point{});
+  }
+  auto path = checkpoint_path(cfg.output.checkpoint_dir);
+  auto ckpt = load_checkpoint(path);
+  if (!ckpt)
+    return std::move(ckpt.error());
+  if (ckpt->model.layout() != t.layout())
+    return make_fl_error(errc::layout_mismatch,
+                         "checkpoint '" + path
+                           + "' holds another model than --model "
+                           + cfg.training.model);
+  log.node->info("resuming from {} (round {}, model version {})", path,
+                 ckpt->round, ckpt->model_version);
+  resume_point from{ckpt->round, ckpt->model_version};
+  return std::make_pair(std::move(ckpt->model), from);
+}
+
 caf::expected<caf::actor>
 spawn_server_for(caf::actor_system& sys, const node_config& cfg,
                  uint64_t min_clients, flat_model initial,
                  caf::actor evaluator, const run_logs& logs,
-                 const loggers& log) {
+                 const loggers& log, resume_point from) {
   auto folder = make_folder(cfg, log);
   if (!folder)
     return std::move(folder.error());
   if (cfg.federation.mode == "sync") {
     auto s = make_server_settings(cfg);
     s.min_clients = min_clients;
+    s.start_round = from.round;
+    s.start_version = from.version;
     s.log_sink = logs.rounds;
     s.folder = *folder;
     auto strat = std::make_shared<fedavg>(
@@ -216,6 +242,7 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
   }
   auto s = make_async_settings(cfg);
   s.min_clients = min_clients;
+  s.start_version = from.version;
   s.log_sink = logs.versions;
   s.folder = *folder;
   return spawn_async_server(sys, s, std::move(initial), std::move(evaluator),

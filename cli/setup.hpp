@@ -58,11 +58,23 @@ struct run_logs {
 /// FedAsync; fedbuff: FedBuff) with `min_clients` joins to wait for.
 /// Errors: the aggregator cannot be built (aggregation.device = cuda
 /// without a usable GPU).
+/// Where a resumed server continues from (zeros for a fresh start).
+struct resume_point {
+  uint64_t round = 0;
+  uint64_t version = 0;
+};
+
 caf::expected<caf::actor>
 spawn_server_for(caf::actor_system& sys, const node_config& cfg,
                  uint64_t min_clients, flat_model initial,
                  caf::actor evaluator, const run_logs& logs,
-                 const loggers& log);
+                 const loggers& log, resume_point from = {});
+
+/// The initial global model: the trainer's seeded initialisation, or with
+/// `output.resume` the checkpoint (whose layout must match the trainer's).
+/// Errors: from load_checkpoint; `layout_mismatch`.
+caf::expected<std::pair<flat_model, resume_point>>
+initial_model(const node_config& cfg, trainer& t, const loggers& log);
 
 /// The aggregator `cfg.aggregation` asks for; logs a CPU fallback.
 caf::expected<std::shared_ptr<aggregator>>

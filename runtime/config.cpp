@@ -44,21 +44,24 @@ const std::vector<setting>& settings() {
     FL_SETTING("federation.rounds", "rounds", for_sim | for_server,
                federation.rounds, "rounds to run"),
     FL_SETTING("federation.clients", "clients",
-               for_sim | for_server | for_client, federation.clients,
+               for_all, federation.clients,
                "clients (sim, server: in the federation; client: hosted by "
-               "this process)"),
+               "this process; scheduler: in its group)"),
     FL_SETTING("federation.clients_per_round", "clients-per-round",
-               for_sim | for_server, federation.clients_per_round,
-               "clients sampled per round"),
-    FL_SETTING("federation.quorum", "quorum", for_sim | for_server,
+               for_sim | for_server | for_scheduler,
+               federation.clients_per_round, "clients sampled per round"),
+    FL_SETTING("federation.quorum", "quorum",
+               for_sim | for_server | for_scheduler,
                federation.quorum,
                "fraction of sampled clients a round waits for, in (0, 1]"),
     FL_SETTING("federation.round_deadline_s", "round-deadline",
-               for_sim | for_server, federation.round_deadline_s,
+               for_sim | for_server | for_scheduler,
+               federation.round_deadline_s,
                "seconds after which a round closes with what it has"),
     FL_SETTING("federation.seed", "seed", for_all, federation.seed,
                "seed for sampling, partitioning and initialisation"),
-    FL_SETTING("federation.min_clients", "min-clients", for_server,
+    FL_SETTING("federation.min_clients", "min-clients",
+               for_server | for_scheduler,
                federation.min_clients,
                "clients that must join before round 1 (0 = --clients)"),
     FL_SETTING("federation.client_offset", "client-offset", for_client,
@@ -164,6 +167,8 @@ const std::vector<setting>& settings() {
     FL_SETTING("transport.connection_timeout_s", "connection-timeout",
                for_all, transport.connection_timeout_s,
                "drop a peer silent for this long (s)"),
+    FL_SETTING("output.resume", "resume", for_server, output.resume,
+               "continue from the checkpoint in --checkpoint-dir"),
     FL_SETTING("output.metrics", "metrics", for_sim | for_server,
                output.metrics, "metrics JSONL file (\"\" = none)"),
     FL_SETTING("output.checkpoint_dir", "checkpoint-dir", for_sim | for_server,
@@ -309,8 +314,11 @@ bool one_of(const std::string& x, std::initializer_list<const char*> xs) {
 const std::vector<setting_info>& all_settings() {
   static const std::vector<setting_info> xs = [] {
     std::vector<setting_info> result;
-    for (const auto& s : settings())
+    node_config probe;
+    for (const auto& s : settings()) {
       result.push_back(s.info);
+      result.back().boolean = std::holds_alternative<bool*>(s.field(probe));
+    }
     return result;
   }();
   return xs;
@@ -464,6 +472,8 @@ caf::error validate(const node_config& c) {
   if (!(c.transport.connection_timeout_s > c.transport.heartbeat_s))
     return bad("transport.connection_timeout_s must exceed "
                "transport.heartbeat_s");
+  if (c.output.resume && c.output.checkpoint_dir.empty())
+    return bad("output.resume needs output.checkpoint_dir");
   if (!one_of(c.output.log_level,
               {"trace", "debug", "info", "warn", "error", "off"}))
     return bad("output.log_level must be trace, debug, info, warn, error or "

@@ -84,6 +84,7 @@ struct node_config {
   struct output_section {
     std::string metrics = "fl-metrics.jsonl"; ///< JSONL metrics; "" = none
     std::string checkpoint_dir;     ///< "" = no checkpoints
+    bool resume = false;            ///< start from checkpoint_dir's checkpoint
     std::string log_level = "info"; ///< trace|debug|info|warn|error|off
     std::string log_file;           ///< also log here; "" = console only
   } output;
@@ -104,6 +105,7 @@ struct setting_info {
   std::string flag; ///< long flag without dashes, e.g. "rounds"
   std::string help;
   unsigned scope;   ///< bitwise or of `setting_scope`
+  bool boolean = false; ///< a flag without a value on the command line
 };
 
 /// All settings, in the order `--help` shows them.

@@ -80,9 +80,10 @@ json_record& json_record::add_raw(const std::string& k,
   return *this;
 }
 
-caf::expected<metrics_sink> metrics_sink::open(const std::string& path) {
+caf::expected<metrics_sink> metrics_sink::open(const std::string& path,
+                                               bool append) {
   metrics_sink result;
-  result.file_.reset(std::fopen(path.c_str(), "w"));
+  result.file_.reset(std::fopen(path.c_str(), append ? "a" : "w"));
   if (!result.file_)
     return make_fl_error(errc::io_error, "cannot open metrics file '" + path
                                            + "': " + std::strerror(errno));

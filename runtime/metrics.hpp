@@ -41,8 +41,10 @@ std::string json_quote(const std::string& x);
 /// that a crash loses at most the record being written. Owned by one actor.
 class metrics_sink {
 public:
-  /// Opens (truncates) `path`. Errors: `io_error`.
-  static caf::expected<metrics_sink> open(const std::string& path);
+  /// Opens `path`, truncating it unless `append` (a resumed run continues
+  /// its file). Errors: `io_error`.
+  static caf::expected<metrics_sink> open(const std::string& path,
+                                          bool append = false);
 
   /// A sink that drops every record (metrics disabled).
   metrics_sink() = default;

@@ -42,6 +42,23 @@ grep -q "all clients finished" "$work/client.log"
 grep -q '"round":3,"model_version":3,"accepted":true' "$work/metrics.jsonl"
 [ -s "$work/model.ckpt" ]
 
+# Restart the server from its checkpoint: rounds 4 and 5 follow round 3.
+rm -f "$work/port"
+timeout 60 "$FL_NODE" server --model synthetic --synthetic-params 50000 \
+  --clients 4 --clients-per-round 3 --rounds 5 --resume \
+  --port-file "$work/port" --metrics "$work/metrics.jsonl" \
+  --checkpoint-dir "$work" >"$work/resumed.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+timeout 60 "$FL_NODE" client --model synthetic --synthetic-params 50000 \
+  --clients 4 --upstream "127.0.0.1:$(cat "$work/port")" \
+  >"$work/client2.log" 2>&1 || { echo "client after resume failed"; cat "$work/client2.log"; exit 1; }
+wait "$server_pid" || { echo "resumed server failed"; cat "$work/resumed.log"; exit 1; }
+server_pid=""
+grep -q "resuming from" "$work/resumed.log"
+[ "$(wc -l <"$work/metrics.jsonl")" -eq 5 ] || { cat "$work/metrics.jsonl"; exit 1; }
+grep -q '"round":5,"model_version":5,"accepted":true' "$work/metrics.jsonl"
+
 # The same across processes in FedBuff mode: the clients learn the mode from
 # the server's Welcome and turn active.
 rm -f "$work/port"
