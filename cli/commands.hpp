@@ -14,6 +14,9 @@ int run_sim(const node_config& cfg, const loggers& log);
 /// A server published on node.host:node.port.
 int run_server(const node_config& cfg, const loggers& log);
 
+/// A scheduler published on node.host:node.port, joined to node.upstream.
+int run_scheduler(const node_config& cfg, const loggers& log);
+
 /// One process hosting `federation.clients` clients joined to node.upstream.
 int run_client(const node_config& cfg, const loggers& log);
 

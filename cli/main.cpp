@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   cli::option_set client_opts{*client, for_client};
   auto* scheduler = app.add_subcommand(
     "scheduler", "a middle server that pre-aggregates a client group "
-                 "[not implemented yet]");
+                 "(sync mode)");
   cli::option_set scheduler_opts{*scheduler, for_scheduler};
   auto* launch = app.add_subcommand(
     "launch", "start the nodes of a cluster file [not implemented yet]");
@@ -95,12 +95,11 @@ int main(int argc, char** argv) {
     return bench::run_aggregation_bench(agg_opts);
   if (*launch)
     return not_built("launch");
-  if (*scheduler)
-    return not_built("scheduler");
 
-  const cli::option_set* opts = *sim      ? &sim_opts
-                                : *server ? &server_opts
-                                          : &client_opts;
+  const cli::option_set* opts = *sim         ? &sim_opts
+                                : *server    ? &server_opts
+                                : *scheduler ? &scheduler_opts
+                                             : &client_opts;
   auto cfg = opts->resolve();
   if (!cfg) {
     std::fprintf(stderr, "fl-node: %s\n", describe(cfg.error()).c_str());
@@ -118,5 +117,7 @@ int main(int argc, char** argv) {
     return cli::run_sim(*cfg, *log);
   if (*server)
     return cli::run_server(*cfg, *log);
+  if (*scheduler)
+    return cli::run_scheduler(*cfg, *log);
   return cli::run_client(*cfg, *log);
 }

@@ -25,7 +25,7 @@ expect_error "unknown key 'federation.roundz'" sim --config "$work/bad.toml"
 printf '[training]\nlr = "fast"\n' >"$work/type.toml"
 expect_error "must be a number" sim --config "$work/type.toml"
 expect_error "not implemented" launch cluster.toml
-expect_error "not implemented" scheduler
+expect_error "upstream HOST:PORT is required" scheduler
 
 # Flags override the file.
 printf '[federation]\nquorum = 7\n' >"$work/override.toml"
