@@ -4,12 +4,15 @@
 
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
 #include "bench/aggregation_bench.hpp"
 #include "bench/codec_bench.hpp"
 #include "cli/commands.hpp"
+#include "cli/launch.hpp"
 #include "cli/options.hpp"
 #include "cli/setup.hpp"
 #include "runtime/errors.hpp"
@@ -18,13 +21,14 @@
 namespace {
 
 constexpr int exit_usage = 2;
-constexpr int exit_not_built = 3;
 
-int not_built(const char* what) {
-  std::fprintf(stderr,
-               "fl-node %s: not implemented in this version of fedactor yet\n",
-               what);
-  return exit_not_built;
+/// This executable's path, so launched nodes run the same fl-node.
+std::string self_path(const char* argv0) {
+  char buf[4096];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n > 0)
+    return std::string(buf, static_cast<size_t>(n));
+  return argv0;
 }
 
 } // namespace
@@ -53,9 +57,15 @@ int main(int argc, char** argv) {
                  "(sync mode)");
   cli::option_set scheduler_opts{*scheduler, for_scheduler};
   auto* launch = app.add_subcommand(
-    "launch", "start the nodes of a cluster file [not implemented yet]");
+    "launch", "start the local nodes of a cluster file, show progress, stop "
+              "them at the end");
   std::string cluster_file;
-  launch->add_option("cluster", cluster_file, "cluster TOML file");
+  bool print_only = false;
+  launch->add_option("cluster", cluster_file, "cluster TOML file")
+    ->required()
+    ->check(CLI::ExistingFile);
+  launch->add_flag("--print", print_only,
+                   "print the command of every node (per host) and exit");
   auto* bench = app.add_subcommand("bench", "run a benchmark and print "
                                             "figures");
   bench->require_subcommand(1);
@@ -94,7 +104,7 @@ int main(int argc, char** argv) {
   if (*bench_agg)
     return bench::run_aggregation_bench(agg_opts);
   if (*launch)
-    return not_built("launch");
+    return cli::run_launch(cluster_file, print_only, self_path(argv[0]));
 
   const cli::option_set* opts = *sim         ? &sim_opts
                                 : *server    ? &server_opts

@@ -24,7 +24,8 @@ printf '[federation]\nroundz = 3\n' >"$work/bad.toml"
 expect_error "unknown key 'federation.roundz'" sim --config "$work/bad.toml"
 printf '[training]\nlr = "fast"\n' >"$work/type.toml"
 expect_error "must be a number" sim --config "$work/type.toml"
-expect_error "not implemented" launch cluster.toml
+printf '[[node]]\nrole = "client"\nclients = 1\n' >"$work/cluster.toml"
+expect_error "exactly one server" launch "$work/cluster.toml"
 expect_error "upstream HOST:PORT is required" scheduler
 
 # Flags override the file.
