@@ -5,6 +5,7 @@
 #include "actors/training_pool.hpp"
 #include "actors/upstream_connector.hpp"
 #include "cli/commands.hpp"
+#include "cli/edges.hpp"
 #include "cli/setup.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/errors.hpp"
@@ -12,13 +13,9 @@
 namespace fl::cli {
 
 int run_client(const node_config& cfg, const loggers& log) {
-  if (cfg.node.upstream.empty()) {
-    log.node->error("--upstream HOST:PORT is required");
-    return 2;
-  }
-  auto endpoint = parse_endpoint(cfg.node.upstream);
-  if (!endpoint) {
-    log.node->error("{}", describe(endpoint.error()));
+  auto us = upstream_for(cfg);
+  if (!us) {
+    log.node->error("{}", describe(us.error()));
     return 2;
   }
   auto training = make_training(cfg);
@@ -38,16 +35,7 @@ int run_client(const node_config& cfg, const loggers& log) {
   }
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
-  upstream_settings us;
-  us.host = endpoint->first;
-  us.port = endpoint->second;
-  us.token = cfg.node.token;
-  us.connect_timeout_s = cfg.transport.request_timeout_s;
-  us.chunk_bytes = static_cast<size_t>(cfg.transport.chunk_mib) << 20;
-  us.limits.max_message_bytes = static_cast<uint64_t>(
-                                  cfg.transport.max_message_mib)
-                                << 20;
-  auto upstream = spawn_upstream_connector(sys, us, log);
+  auto upstream = spawn_upstream_connector(sys, *us, log);
   auto pool = spawn_training_pool(
     sys, static_cast<size_t>(cfg.training.workers), training->make, log);
   log.node->info("hosting {} client(s) [{}, {}) joining {}", count, first,

@@ -1,4 +1,3 @@
-#include <fstream>
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
@@ -9,6 +8,7 @@
 #include "actors/scheduler.hpp"
 #include "actors/upstream_connector.hpp"
 #include "cli/commands.hpp"
+#include "cli/edges.hpp"
 #include "cli/setup.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/errors.hpp"
@@ -16,13 +16,9 @@
 namespace fl::cli {
 
 int run_scheduler(const node_config& cfg, const loggers& log) {
-  if (cfg.node.upstream.empty()) {
-    log.node->error("--upstream HOST:PORT is required");
-    return 2;
-  }
-  auto endpoint = parse_endpoint(cfg.node.upstream);
-  if (!endpoint) {
-    log.node->error("{}", describe(endpoint.error()));
+  auto us = upstream_for(cfg);
+  if (!us) {
+    log.node->error("{}", describe(us.error()));
     return 2;
   }
   auto folder = make_folder(cfg, log);
@@ -32,16 +28,7 @@ int run_scheduler(const node_config& cfg, const loggers& log) {
   }
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
-  upstream_settings us;
-  us.host = endpoint->first;
-  us.port = endpoint->second;
-  us.token = cfg.node.token;
-  us.connect_timeout_s = cfg.transport.request_timeout_s;
-  us.chunk_bytes = static_cast<size_t>(cfg.transport.chunk_mib) << 20;
-  us.limits.max_message_bytes = static_cast<uint64_t>(
-                                  cfg.transport.max_message_mib)
-                                << 20;
-  auto upstream = spawn_upstream_connector(sys, us, log);
+  auto upstream = spawn_upstream_connector(sys, *us, log);
   scheduler_settings ss;
   ss.id = cfg.node.id.empty() ? "scheduler-" + std::to_string(::getpid())
                               : cfg.node.id;
@@ -55,35 +42,17 @@ int run_scheduler(const node_config& cfg, const loggers& log) {
   ss.seed = static_cast<uint64_t>(cfg.federation.seed);
   ss.folder = *folder;
   auto sched = spawn_scheduler(sys, ss, upstream, log);
-  downstream_settings ds;
-  ds.node_id = ss.id;
-  ds.token = cfg.node.token;
-  ds.chunk_bytes = us.chunk_bytes;
-  ds.limits = us.limits;
-  auto connector = spawn_downstream_connector(sys, sched, ds, log);
-  auto port = sys.middleman().publish(connector,
-                                      static_cast<uint16_t>(cfg.node.port),
-                                      cfg.node.host.c_str(), true);
+  auto connector = spawn_downstream_connector(sys, sched,
+                                              downstream_for(cfg, ss.id), log);
+  auto port = publish_node(sys, connector, cfg, log);
   if (!port) {
-    log.node->error("cannot listen on {}:{}: {}", cfg.node.host, cfg.node.port,
-                    describe(port.error()));
+    log.node->error("{}", describe(port.error()));
     caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(upstream, caf::exit_reason::user_shutdown);
     return 1;
   }
-  log.node->info("scheduler {} listening on {}:{}, upstream {}", ss.id,
-                 cfg.node.host, *port, cfg.node.upstream);
-  if (!cfg.node.port_file.empty()) {
-    auto tmp = cfg.node.port_file + ".tmp";
-    std::ofstream{tmp} << *port << "\n";
-    std::rename(tmp.c_str(), cfg.node.port_file.c_str());
-  }
-  caf::error reason;
-  {
-    caf::scoped_actor self{sys};
-    self->monitor(sched);
-    self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
-  }
+  log.node->info("scheduler {} joins {}", ss.id, cfg.node.upstream);
+  auto reason = await_end(sys, sched);
   caf::anon_send_exit(connector, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(upstream, caf::exit_reason::user_shutdown);
   if (reason && reason != caf::exit_reason::normal) {

@@ -1,5 +1,4 @@
 #include <chrono>
-#include <fstream>
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
@@ -9,6 +8,7 @@
 #include "actors/server.hpp"
 #include "actors/training_pool.hpp"
 #include "cli/commands.hpp"
+#include "cli/edges.hpp"
 #include "cli/setup.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/errors.hpp"
@@ -44,48 +44,20 @@ int run_server(const node_config& cfg, const loggers& log) {
     return 2;
   }
   auto server = *spawned;
-  downstream_settings ds;
-  ds.node_id = cfg.node.id.empty() ? "server" : cfg.node.id;
-  ds.token = cfg.node.token;
-  ds.chunk_bytes = static_cast<size_t>(cfg.transport.chunk_mib) << 20;
-  ds.limits.max_message_bytes = static_cast<uint64_t>(
-                                  cfg.transport.max_message_mib)
-                                << 20;
-  auto connector = spawn_downstream_connector(sys, server, ds, log);
-  auto port = sys.middleman().publish(connector,
-                                      static_cast<uint16_t>(cfg.node.port),
-                                      cfg.node.host.c_str(), true);
+  auto connector = spawn_downstream_connector(
+    sys, server, downstream_for(cfg, cfg.node.id.empty() ? "server" : cfg.node.id),
+    log);
+  auto port = publish_node(sys, connector, cfg, log);
   if (!port) {
-    log.node->error("cannot listen on {}:{}: {}", cfg.node.host, cfg.node.port,
-                    describe(port.error()));
+    log.node->error("{}", describe(port.error()));
     caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
     return 1;
   }
-  log.node->info("listening on {}:{}", cfg.node.host, *port);
-  if (!cfg.node.port_file.empty()) {
-    // Written to a temp name and renamed, so readers never see a partial file.
-    auto tmp = cfg.node.port_file + ".tmp";
-    std::ofstream{tmp} << *port << "\n";
-    std::rename(tmp.c_str(), cfg.node.port_file.c_str());
-  }
-  caf::error reason;
-  {
-    caf::scoped_actor self{sys};
-    self->monitor(server);
-    self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
-  }
+  auto reason = await_end(sys, server);
   caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(connector, caf::exit_reason::user_shutdown);
-  auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                            - start)
-                .count();
-  print_run_summary(cfg, logs, wall);
-  if (reason && reason != caf::exit_reason::normal) {
-    log.node->error("server ended: {}", describe(reason));
-    return 1;
-  }
-  return 0;
+  return server_exit_code(cfg, logs, start, reason, log);
 }
 
 } // namespace fl::cli

@@ -7,6 +7,7 @@
 #include "actors/server.hpp"
 #include "actors/training_pool.hpp"
 #include "cli/commands.hpp"
+#include "cli/edges.hpp"
 #include "cli/setup.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/errors.hpp"
@@ -49,23 +50,10 @@ int run_sim(const node_config& cfg, const loggers& log) {
   auto server = *spawned;
   for (auto& c : *clients)
     spawn_client(sys, std::move(c), server, pool, log);
-  caf::error reason;
-  {
-    caf::scoped_actor self{sys};
-    self->monitor(server);
-    self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
-  }
+  auto reason = await_end(sys, server);
   caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
-  auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                            - start)
-                .count();
-  print_run_summary(cfg, logs, wall);
-  if (reason && reason != caf::exit_reason::normal) {
-    log.node->error("server ended: {}", describe(reason));
-    return 1;
-  }
-  return 0;
+  return server_exit_code(cfg, logs, start, reason, log);
 }
 
 } // namespace fl::cli

@@ -1,0 +1,99 @@
+#include "cli/edges.hpp"
+
+#include <cstdio>
+#include <fstream>
+
+#include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "runtime/errors.hpp"
+
+namespace fl::cli {
+
+namespace {
+
+decode_limits limits_for(const node_config& cfg) {
+  decode_limits limits;
+  limits.max_message_bytes = static_cast<uint64_t>(
+                               cfg.transport.max_message_mib)
+                             << 20;
+  return limits;
+}
+
+size_t chunk_bytes_for(const node_config& cfg) {
+  return static_cast<size_t>(cfg.transport.chunk_mib) << 20;
+}
+
+} // namespace
+
+caf::expected<upstream_settings> upstream_for(const node_config& cfg) {
+  if (cfg.node.upstream.empty())
+    return make_fl_error(errc::invalid_config,
+                         "--upstream HOST:PORT is required");
+  auto endpoint = parse_endpoint(cfg.node.upstream);
+  if (!endpoint)
+    return std::move(endpoint.error());
+  upstream_settings us;
+  us.host = endpoint->first;
+  us.port = endpoint->second;
+  us.token = cfg.node.token;
+  us.connect_timeout_s = cfg.transport.request_timeout_s;
+  us.chunk_bytes = chunk_bytes_for(cfg);
+  us.limits = limits_for(cfg);
+  return us;
+}
+
+downstream_settings downstream_for(const node_config& cfg, std::string id) {
+  downstream_settings ds;
+  ds.node_id = std::move(id);
+  ds.token = cfg.node.token;
+  ds.chunk_bytes = chunk_bytes_for(cfg);
+  ds.limits = limits_for(cfg);
+  return ds;
+}
+
+caf::expected<uint16_t> publish_node(caf::actor_system& sys,
+                                     const caf::actor& connector,
+                                     const node_config& cfg,
+                                     const loggers& log) {
+  auto port = sys.middleman().publish(connector,
+                                      static_cast<uint16_t>(cfg.node.port),
+                                      cfg.node.host.c_str(), true);
+  if (!port)
+    return make_fl_error(errc::io_error,
+                         "cannot listen on " + cfg.node.host + ":"
+                           + std::to_string(cfg.node.port) + ": "
+                           + describe(port.error()));
+  log.node->info("listening on {}:{}", cfg.node.host, *port);
+  if (!cfg.node.port_file.empty()) {
+    auto tmp = cfg.node.port_file + ".tmp";
+    std::ofstream{tmp} << *port << "\n";
+    std::rename(tmp.c_str(), cfg.node.port_file.c_str());
+  }
+  return *port;
+}
+
+caf::error await_end(caf::actor_system& sys, const caf::actor& whom) {
+  caf::error reason;
+  caf::scoped_actor self{sys};
+  self->monitor(whom);
+  self->receive([&](caf::down_msg& dm) { reason = dm.reason; });
+  return reason;
+}
+
+int server_exit_code(const node_config& cfg, const run_logs& logs,
+                     std::chrono::steady_clock::time_point start,
+                     const caf::error& reason, const loggers& log) {
+  auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                            - start)
+                .count();
+  print_run_summary(cfg, logs, wall);
+  if (reason && reason != caf::exit_reason::normal) {
+    log.node->error("server ended: {}", describe(reason));
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace fl::cli
