@@ -16,6 +16,7 @@
 #include "runtime/actor_system.hpp"
 #include "runtime/synthetic_trainer.hpp"
 #include "support/log_capture.hpp"
+#include "support/synthetic_federation.hpp"
 
 using namespace fl;
 
@@ -39,10 +40,7 @@ struct async_federation {
     };
     pool = spawn_training_pool(sys, 2, make, logs.log());
     evaluator = spawn_training_worker(sys, make(), logs.log());
-    auto init = make();
-    flat_model initial{init->layout()};
-    auto params = init->initial_params(0);
-    initial.assign(span<const float>{params});
+    auto initial = test::synthetic_initial_model(model_size);
     s.log_sink = records;
     s.exit_grace_s = 5;
     server = spawn_async_server(sys, s, std::move(initial), evaluator,
@@ -50,25 +48,12 @@ struct async_federation {
   }
 
   void add_clients(uint64_t count) {
-    for (uint64_t i = 0; i < count; ++i) {
-      client_settings c;
-      c.id = "client-" + std::to_string(i);
-      auto samples = std::make_shared<std::vector<int64_t>>();
-      for (int64_t k = 0; k < 50; ++k)
-        samples->push_back(static_cast<int64_t>(i * 50) + k);
-      c.samples = samples;
-      c.fit.lr = 0.5;
-      spawn_client(sys, c, server, pool, logs.log());
-    }
+    for (uint64_t i = 0; i < count; ++i)
+      spawn_client(sys, test::synthetic_client(i), server, pool, logs.log());
   }
 
   caf::error run_to_end() {
-    caf::error reason;
-    caf::scoped_actor self{sys};
-    self->monitor(server);
-    self->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                  caf::after(std::chrono::seconds(120)) >>
-                    [&] { FAIL("async federation did not finish"); });
+    auto reason = test::await_end(sys, server);
     caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
     return reason;

@@ -11,12 +11,14 @@
 
 #include "actors/client.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/server.hpp"
 #include "actors/training_pool.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/fedavg.hpp"
 #include "runtime/synthetic_trainer.hpp"
 #include "support/log_capture.hpp"
+#include "support/synthetic_federation.hpp"
 
 using namespace fl;
 
@@ -39,10 +41,7 @@ struct federation {
       return std::make_unique<synthetic_trainer>(model_size);
     };
     pool = spawn_training_pool(sys, 2, make, logs.log());
-    auto init = make();
-    flat_model initial{init->layout()};
-    auto params = init->initial_params(0);
-    initial.assign(span<const float>{params});
+    auto initial = test::synthetic_initial_model(model_size);
     server_settings s;
     s.rounds = num_rounds;
     s.min_clients = min_clients;
@@ -56,26 +55,13 @@ struct federation {
   }
 
   void add_clients(uint64_t first, uint64_t count) {
-    for (uint64_t i = first; i < first + count; ++i) {
-      client_settings c;
-      c.id = "client-" + std::to_string(i);
-      auto samples = std::make_shared<std::vector<int64_t>>();
-      for (int64_t k = 0; k < 50; ++k)
-        samples->push_back(static_cast<int64_t>(i * 50) + k);
-      c.samples = samples;
-      c.fit.lr = 0.5;
-      spawn_client(sys, c, server, pool, logs.log());
-    }
+    for (uint64_t i = first; i < first + count; ++i)
+      spawn_client(sys, test::synthetic_client(i), server, pool, logs.log());
   }
 
   /// Waits until the server ends (bounded, so a hang fails the test).
   caf::error run_to_end() {
-    caf::error reason;
-    caf::scoped_actor self{sys};
-    self->monitor(server);
-    self->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                  caf::after(std::chrono::seconds(120)) >>
-                    [&] { FAIL("federation did not finish"); });
+    auto reason = test::await_end(sys, server);
     caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(evaluator_, caf::exit_reason::user_shutdown);
     return reason;
@@ -192,4 +178,37 @@ TEST_CASE("a late update for an old round is dropped", "[federation]") {
   CHECK_THAT(f.logs.text(),
              Catch::Contains("dropped update from client-late for round 1")
                && Catch::Contains("late"));
+}
+
+TEST_CASE("two schedulers pre-aggregate their groups: one update each per "
+          "round",
+          "[federation][scheduler]") {
+  // Prepare: the server waits for 2 members (the schedulers) and samples
+  // both; each scheduler waits for its 3 clients and activates all of them.
+  federation f{3, 2, 2, 1.0, 60};
+  std::vector<caf::actor> scheds;
+  for (int k = 0; k < 2; ++k) {
+    scheduler_settings s;
+    s.id = "sched-" + std::to_string(k);
+    s.min_clients = 3;
+    s.clients_per_round = 3;
+    scheds.push_back(spawn_scheduler(f.sys, s, f.server, f.logs.log()));
+    for (uint64_t i = 0; i < 3; ++i)
+      spawn_client(f.sys, test::synthetic_client(k * 3 + i), scheds.back(),
+                   f.pool, f.logs.log());
+  }
+  // Execute
+  CHECK(!f.run_to_end());
+  // Assert: two updates per round reach the server, each standing for 150
+  // samples, and the federation still learns.
+  auto rs = f.rounds->records();
+  REQUIRE(rs.size() == 3);
+  for (const auto& r : rs) {
+    CHECK(r.accepted);
+    CHECK(r.clients_ok == 2);
+    CHECK(r.bytes_in == 2 * model_size * sizeof(float));
+  }
+  CHECK(rs[2].test_loss < rs[0].test_loss);
+  CHECK_THAT(f.logs.text(),
+             Catch::Contains("pre-aggregated 3/3 updates (150 samples)"));
 }
