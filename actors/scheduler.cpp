@@ -37,6 +37,16 @@ struct scheduler_state {
   std::map<std::string, group_member> members;
   bool joined_upstream = false;
   bool exiting = false;
+  std::set<std::string> relay_done; ///< relay: members the server let go
+  /// Relay: every member was told to leave (or is gone); nothing is left.
+  bool exiting_members() const {
+    if (!cfg.relay || members.empty())
+      return false;
+    for (const auto& kv : members)
+      if (kv.second.alive && relay_done.count(kv.first) == 0)
+        return false;
+    return true;
+  }
   // -- the round in progress (round 0 = none) --
   uint64_t round = 0;
   uint64_t base_version = 0;
@@ -80,7 +90,8 @@ void to_member(scheduler_actor* self, const std::string& id, message body) {
 
 void maybe_join_upstream(scheduler_actor* self) {
   auto& st = self->state;
-  if (st.joined_upstream || alive_members(st) < st.cfg.min_clients)
+  if (st.cfg.relay || st.joined_upstream
+      || alive_members(st) < st.cfg.min_clients)
     return;
   st.joined_upstream = true;
   uint64_t samples = 0;
@@ -264,6 +275,16 @@ caf::behavior scheduler(scheduler_actor* self,
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
       auto& body = env.body;
       if (sender == st.upstream) {
+        if (st.cfg.relay && !env.target.empty() && env.target != st.cfg.id) {
+          // A reply for one member (welcome, model, exit, error): pass it on.
+          if (std::holds_alternative<exit_msg>(body)
+              || std::holds_alternative<error_msg>(body))
+            st.relay_done.insert(env.target);
+          to_member(self, env.target, std::move(body));
+          if (st.exiting_members())
+            self->quit();
+          return;
+        }
         if (auto* act = std::get_if<activation_msg>(&body)) {
           on_activation(self, *act);
         } else if (auto* x = std::get_if<exit_msg>(&body)) {
@@ -295,6 +316,10 @@ caf::behavior scheduler(scheduler_actor* self,
         if (sender.node() == self->node())
           self->monitor(sender);
         st.members[j->node_id] = group_member{sender, j->num_samples, true};
+        if (st.cfg.relay) {
+          to_upstream(self, std::move(*j)); // the server welcomes it
+          return;
+        }
         to_member(self, j->node_id,
                   welcome_msg{j->node_id, st.cfg.id, st.base_version, 0,
                               "sync"});
@@ -302,6 +327,9 @@ caf::behavior scheduler(scheduler_actor* self,
           to_member(self, j->node_id, exit_msg{"federation finished"});
         else
           maybe_join_upstream(self);
+      } else if (st.cfg.relay) {
+        // Requests, updates, errors of members: the server decides.
+        to_upstream(self, std::move(body));
       } else if (auto* up = std::get_if<update_msg>(&body)) {
         on_update(self, *up);
       } else if (auto* e = std::get_if<error_msg>(&body)) {

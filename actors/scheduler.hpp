@@ -21,6 +21,8 @@ struct scheduler_settings {
   uint64_t seed = 0;
   double exit_grace_s = 10;
   std::shared_ptr<aggregator> folder; ///< null = CPU
+  /// Async modes (async, fedbuff): relay instead of pre-aggregating.
+  bool relay = false;
 };
 
 /// Spawns a scheduler (FedLab's hierarchical mode, sync FedAvg): to its
@@ -32,6 +34,10 @@ struct scheduler_settings {
 /// so the top server's FedAvg equals FedAvg over all the clients. Below
 /// quorum it sends nothing and the upstream round counts it as a failure.
 /// Schedulers nest: a scheduler's group may hold schedulers.
+/// With `relay` (the async modes, where there are no rounds to aggregate)
+/// it forwards every member's join, request and update upstream and every
+/// reply back down: the server sees each client, and one connection per
+/// scheduler host carries them all.
 /// Group members reach it through `(deliver_atom, envelope)` (directly or
 /// via its downstream connector); it tells upstream traffic apart by sender.
 caf::actor spawn_scheduler(caf::actor_system& sys, scheduler_settings s,

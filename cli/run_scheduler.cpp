@@ -41,6 +41,7 @@ int run_scheduler(const node_config& cfg, const loggers& log) {
   ss.round_deadline_s = cfg.federation.round_deadline_s;
   ss.seed = static_cast<uint64_t>(cfg.federation.seed);
   ss.folder = *folder;
+  ss.relay = cfg.federation.mode != "sync";
   auto sched = spawn_scheduler(sys, ss, upstream, log);
   auto connector = spawn_downstream_connector(sys, sched,
                                               downstream_for(cfg, ss.id), log);

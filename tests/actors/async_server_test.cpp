@@ -12,6 +12,7 @@
 #include "actors/async_server.hpp"
 #include "actors/client.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/training_pool.hpp"
 #include "runtime/actor_system.hpp"
 #include "runtime/synthetic_trainer.hpp"
@@ -198,4 +199,28 @@ TEST_CASE("clients that die or stall do not stall the server", "[async]") {
   CHECK(!f.run_to_end());
   CHECK(f.records->records().back().updates_applied == 30);
   CHECK_THAT(f.logs.text(), Catch::Contains("lost dies"));
+}
+
+TEST_CASE("in async mode schedulers relay their members to the server",
+          "[async][scheduler]") {
+  // Prepare: 2 relaying schedulers with 3 clients each; the server waits for
+  // all 6 clients, which it sees one by one through the schedulers.
+  async_federation f{settings("fedbuff", 6, 24)};
+  for (int k = 0; k < 2; ++k) {
+    scheduler_settings s;
+    s.id = "sched-" + std::to_string(k);
+    s.relay = true;
+    auto sched = spawn_scheduler(f.sys, s, f.server, f.logs.log());
+    for (uint64_t i = 0; i < 3; ++i)
+      spawn_client(f.sys, test::synthetic_client(k * 3 + i), sched, f.pool,
+                   f.logs.log());
+  }
+  // Execute
+  CHECK(!f.run_to_end());
+  // Assert
+  auto rs = f.records->records();
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().updates_applied == 24);
+  CHECK(rs.back().model_version == 6); // 24 / K with K = 4
+  CHECK_THAT(f.logs.text(), Catch::Contains("6 clients joined"));
 }
