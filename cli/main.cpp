@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
     "client", "host --clients simulated clients that join --upstream");
   cli::option_set client_opts{*client, for_client};
   auto* scheduler = app.add_subcommand(
-    "scheduler", "a middle server that pre-aggregates a client group "
-                 "(sync mode)");
+    "scheduler", "a middle server for a client group: pre-aggregates it "
+                 "(sync) or relays it (async, fedbuff)");
   cli::option_set scheduler_opts{*scheduler, for_scheduler};
   auto* launch = app.add_subcommand(
     "launch", "start the local nodes of a cluster file, show progress, stop "
