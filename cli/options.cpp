@@ -19,7 +19,8 @@ option_set::option_set(CLI::App& cmd, unsigned scope) {
       flags_.emplace(s.key, flag);
     } else {
       opt = cmd.add_option("--" + s.flag, *value,
-                           s.help + "  [" + s.key + "]");
+                           s.help + "  [" + s.key + ", default "
+                             + value_text(defaults, s.key) + "]");
       opt->type_name("");
     }
     values_.emplace(s.key, value);

@@ -1,6 +1,7 @@
 #include "runtime/config.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <variant>
 
@@ -332,6 +333,29 @@ caf::error set_from_string(node_config& cfg, const std::string& key,
     return bad("unknown setting '" + key + "'");
   return std::visit([&](auto* dst) { return parse_into(dst, key, text); },
                     s->field(cfg));
+}
+
+std::string value_text(const node_config& cfg, const std::string& key) {
+  auto* s = find_setting(key);
+  if (s == nullptr)
+    return "";
+  node_config copy = cfg; // the accessors hand out mutable pointers
+  return std::visit(
+    [](auto* v) -> std::string {
+      using T = std::remove_pointer_t<decltype(v)>;
+      if constexpr (std::is_same<T, std::string>::value) {
+        return "\"" + *v + "\"";
+      } else if constexpr (std::is_same<T, bool>::value) {
+        return *v ? "true" : "false";
+      } else if constexpr (std::is_same<T, double>::value) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%g", *v);
+        return buf;
+      } else {
+        return std::to_string(*v);
+      }
+    },
+    s->field(copy));
 }
 
 caf::error load_toml_string(node_config& cfg, const std::string& text,

@@ -117,6 +117,10 @@ const std::vector<setting_info>& all_settings();
 caf::error set_from_string(node_config& cfg, const std::string& key,
                            const std::string& text);
 
+/// The current value of setting `key` as text ("" for an unknown key), e.g.
+/// for showing defaults in --help.
+std::string value_text(const node_config& cfg, const std::string& key);
+
 /// Loads a TOML file over `cfg`. Every key must be a known setting with the
 /// right type: unknown keys and type mismatches are errors that name the key
 /// and its line. On error `cfg` may hold some of the file's values; callers
