@@ -18,6 +18,8 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/members.hpp"
+#include "runtime/actor_system.hpp"
 #include "runtime/async_rules.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/errors.hpp"
@@ -64,18 +66,6 @@ using async_actor = caf::stateful_actor<async_state>;
 
 double elapsed(const async_state& st) {
   return std::chrono::duration<double>(clock_type::now() - st.start).count();
-}
-
-caf::timespan secs(double s) {
-  return std::chrono::duration_cast<caf::timespan>(
-    std::chrono::duration<double>{s});
-}
-
-size_t alive_members(const async_state& st) {
-  size_t n = 0;
-  for (const auto& kv : st.members)
-    n += kv.second.alive ? 1 : 0;
-  return n;
 }
 
 void deliver(async_actor* self, const std::string& id, message body) {
@@ -154,7 +144,7 @@ void evaluate(async_actor* self) {
             && s.current != phase::stopping)
           stop(self, "target accuracy reached");
         else if (s.current == phase::stopping && s.evals_in_flight == 0
-                 && alive_members(s) == 0)
+                 && count_alive(s.members) == 0)
           self->quit();
       },
       [self, r](caf::error& err) mutable {
@@ -163,7 +153,7 @@ void evaluate(async_actor* self) {
         s.log.node->error("evaluation failed: {}", describe(err));
         emit(self, r);
         if (s.current == phase::stopping && s.evals_in_flight == 0
-            && alive_members(s) == 0)
+            && count_alive(s.members) == 0)
           self->quit();
       });
 }
@@ -190,7 +180,7 @@ void dispatch(async_actor* self) {
     m.model.values = span<const float>{*snapshot};
     m.model.owner = snapshot;
     deliver(self, id, std::move(m));
-    self->delayed_send(self, secs(st.cfg.update_deadline_s),
+    self->delayed_send(self, to_timespan(st.cfg.update_deadline_s),
                        deadline_atom::value, id, i->second.lease);
   }
 }
@@ -285,17 +275,17 @@ void stop(async_actor* self, const std::string& why) {
   st.log.node->info("stopping: {}; model version {}, {} updates applied, {} "
                     "dropped; sending Exit to {} members",
                     why, st.version, st.applied, st.dropped,
-                    alive_members(st));
+                    count_alive(st.members));
   if (st.version % st.cfg.eval_every != 0 || st.version == 0)
     evaluate(self); // the final model always gets a record
   for (const auto& kv : st.members)
     if (kv.second.alive)
       deliver(self, kv.first, exit_msg{why});
-  if (alive_members(st) == 0 && st.evals_in_flight == 0) {
+  if (count_alive(st.members) == 0 && st.evals_in_flight == 0) {
     self->quit();
     return;
   }
-  self->delayed_send(self, secs(st.cfg.exit_grace_s), stop_atom::value);
+  self->delayed_send(self, to_timespan(st.cfg.exit_grace_s), stop_atom::value);
 }
 
 void on_lost(async_actor* self, const std::string& id, const caf::error& why) {
@@ -306,7 +296,7 @@ void on_lost(async_actor* self, const std::string& id, const caf::error& why) {
   i->second.alive = false;
   release_slot(self, i->second);
   if (st.current == phase::stopping) {
-    if (alive_members(st) == 0 && st.evals_in_flight == 0)
+    if (count_alive(st.members) == 0 && st.evals_in_flight == 0)
       self->quit();
     return;
   }
@@ -349,11 +339,7 @@ caf::behavior async_server(async_actor* self,
                       init.global.size(), init.cfg.concurrency,
                       init.cfg.min_clients);
   self->set_down_handler([self](caf::down_msg& dm) {
-    std::vector<std::string> gone;
-    for (const auto& kv : self->state.members)
-      if (kv.second.alive && kv.second.route.address() == dm.source)
-        gone.push_back(kv.first);
-    for (const auto& id : gone)
+    for (const auto& id : ids_routed_by(self->state.members, dm.source))
       on_lost(self, id, dm.reason);
   });
   return {
@@ -385,13 +371,13 @@ caf::behavior async_server(async_actor* self,
         if (st.current == phase::stopping) {
           deliver(self, j->node_id, exit_msg{"training finished"});
         } else if (st.current == phase::waiting
-                   && alive_members(st) >= st.cfg.min_clients) {
+                   && count_alive(st.members) >= st.cfg.min_clients) {
           st.current = phase::serving;
           st.start = clock_type::now();
           st.log.node->info("{} clients joined; serving models",
-                            alive_members(st));
+                            count_alive(st.members));
           if (st.cfg.max_seconds > 0)
-            self->delayed_send(self, secs(st.cfg.max_seconds),
+            self->delayed_send(self, to_timespan(st.cfg.max_seconds),
                                stop_atom::value, true);
           dispatch(self);
         }
@@ -428,7 +414,7 @@ caf::behavior async_server(async_actor* self,
     [self](stop_atom, bool) { stop(self, "time limit reached"); },
     [self](stop_atom) {
       self->state.log.node->warn("{} member(s) did not disconnect in time",
-                                 alive_members(self->state));
+                                 count_alive(self->state.members));
       self->quit();
     },
   };

@@ -7,6 +7,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
+#include "runtime/actor_system.hpp"
 #include "runtime/errors.hpp"
 
 namespace fl {
@@ -84,11 +85,9 @@ void start_fit(client_actor* self, const client_settings& s,
         up.model.owner = out.params;
         if (s.slowdown > 1) {
           // Hold the update until the simulated extra time has passed.
-          auto extra = std::chrono::duration<double>{
-            out.metrics.train_seconds * (s.slowdown - 1)};
           self->state.held = std::move(up);
           self->delayed_send(
-            self, std::chrono::duration_cast<caf::timespan>(extra),
+            self, to_timespan(out.metrics.train_seconds * (s.slowdown - 1)),
             done_atom::value);
           return;
         }

@@ -16,6 +16,8 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/members.hpp"
+#include "runtime/actor_system.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/fedavg.hpp"
 
@@ -64,18 +66,6 @@ struct scheduler_state {
 
 using scheduler_actor = caf::stateful_actor<scheduler_state>;
 
-caf::timespan secs(double s) {
-  return std::chrono::duration_cast<caf::timespan>(
-    std::chrono::duration<double>{s});
-}
-
-size_t alive_members(const scheduler_state& st) {
-  size_t n = 0;
-  for (const auto& kv : st.members)
-    n += kv.second.alive ? 1 : 0;
-  return n;
-}
-
 void to_upstream(scheduler_actor* self, message body) {
   self->send(self->state.upstream, deliver_atom::value,
              envelope{"", std::move(body)});
@@ -91,7 +81,7 @@ void to_member(scheduler_actor* self, const std::string& id, message body) {
 void maybe_join_upstream(scheduler_actor* self) {
   auto& st = self->state;
   if (st.cfg.relay || st.joined_upstream
-      || alive_members(st) < st.cfg.min_clients)
+      || count_alive(st.members) < st.cfg.min_clients)
     return;
   st.joined_upstream = true;
   uint64_t samples = 0;
@@ -99,7 +89,7 @@ void maybe_join_upstream(scheduler_actor* self) {
     samples += kv.second.alive ? kv.second.num_samples : 0;
   st.log.node->info("scheduler {}: {} clients ({} samples) joined; joining "
                     "upstream",
-                    st.cfg.id, alive_members(st), samples);
+                    st.cfg.id, count_alive(st.members), samples);
   to_upstream(self, join_msg{st.cfg.id, node_role::scheduler, {"train"}, "",
                              samples, protocol_version});
 }
@@ -167,15 +157,8 @@ void on_activation(scheduler_actor* self, activation_msg& act) {
   st.ok = 0;
   if (auto err = st.cfg.folder->begin(st.layout))
     st.log.node->error("scheduler {}: {}", st.cfg.id, describe(err));
-  std::map<caf::actor, std::vector<std::string>> by_route;
-  for (const auto& id : sampled)
-    by_route[st.members[id].route].push_back(id);
-  for (auto& [route, ids] : by_route) {
-    envelope env{ids.front(), act};
-    env.more_targets.assign(ids.begin() + 1, ids.end());
-    self->send(route, deliver_atom::value, std::move(env));
-  }
-  self->delayed_send(self, secs(st.cfg.round_deadline_s),
+  multicast(self, st.members, sampled, act, [](size_t) {});
+  self->delayed_send(self, to_timespan(st.cfg.round_deadline_s),
                      deadline_atom::value, act.round);
 }
 
@@ -218,7 +201,7 @@ void on_lost(scheduler_actor* self, const std::string& id,
     return;
   i->second.alive = false;
   if (st.exiting) {
-    if (alive_members(st) == 0)
+    if (count_alive(st.members) == 0)
       self->quit();
     return;
   }
@@ -233,11 +216,11 @@ void exit_group(scheduler_actor* self, const std::string& why) {
   for (const auto& kv : st.members)
     if (kv.second.alive)
       to_member(self, kv.first, exit_msg{why});
-  if (alive_members(st) == 0) {
+  if (count_alive(st.members) == 0) {
     self->quit();
     return;
   }
-  self->delayed_send(self, secs(st.cfg.exit_grace_s), stop_atom::value);
+  self->delayed_send(self, to_timespan(st.cfg.exit_grace_s), stop_atom::value);
 }
 
 caf::behavior scheduler(scheduler_actor* self,
@@ -262,11 +245,7 @@ caf::behavior scheduler(scheduler_actor* self,
       exit_group(self, "upstream gone");
       return;
     }
-    std::vector<std::string> gone;
-    for (const auto& kv : st.members)
-      if (kv.second.alive && kv.second.route.address() == dm.source)
-        gone.push_back(kv.first);
-    for (const auto& id : gone)
+    for (const auto& id : ids_routed_by(st.members, dm.source))
       on_lost(self, id, dm.reason);
   });
   return {

@@ -26,6 +26,8 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
+#include "runtime/actor_system.hpp"
+#include "actors/members.hpp"
 #include "runtime/aggregate.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/errors.hpp"
@@ -69,7 +71,6 @@ struct server_state {
   bool run_started = false;
   // -- evaluation and shutdown --
   std::map<uint64_t, round_record> awaiting_eval;
-  size_t alive_at_exit = 0;
   static inline const char* name = "fl.server";
 };
 
@@ -85,13 +86,6 @@ void deliver(server_actor* self, const std::string& id, message body) {
     return;
   self->send(i->second.route, deliver_atom::value,
              envelope{id, std::move(body)});
-}
-
-size_t alive_members(const server_state& st) {
-  size_t n = 0;
-  for (const auto& kv : st.members)
-    n += kv.second.alive ? 1 : 0;
-  return n;
 }
 
 void start_round(server_actor* self);
@@ -175,14 +169,14 @@ void on_join(server_actor* self, const caf::actor& route, join_msg& j) {
     self->monitor(route);
   st.members[j.node_id] = member{route, j.num_samples, true};
   st.log.node->debug("{} joined ({} samples), {} members", j.node_id,
-                     j.num_samples, alive_members(st));
+                     j.num_samples, count_alive(st.members));
   deliver(self, j.node_id,
           welcome_msg{j.node_id, st.cfg.id, st.version, st.cfg.heartbeat_ms,
                       "sync"});
   if (st.current == phase::waiting
-      && alive_members(st) >= st.cfg.min_clients) {
+      && count_alive(st.members) >= st.cfg.min_clients) {
     st.log.node->info("{} clients joined; starting round {}",
-                      alive_members(st), st.round + 1);
+                      count_alive(st.members), st.round + 1);
     start_round(self);
   } else if (st.current == phase::finishing) {
     deliver(self, j.node_id, exit_msg{"training finished"});
@@ -283,20 +277,11 @@ void start_round(server_actor* self) {
   act.model.layout = st.global.layout();
   act.model.values = span<const float>{*st.snapshot};
   act.model.owner = st.snapshot;
-  // One multicast per route: clients behind one connector (one remote
-  // process) share a single encoded copy of the model.
-  std::map<caf::actor, std::vector<std::string>> by_route;
-  for (const auto& id : sampled)
-    by_route[st.members[id].route].push_back(id);
-  for (auto& [route, ids] : by_route) {
-    st.record.bytes_out += act.model.values.size_bytes() * ids.size();
-    envelope env{ids.front(), act, {}};
-    env.more_targets.assign(ids.begin() + 1, ids.end());
-    self->send(route, deliver_atom::value, std::move(env));
-  }
-  self->delayed_send(self,
-                     std::chrono::duration_cast<caf::timespan>(
-                       std::chrono::duration<double>{st.cfg.round_deadline_s}),
+  const auto model_bytes = act.model.values.size_bytes();
+  multicast(self, st.members, sampled, act, [&](size_t n) {
+    st.record.bytes_out += model_bytes * n;
+  });
+  self->delayed_send(self, to_timespan(st.cfg.round_deadline_s),
                      deadline_atom::value, st.round);
 }
 
@@ -392,18 +377,15 @@ void finish(server_actor* self) {
   auto& st = self->state;
   st.log.node->info("training finished after {} rounds (model version {}); "
                     "sending Exit to {} members",
-                    st.round, st.version, alive_members(st));
+                    st.round, st.version, count_alive(st.members));
   for (const auto& kv : st.members)
     if (kv.second.alive)
       deliver(self, kv.first, exit_msg{"training finished"});
-  st.alive_at_exit = alive_members(st);
-  if (st.alive_at_exit == 0) {
+  if (count_alive(st.members) == 0) {
     self->quit();
     return;
   }
-  self->delayed_send(self,
-                     std::chrono::duration_cast<caf::timespan>(
-                       std::chrono::duration<double>{st.cfg.exit_grace_s}),
+  self->delayed_send(self, to_timespan(st.cfg.exit_grace_s),
                      stop_atom::value);
 }
 
@@ -415,7 +397,7 @@ void on_lost(server_actor* self, const std::string& id, caf::error why) {
   i->second.alive = false;
   if (st.current == phase::finishing) {
     st.log.node->debug("{} left", id);
-    if (alive_members(st) == 0 && st.awaiting_eval.empty())
+    if (count_alive(st.members) == 0 && st.awaiting_eval.empty())
       self->quit();
     return;
   }
@@ -456,11 +438,7 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
                     init.cfg.id, init.strat->name(), init.global.size(),
                     init.cfg.min_clients);
   self->set_down_handler([self](caf::down_msg& dm) {
-    std::vector<std::string> gone;
-    for (const auto& kv : self->state.members)
-      if (kv.second.alive && kv.second.route.address() == dm.source)
-        gone.push_back(kv.first);
-    for (const auto& id : gone)
+    for (const auto& id : ids_routed_by(self->state.members, dm.source))
       on_lost(self, id, dm.reason ? dm.reason : make_fl_error(errc::peer_lost,
                                                               "actor ended"));
   });
@@ -505,7 +483,7 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
     },
     [self](stop_atom) {
       self->state.log.node->warn("{} member(s) did not disconnect in time",
-                                 alive_members(self->state));
+                                 count_alive(self->state.members));
       self->quit();
     },
   };

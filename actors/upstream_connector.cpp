@@ -11,6 +11,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
+#include "runtime/actor_system.hpp"
 #include "messages/chunking.hpp"
 #include "runtime/errors.hpp"
 
@@ -31,11 +32,6 @@ struct upstream_state {
 };
 
 using upstream_actor = caf::stateful_actor<upstream_state>;
-
-caf::timespan secs(double s) {
-  return std::chrono::duration_cast<caf::timespan>(
-    std::chrono::duration<double>{s});
-}
 
 void send_now(upstream_actor* self, const upstream_settings& s,
               const envelope& env) {
@@ -58,7 +54,7 @@ void connect(upstream_actor* self, const upstream_settings& s,
   st.connecting = true;
   auto mm = self->home_system().middleman().actor_handle();
   self
-    ->request(mm, secs(s.connect_timeout_s), caf::connect_atom::value, s.host,
+    ->request(mm, to_timespan(s.connect_timeout_s), caf::connect_atom::value, s.host,
               s.port)
     .then(
       [self, s, log](const caf::node_id&, caf::strong_actor_ptr& ptr,
@@ -112,7 +108,7 @@ void connect(upstream_actor* self, const upstream_settings& s,
                                    state.failures - 1, 16)));
         log.wire->debug("connect to {}:{} failed ({}); retry in {:.1f} s",
                         s.host, s.port, describe(err), wait);
-        self->delayed_send(self, secs(wait), connect_atom::value);
+        self->delayed_send(self, to_timespan(wait), connect_atom::value);
       });
 }
 

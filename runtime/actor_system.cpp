@@ -9,14 +9,10 @@
 
 namespace fl {
 
-namespace {
-
-caf::timespan seconds(double s) {
+caf::timespan to_timespan(double seconds) {
   return std::chrono::duration_cast<caf::timespan>(
-    std::chrono::duration<double>{s});
+    std::chrono::duration<double>{seconds});
 }
-
-} // namespace
 
 system_config::system_config(const node_config& cfg) {
   load<caf::io::middleman>();
@@ -25,9 +21,9 @@ system_config::system_config(const node_config& cfg) {
                      [](uint8_t code, caf::atom_value, const caf::message& ctx) {
                        return describe(caf::error{code, caf::atom("fl"), ctx});
                      });
-  set("middleman.heartbeat-interval", seconds(cfg.transport.heartbeat_s));
+  set("middleman.heartbeat-interval", to_timespan(cfg.transport.heartbeat_s));
   set("middleman.connection-timeout",
-      seconds(cfg.transport.connection_timeout_s));
+      to_timespan(cfg.transport.connection_timeout_s));
   // Deserialise frames on the I/O thread: saves one copy of model bytes per
   // remote message (see toolchain notes, P7).
   set("middleman.workers", size_t{0});

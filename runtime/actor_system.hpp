@@ -1,6 +1,7 @@
 #pragma once
 
 #include <caf/actor_system_config.hpp>
+#include <caf/timespan.hpp>
 
 #include "runtime/config.hpp"
 
@@ -17,5 +18,8 @@ public:
   /// `cfg.transport`.
   explicit system_config(const node_config& cfg);
 };
+
+/// `seconds` (fractional) as a CAF timespan, for timeouts and delayed sends.
+caf::timespan to_timespan(double seconds);
 
 } // namespace fl
