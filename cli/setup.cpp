@@ -249,18 +249,31 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
                             log);
 }
 
+namespace {
+
+/// The first record whose test accuracy reaches `target` (null when
+/// `target` is 0, i.e. off, or never reached).
+template <class Record>
+const Record* first_reaching(const std::vector<Record>& rs, double target) {
+  if (target <= 0)
+    return nullptr;
+  for (const auto& r : rs)
+    if (r.test_accuracy >= target)
+      return &r;
+  return nullptr;
+}
+
+} // namespace
+
 void print_run_summary(const node_config& cfg, const run_logs& logs,
                        double wall_seconds) {
   if (cfg.federation.mode == "sync") {
     print_summary(*logs.rounds, wall_seconds);
-    for (const auto& r : logs.rounds->records())
-      if (cfg.federation.target_accuracy > 0
-          && r.test_accuracy >= cfg.federation.target_accuracy) {
-        std::printf("reached %.2f     at %.2f s (round %llu)\n",
-                    cfg.federation.target_accuracy, r.elapsed_seconds,
-                    static_cast<unsigned long long>(r.round));
-        break;
-      }
+    auto rs = logs.rounds->records();
+    if (auto* r = first_reaching(rs, cfg.federation.target_accuracy))
+      std::printf("reached %.2f     at %.2f s (round %llu)\n",
+                  cfg.federation.target_accuracy, r->elapsed_seconds,
+                  static_cast<unsigned long long>(r->round));
     return;
   }
   auto rs = logs.versions->records();
@@ -284,14 +297,10 @@ void print_run_summary(const node_config& cfg, const run_logs& logs,
   if (last.test_accuracy >= 0)
     std::printf("final accuracy   %.4f (test loss %.4f)\n", last.test_accuracy,
                 last.test_loss);
-  for (const auto& r : rs)
-    if (cfg.federation.target_accuracy > 0
-        && r.test_accuracy >= cfg.federation.target_accuracy) {
-      std::printf("reached %.2f     at %.2f s (version %llu)\n",
-                  cfg.federation.target_accuracy, r.elapsed_seconds,
-                  static_cast<unsigned long long>(r.model_version));
-      break;
-    }
+  if (auto* r = first_reaching(rs, cfg.federation.target_accuracy))
+    std::printf("reached %.2f     at %.2f s (version %llu)\n",
+                cfg.federation.target_accuracy, r->elapsed_seconds,
+                static_cast<unsigned long long>(r->model_version));
 }
 
 caf::expected<std::pair<std::string, uint16_t>>

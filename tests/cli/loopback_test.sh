@@ -12,15 +12,33 @@ cleanup() {
 }
 trap cleanup EXIT
 
-timeout 60 "$FL_NODE" server --model synthetic --synthetic-params 50000 \
-  --clients 4 --clients-per-round 3 --rounds 3 --port 0 \
-  --port-file "$work/port" --metrics "$work/metrics.jsonl" \
-  --checkpoint-dir "$work" --token s3cret >"$work/server.log" 2>&1 &
-server_pid=$!
+start_server() { # start_server <log> <flags...>: sets server_pid and port
+  local log=$1; shift
+  rm -f "$work/port"
+  timeout 60 "$FL_NODE" server --port-file "$work/port" "$@" \
+    >"$work/$log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+  [ -s "$work/port" ] || { echo "server did not publish"; cat "$work/$log"; exit 1; }
+  port=$(cat "$work/port")
+}
 
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
-[ -s "$work/port" ] || { echo "server did not publish"; cat "$work/server.log"; exit 1; }
-port=$(cat "$work/port")
+run_client() { # run_client <log> <flags...>: must succeed
+  local log=$1; shift
+  timeout 60 "$FL_NODE" client --upstream "127.0.0.1:$port" "$@" \
+    >"$work/$log" 2>&1 || { echo "client failed"; cat "$work/$log"; exit 1; }
+}
+
+await_server() { # await_server <log>: the server must exit with 0
+  wait "$server_pid" || { echo "server failed"; cat "$work/$1"; exit 1; }
+  server_pid=""
+}
+
+sync_flags=(--model synthetic --synthetic-params 50000 --clients 4
+            --clients-per-round 3 --metrics "$work/metrics.jsonl"
+            --checkpoint-dir "$work")
+
+start_server server.log "${sync_flags[@]}" --rounds 3 --port 0 --token s3cret
 
 # A client with the wrong token is refused and exits non-zero.
 if timeout 30 "$FL_NODE" client --model synthetic --synthetic-params 50000 \
@@ -30,12 +48,9 @@ if timeout 30 "$FL_NODE" client --model synthetic --synthetic-params 50000 \
 fi
 grep -q "wrong or missing token" "$work/intruder.log"
 
-timeout 60 "$FL_NODE" client --model synthetic --synthetic-params 50000 \
-  --clients 4 --upstream "127.0.0.1:$port" --token s3cret \
-  >"$work/client.log" 2>&1 || { echo "client failed"; cat "$work/client.log"; exit 1; }
-
-wait "$server_pid" || { echo "server failed"; cat "$work/server.log"; exit 1; }
-server_pid=""
+run_client client.log --model synthetic --synthetic-params 50000 --clients 4 \
+  --token s3cret
+await_server server.log
 
 grep -q "all clients finished" "$work/client.log"
 [ "$(wc -l <"$work/metrics.jsonl")" -eq 3 ] || { cat "$work/metrics.jsonl"; exit 1; }
@@ -43,36 +58,21 @@ grep -q '"round":3,"model_version":3,"accepted":true' "$work/metrics.jsonl"
 [ -s "$work/model.ckpt" ]
 
 # Restart the server from its checkpoint: rounds 4 and 5 follow round 3.
-rm -f "$work/port"
-timeout 60 "$FL_NODE" server --model synthetic --synthetic-params 50000 \
-  --clients 4 --clients-per-round 3 --rounds 5 --resume \
-  --port-file "$work/port" --metrics "$work/metrics.jsonl" \
-  --checkpoint-dir "$work" >"$work/resumed.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
-timeout 60 "$FL_NODE" client --model synthetic --synthetic-params 50000 \
-  --clients 4 --upstream "127.0.0.1:$(cat "$work/port")" \
-  >"$work/client2.log" 2>&1 || { echo "client after resume failed"; cat "$work/client2.log"; exit 1; }
-wait "$server_pid" || { echo "resumed server failed"; cat "$work/resumed.log"; exit 1; }
-server_pid=""
+start_server resumed.log "${sync_flags[@]}" --rounds 5 --resume
+run_client client2.log --model synthetic --synthetic-params 50000 --clients 4
+await_server resumed.log
 grep -q "resuming from" "$work/resumed.log"
 [ "$(wc -l <"$work/metrics.jsonl")" -eq 5 ] || { cat "$work/metrics.jsonl"; exit 1; }
 grep -q '"round":5,"model_version":5,"accepted":true' "$work/metrics.jsonl"
 
 # The same across processes in FedBuff mode: the clients learn the mode from
 # the server's Welcome and turn active.
-rm -f "$work/port"
-timeout 60 "$FL_NODE" server --mode fedbuff --model synthetic \
+start_server async-server.log --mode fedbuff --model synthetic \
   --synthetic-params 5000 --clients 4 --clients-per-round 2 --buffer-k 2 \
-  --max-updates 20 --eval-every 5 --port-file "$work/port" \
-  --metrics "$work/async.jsonl" >"$work/async-server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
-timeout 60 "$FL_NODE" client --model synthetic --synthetic-params 5000 \
-  --clients 4 --upstream "127.0.0.1:$(cat "$work/port")" \
-  >"$work/async-client.log" 2>&1 || { echo "async client failed"; cat "$work/async-client.log"; exit 1; }
-wait "$server_pid" || { echo "async server failed"; cat "$work/async-server.log"; exit 1; }
-server_pid=""
+  --max-updates 20 --eval-every 5 --metrics "$work/async.jsonl"
+run_client async-client.log --model synthetic --synthetic-params 5000 \
+  --clients 4
+await_server async-server.log
 grep -q '"model_version":10,.*"updates_applied":20' "$work/async.jsonl" \
   || { cat "$work/async.jsonl"; exit 1; }
 echo "loopback exchange ok (sync and fedbuff)"
