@@ -59,6 +59,10 @@ struct async_state {
   std::map<uint64_t, uint64_t> staleness; ///< since the last record
   clock_type::time_point start;
   size_t evals_in_flight = 0;
+  /// An immutable copy of the global model at `snapshot_version`, shared by
+  /// every client and evaluation that needs that version.
+  std::shared_ptr<const std::vector<float>> snapshot;
+  uint64_t snapshot_version = 0;
   static inline const char* name = "fl.async_server";
 };
 
@@ -76,6 +80,17 @@ void deliver(async_actor* self, const std::string& id, message body) {
 }
 
 void stop(async_actor* self, const std::string& why);
+
+/// The current model as an immutable copy, made once per version: clients
+/// keep reading their copy while the global model moves on.
+std::shared_ptr<const std::vector<float>> current_snapshot(async_state& st) {
+  if (!st.snapshot || st.snapshot_version != st.version) {
+    st.snapshot = std::make_shared<const std::vector<float>>(
+      st.global.data(), st.global.data() + st.global.size());
+    st.snapshot_version = st.version;
+  }
+  return st.snapshot;
+}
 
 void emit(async_actor* self, async_record r) {
   auto& st = self->state;
@@ -129,8 +144,7 @@ void evaluate(async_actor* self) {
     emit(self, std::move(r));
     return;
   }
-  auto params = std::make_shared<const std::vector<float>>(
-    st.global.data(), st.global.data() + st.global.size());
+  auto params = current_snapshot(st);
   ++st.evals_in_flight;
   self->request(st.evaluator, caf::infinite, eval_input{params})
     .then(
@@ -173,9 +187,7 @@ void dispatch(async_actor* self) {
     ++st.active;
     model_msg m;
     m.model_version = st.version;
-    // The clients' copy must not change while they train: one snapshot.
-    auto snapshot = std::make_shared<const std::vector<float>>(
-      st.global.data(), st.global.data() + st.global.size());
+    auto snapshot = current_snapshot(st);
     m.model.layout = st.global.layout();
     m.model.values = span<const float>{*snapshot};
     m.model.owner = snapshot;

@@ -59,7 +59,10 @@ struct server_state {
   uint64_t round = 0;
   std::map<std::string, member> members;
   // -- the round in progress --
-  std::shared_ptr<const std::vector<float>> snapshot; ///< model sent out
+  /// Immutable copy of the global model: sent out in activations and
+  /// evaluated; made once per aggregation (clients may still read it after
+  /// the global model has moved on).
+  std::shared_ptr<const std::vector<float>> snapshot;
   std::set<std::string> pending;
   std::vector<fit_result> results;
   std::vector<fit_failure> failures;
@@ -266,10 +269,9 @@ void start_round(server_actor* self) {
   st.record = round_record{};
   st.record.round = st.round;
   st.record.sampled = sampled.size();
-  // One immutable copy per round, shared by every activation: clients may
-  // still read it after the global model has moved on.
-  st.snapshot = std::make_shared<const std::vector<float>>(
-    st.global.data(), st.global.data() + st.global.size());
+  if (!st.snapshot) // the first round; later ones reuse close_round's copy
+    st.snapshot = std::make_shared<const std::vector<float>>(
+      st.global.data(), st.global.data() + st.global.size());
   activation_msg act;
   act.round = st.round;
   act.model_version = st.version;
@@ -315,7 +317,9 @@ void close_round(server_actor* self) {
     r.outcome = describe(decision);
   }
   r.model_version = st.version;
-  st.snapshot.reset();
+  // The new model, for the evaluation and the next round's activations.
+  st.snapshot = std::make_shared<const std::vector<float>>(
+    st.global.data(), st.global.data() + st.global.size());
   st.pending.clear();
   if (!st.cfg.checkpoint_dir.empty() && r.accepted) {
     if (auto err = save_checkpoint(checkpoint_path(st.cfg.checkpoint_dir),
@@ -323,11 +327,9 @@ void close_round(server_actor* self) {
       st.log.node->error("checkpoint failed: {}", describe(err));
   }
   if (st.evaluator) {
-    auto params = std::make_shared<const std::vector<float>>(
-      st.global.data(), st.global.data() + st.global.size());
     const auto round = st.round;
     st.awaiting_eval.emplace(round, r);
-    self->request(st.evaluator, caf::infinite, eval_input{params})
+    self->request(st.evaluator, caf::infinite, eval_input{st.snapshot})
       .then(
         [self, round](eval_output& out) {
           auto& s = self->state;
