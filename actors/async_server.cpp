@@ -2,28 +2,31 @@
 //
 //   waiting --- min_clients joined ---> serving --- stop condition ---> stopping
 //   (requests queue)                    (models out to <= concurrency     (Exit to all,
-//                                        clients; updates applied          final evaluation,
-//                                        on arrival)                       quit when gone)
+//                                        clients; updates handed to the    final evaluation,
+//                                        aggregation actor on arrival)     quit when gone)
 //
-// No rounds: the model version advances with every applied update (FedAsync)
-// or every K buffered deltas (FedBuff). Staleness = version - base version.
+// No rounds: the model version advances with every accepted mix (FedAsync)
+// or every K folded deltas (FedBuff). Staleness = version - base version.
+// The aggregation actor mixes, folds, applies and guards; this actor only
+// keeps the books, so it stays responsive whatever the model size.
 
 #include "actors/async_server.hpp"
 
 #include <chrono>
 #include <deque>
-#include <optional>
+#include <unordered_map>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/aggregation_actor.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/members.hpp"
-#include "runtime/actor_system.hpp"
-#include "runtime/async_rules.hpp"
-#include "runtime/checkpoint.hpp"
-#include "runtime/errors.hpp"
-#include "runtime/metrics.hpp"
+#include "runtime/aggregation/async_rules.hpp"
+#include "runtime/core/actor_system.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/federation/membership.hpp"
+#include "runtime/storage/metrics.hpp"
 
 namespace fl {
 
@@ -33,64 +36,58 @@ using clock_type = std::chrono::steady_clock;
 
 enum class phase { waiting, serving, stopping };
 
-struct member {
-  caf::actor route;
-  bool alive = true;
-  bool holds_model = false; ///< a model is out and no update came back yet
-  uint64_t lease = 0;       ///< identifies the model handed out (deadline)
+/// A member's model lease: a model is out and no update came back yet.
+struct lease {
+  bool holds_model = false;
+  uint64_t id = 0; ///< identifies the model handed out (deadline)
 };
 
 struct async_state {
+  async_state() : members(model_layout{}, protocol_version) {}
   async_server_settings cfg;
-  flat_model global;
+  model_layout layout;
+  aggregation_actor agg;
   caf::actor evaluator;
   loggers log;
   metrics_sink metrics;
-  std::optional<fedasync_rule> fedasync;
-  std::optional<fedbuff_rule> fedbuff;
   phase current = phase::waiting;
   uint64_t version = 0;
-  std::map<std::string, member> members;
+  model_state model; ///< the current global model (immutable)
+  membership members;
+  std::unordered_map<std::string, lease> leases;
   std::deque<std::string> queue; ///< requests waiting for a free slot
   uint64_t active = 0;           ///< models out
   uint64_t next_lease = 1;
   uint64_t applied = 0;
   uint64_t dropped = 0;
+  uint64_t rejected = 0;         ///< candidates the guard refused
+  uint64_t buffered = 0;         ///< FedBuff: deltas sent since the last apply
+  uint64_t agg_in_flight = 0;    ///< requests the aggregation actor owes
+  uint64_t submitted = 0;        ///< updates handed to the aggregation actor
+  uint64_t recorded_version = 0; ///< the last version with a record
   std::map<uint64_t, uint64_t> staleness; ///< since the last record
   clock_type::time_point start;
   size_t evals_in_flight = 0;
-  /// An immutable copy of the global model at `snapshot_version`, shared by
-  /// every client and evaluation that needs that version.
-  std::shared_ptr<const std::vector<float>> snapshot;
-  uint64_t snapshot_version = 0;
+  caf::error stop_reason;        ///< set when the run ends on an error
   static inline const char* name = "fl.async_server";
 };
 
 using async_actor = caf::stateful_actor<async_state>;
 
+bool is_rejected_model(const caf::error& err) {
+  return err.category() == caf::atom("fl")
+         && err.code() == static_cast<uint8_t>(errc::rejected_model);
+}
+
+bool fedbuff_mode(const async_state& st) {
+  return st.cfg.mode == federation_mode::fedbuff;
+}
+
 double elapsed(const async_state& st) {
   return std::chrono::duration<double>(clock_type::now() - st.start).count();
 }
 
-void deliver(async_actor* self, const std::string& id, message body) {
-  auto i = self->state.members.find(id);
-  if (i != self->state.members.end() && i->second.alive)
-    self->send(i->second.route, deliver_atom::value,
-               envelope{id, std::move(body)});
-}
-
-void stop(async_actor* self, const std::string& why);
-
-/// The current model as an immutable copy, made once per version: clients
-/// keep reading their copy while the global model moves on.
-std::shared_ptr<const std::vector<float>> current_snapshot(async_state& st) {
-  if (!st.snapshot || st.snapshot_version != st.version) {
-    st.snapshot = std::make_shared<const std::vector<float>>(
-      st.global.data(), st.global.data() + st.global.size());
-    st.snapshot_version = st.version;
-  }
-  return st.snapshot;
-}
+void stop(async_actor* self, const std::string& why, caf::error err = {});
 
 void emit(async_actor* self, async_record r) {
   auto& st = self->state;
@@ -101,15 +98,17 @@ void emit(async_actor* self, async_record r) {
     hist += "\"" + std::to_string(s) + "\":" + std::to_string(n);
   }
   hist += "}";
+  const double rate = r.elapsed_seconds > 0
+                        ? static_cast<double>(r.updates_applied)
+                            / r.elapsed_seconds
+                        : 0.0;
   json_record j;
   j.add("model_version", r.model_version)
     .add("elapsed_seconds", r.elapsed_seconds)
     .add("updates_applied", r.updates_applied)
     .add("updates_dropped", r.updates_dropped)
-    .add("updates_per_second",
-         r.elapsed_seconds > 0
-           ? static_cast<double>(r.updates_applied) / r.elapsed_seconds
-           : 0.0)
+    .add("models_rejected", r.models_rejected)
+    .add("updates_per_second", rate)
     .add_raw("staleness", hist);
   if (r.test_accuracy >= 0)
     j.add("test_loss", r.test_loss).add("test_accuracy", r.test_accuracy);
@@ -117,36 +116,62 @@ void emit(async_actor* self, async_record r) {
   st.log.node->info("version {:>5} | acc {:.4f} | loss {:.4f} | {} applied, "
                     "{} dropped | {:.1f} updates/s | {:.1f} s",
                     r.model_version, r.test_accuracy, r.test_loss,
-                    r.updates_applied, r.updates_dropped,
-                    r.elapsed_seconds > 0 ? static_cast<double>(
-                                              r.updates_applied)
-                                              / r.elapsed_seconds
-                                          : 0.0,
+                    r.updates_applied, r.updates_dropped, rate,
                     r.elapsed_seconds);
   if (st.cfg.log_sink)
     st.cfg.log_sink->add(r);
 }
 
+void quit_when_done(async_actor* self) {
+  auto& st = self->state;
+  if (st.current == phase::stopping && st.evals_in_flight == 0
+      && st.agg_in_flight == 0 && st.members.alive() == 0)
+    self->quit(st.stop_reason);
+}
+
+void evaluate(async_actor* self);
+
+/// While stopping: once the aggregation actor answered every request, the
+/// final model gets a record (unless it has one already).
+void final_record(async_actor* self) {
+  auto& st = self->state;
+  if (st.current != phase::stopping || st.agg_in_flight > 0)
+    return;
+  if (st.recorded_version != st.version || st.version == 0)
+    evaluate(self);
+  quit_when_done(self);
+}
+
+/// One answer of the aggregation actor arrived.
+void agg_answered(async_actor* self) {
+  --self->state.agg_in_flight;
+  final_record(self);
+}
+
 void evaluate(async_actor* self) {
   auto& st = self->state;
   async_record r;
+  st.recorded_version = st.version;
   r.model_version = st.version;
   r.elapsed_seconds = elapsed(st);
   r.updates_applied = st.applied;
   r.updates_dropped = st.dropped;
+  r.models_rejected = st.rejected;
   r.staleness = std::move(st.staleness);
   st.staleness.clear();
   if (!st.cfg.checkpoint_dir.empty())
-    if (auto err = save_checkpoint(checkpoint_path(st.cfg.checkpoint_dir),
-                                   st.global, st.version, 0))
-      st.log.node->error("checkpoint failed: {}", describe(err));
+    self->request(st.agg, caf::infinite, checkpoint_atom::value, uint64_t{0})
+      .then([](uint64_t) {},
+            [self](caf::error& err) {
+              self->state.log.node->error("checkpoint failed: {}",
+                                          describe(err));
+            });
   if (!st.evaluator) {
     emit(self, std::move(r));
     return;
   }
-  auto params = current_snapshot(st);
   ++st.evals_in_flight;
-  self->request(st.evaluator, caf::infinite, eval_input{params})
+  self->request(st.evaluator, caf::infinite, eval_input{st.model})
     .then(
       [self, r](eval_output& out) mutable {
         auto& s = self->state;
@@ -157,18 +182,15 @@ void evaluate(async_actor* self) {
         if (s.cfg.target_accuracy > 0 && out.accuracy >= s.cfg.target_accuracy
             && s.current != phase::stopping)
           stop(self, "target accuracy reached");
-        else if (s.current == phase::stopping && s.evals_in_flight == 0
-                 && count_alive(s.members) == 0)
-          self->quit();
+        else
+          quit_when_done(self);
       },
       [self, r](caf::error& err) mutable {
         auto& s = self->state;
         --s.evals_in_flight;
         s.log.node->error("evaluation failed: {}", describe(err));
         emit(self, r);
-        if (s.current == phase::stopping && s.evals_in_flight == 0
-            && count_alive(s.members) == 0)
-          self->quit();
+        quit_when_done(self);
       });
 }
 
@@ -179,141 +201,232 @@ void dispatch(async_actor* self) {
          && !st.queue.empty()) {
     auto id = st.queue.front();
     st.queue.pop_front();
-    auto i = st.members.find(id);
-    if (i == st.members.end() || !i->second.alive || i->second.holds_model)
+    auto& l = st.leases[id];
+    if (!st.members.find(id) || l.holds_model)
       continue;
-    i->second.holds_model = true;
-    i->second.lease = st.next_lease++;
+    l.holds_model = true;
+    l.id = st.next_lease++;
     ++st.active;
     model_msg m;
     m.model_version = st.version;
-    auto snapshot = current_snapshot(st);
-    m.model.layout = st.global.layout();
-    m.model.values = span<const float>{*snapshot};
-    m.model.owner = snapshot;
-    deliver(self, id, std::move(m));
+    m.model.layout = st.layout;
+    m.model.values = st.model.values;
+    m.model.owner = st.model.owner;
+    deliver_to(self, st.members, id, std::move(m));
     self->delayed_send(self, to_timespan(st.cfg.update_deadline_s),
-                       deadline_atom::value, id, i->second.lease);
+                       deadline_atom::value, id, l.id);
   }
 }
 
-void release_slot(async_actor* self, member& m) {
-  if (!m.holds_model)
-    return;
-  m.holds_model = false;
+/// Frees `id`'s slot. Returns false if it held no model.
+bool release_slot(async_actor* self, const std::string& id) {
+  auto i = self->state.leases.find(id);
+  if (i == self->state.leases.end() || !i->second.holds_model)
+    return false;
+  i->second.holds_model = false;
   --self->state.active;
+  return true;
 }
 
-void drop(async_actor* self, const update_msg& up, const caf::error& why) {
+void drop(async_actor* self, const std::string& id, uint64_t base,
+          const caf::error& why) {
   auto& st = self->state;
   ++st.dropped;
   st.log.node->info("dropped update from {} (base version {}, server at {}): "
                     "{}",
-                    up.node_id, up.base_version, st.version, describe(why));
+                    id, base, st.version, describe(why));
+}
+
+/// One update was incorporated (mixed, or folded into the FedBuff buffer).
+void count_applied(async_actor* self, uint64_t staleness) {
+  auto& st = self->state;
+  ++st.applied;
+  ++st.staleness[staleness];
+  if (st.current == phase::serving && st.cfg.max_updates > 0
+      && st.applied >= st.cfg.max_updates)
+    stop(self, std::to_string(st.applied) + " updates applied");
+}
+
+/// A candidate came back from the aggregation actor.
+void on_outcome(async_actor* self, agg_outcome& o) {
+  auto& st = self->state;
+  if (o.accepted) {
+    st.version = o.model.version;
+    st.model = std::move(o.model);
+    if (st.version % st.cfg.eval_every == 0)
+      evaluate(self);
+    return;
+  }
+  st.log.node->warn("model version {} kept: {}", st.version,
+                    describe(o.reason));
+  if (!is_rejected_model(o.reason))
+    return; // e.g. every delta of a FedBuff buffer was refused
+  ++st.rejected;
+  const auto limit = st.cfg.guard.max_rejections;
+  if (limit > 0 && o.consecutive_rejections >= limit)
+    stop(self, "the model diverged",
+         make_fl_error(errc::rejected_model,
+                       std::to_string(o.consecutive_rejections)
+                         + " candidate models in a row were rejected (last: "
+                         + describe(o.reason) + "); the model stays at "
+                         + "version " + std::to_string(st.version)));
+}
+
+void mix_in(async_actor* self, agg_update u, double alpha, uint64_t base,
+            uint64_t staleness) {
+  auto& st = self->state;
+  auto id = u.node_id;
+  ++st.agg_in_flight;
+  self->request(st.agg, caf::infinite, agg_mix_atom::value, std::move(u),
+                alpha)
+    .then([self, base, staleness, id](agg_outcome& o) {
+      if (o.update_refused) {
+        drop(self, id, base, o.reason);
+      } else {
+        if (o.accepted)
+          count_applied(self, staleness);
+        on_outcome(self, o);
+      }
+      agg_answered(self);
+    });
+}
+
+void buffer_in(async_actor* self, agg_update u, uint64_t base,
+               uint64_t staleness) {
+  auto& st = self->state;
+  const auto id = u.node_id;
+  ++st.agg_in_flight;
+  self->request(st.agg, caf::infinite, agg_fold_atom::value, std::move(u))
+    .then(
+      [self, staleness](fold_receipt&) {
+        count_applied(self, staleness);
+        agg_answered(self);
+      },
+      [self, id, base](caf::error& err) {
+        drop(self, id, base, err);
+        agg_answered(self);
+      });
+  // Counted when sent: the aggregation actor handles requests in order, so
+  // the apply below covers exactly the deltas sent before it.
+  if (++st.buffered < st.cfg.buffer_k)
+    return;
+  st.buffered = 0;
+  ++st.agg_in_flight;
+  self->request(st.agg, caf::infinite, agg_apply_atom::value,
+                st.cfg.server_lr)
+    .then([self](agg_outcome& o) {
+      on_outcome(self, o);
+      agg_answered(self);
+    });
 }
 
 void on_update(async_actor* self, update_msg& up) {
   auto& st = self->state;
-  auto i = st.members.find(up.node_id);
-  if (i == st.members.end() || !i->second.holds_model) {
-    drop(self, up, make_fl_error(errc::unexpected_message,
-                                 "no model was handed out to it"));
+  if (!release_slot(self, up.node_id)) {
+    drop(self, up.node_id, up.base_version,
+         make_fl_error(errc::unexpected_message,
+                       "no model was handed out to it"));
     return;
   }
-  release_slot(self, i->second);
-  if (st.current != phase::serving) {
-    drop(self, up, make_fl_error(errc::unexpected_message, "server stopping"));
-    return;
-  }
+  auto refuse = [&](caf::error why) {
+    drop(self, up.node_id, up.base_version, why);
+    dispatch(self);
+  };
+  if (st.current != phase::serving)
+    return refuse(make_fl_error(errc::unexpected_message, "server stopping"));
   auto staleness = staleness_of(st.version, up.base_version,
                                 st.cfg.max_staleness);
-  if (!staleness) {
-    drop(self, up, staleness.error());
-    dispatch(self);
-    return;
-  }
-  if (up.model.layout != st.global.layout()) {
-    drop(self, up, make_fl_error(errc::layout_mismatch,
-                                 "update does not match the global model"));
-    dispatch(self);
-    return;
-  }
-  caf::error err;
-  bool new_version = false;
-  if (st.fedasync) {
-    if (up.model.kind != tensor_kind::params)
-      err = make_fl_error(errc::invalid_field, "FedAsync needs parameters");
-    else if (st.cfg.folder)
-      err = st.cfg.folder->mix(st.global.values(), up.model.values,
-                               st.fedasync->weight(*staleness));
-    else
-      err = st.fedasync->apply(st.global.values(), up.model.values,
-                               *staleness);
-    new_version = !err;
-  } else {
-    if (up.model.kind != tensor_kind::delta)
-      err = make_fl_error(errc::invalid_field, "FedBuff needs deltas");
-    else
-      err = st.fedbuff->add(up.model.values, *staleness);
-    if (!err && st.fedbuff->ready()) {
-      err = st.fedbuff->apply(st.global.values());
-      new_version = !err;
-    }
-  }
-  if (err) {
-    drop(self, up, err);
-    dispatch(self);
-    return;
-  }
-  ++st.applied;
-  ++st.staleness[*staleness];
-  if (new_version) {
-    ++st.version;
-    if (st.version % st.cfg.eval_every == 0)
-      evaluate(self);
-  }
-  if (st.cfg.max_updates > 0 && st.applied >= st.cfg.max_updates) {
-    stop(self, std::to_string(st.applied) + " updates applied");
-    return;
-  }
+  if (!staleness)
+    return refuse(staleness.error());
+  if (up.model.layout != st.layout)
+    return refuse(make_fl_error(errc::layout_mismatch,
+                                "update does not match the global model"));
+  auto* m = st.members.find(up.node_id);
+  uint64_t limit = m ? m->num_samples : 0;
+  if (st.cfg.guard.max_samples > 0)
+    limit = std::min(limit, st.cfg.guard.max_samples);
+  if (up.num_samples == 0 || up.num_samples > limit)
+    return refuse(make_fl_error(errc::rejected_update,
+                                "it claims " + std::to_string(up.num_samples)
+                                  + " samples; at most "
+                                  + std::to_string(limit) + " allowed"));
+  const bool buffered = fedbuff_mode(st);
+  const auto want = buffered ? tensor_kind::delta : tensor_kind::params;
+  if (up.model.kind != want)
+    return refuse(make_fl_error(errc::invalid_field,
+                                buffered ? "FedBuff needs deltas"
+                                         : "FedAsync needs parameters"));
+  if (st.cfg.max_updates > 0 && st.submitted >= st.cfg.max_updates)
+    return refuse(make_fl_error(errc::unexpected_message,
+                                "the update budget is used up"));
+  ++st.submitted;
+  const double s = st.cfg.staleness(*staleness);
+  agg_update u{up.node_id, up.model.kind, up.model.values,
+               std::move(up.model.owner), buffered ? s : 1.0};
+  if (buffered)
+    buffer_in(self, std::move(u), up.base_version, *staleness);
+  else
+    mix_in(self, std::move(u), st.cfg.alpha * s, up.base_version, *staleness);
   dispatch(self);
 }
 
-void stop(async_actor* self, const std::string& why) {
+void stop(async_actor* self, const std::string& why, caf::error err) {
   auto& st = self->state;
   if (st.current == phase::stopping)
     return;
   st.current = phase::stopping;
+  st.stop_reason = std::move(err);
+  if (st.stop_reason)
+    st.log.node->error("stopping the run: {}", describe(st.stop_reason));
   st.log.node->info("stopping: {}; model version {}, {} updates applied, {} "
                     "dropped; sending Exit to {} members",
                     why, st.version, st.applied, st.dropped,
-                    count_alive(st.members));
-  if (st.version % st.cfg.eval_every != 0 || st.version == 0)
-    evaluate(self); // the final model always gets a record
-  for (const auto& kv : st.members)
-    if (kv.second.alive)
-      deliver(self, kv.first, exit_msg{why});
-  if (count_alive(st.members) == 0 && st.evals_in_flight == 0) {
-    self->quit();
-    return;
-  }
+                    st.members.alive());
+  exit_all(self, st.members, why);
+  final_record(self); // now, or when the aggregation actor is done
   self->delayed_send(self, to_timespan(st.cfg.exit_grace_s), stop_atom::value);
 }
 
 void on_lost(async_actor* self, const std::string& id, const caf::error& why) {
   auto& st = self->state;
-  auto i = st.members.find(id);
-  if (i == st.members.end() || !i->second.alive)
+  if (!st.members.lose(id))
     return;
-  i->second.alive = false;
-  release_slot(self, i->second);
+  release_slot(self, id);
   if (st.current == phase::stopping) {
-    if (count_alive(st.members) == 0 && st.evals_in_flight == 0)
-      self->quit();
+    quit_when_done(self);
     return;
   }
   st.log.node->warn("lost {}: {}", id, describe(why));
   dispatch(self);
+}
+
+void on_join(async_actor* self, const caf::actor& route, const join_msg& j) {
+  auto& st = self->state;
+  auto req = join_request_of(j);
+  auto outcome = st.members.join(req, route);
+  if (outcome != join_outcome::admitted && outcome != join_outcome::rejoined) {
+    auto why = st.members.explain(outcome, req);
+    st.log.wire->warn("join from {} refused: {}", j.node_id, why);
+    refuse_join(self, route, j.node_id, join_error_code(outcome), why);
+    return;
+  }
+  if (route.node() == self->node())
+    self->monitor(route);
+  deliver_to(self, st.members, j.node_id,
+             welcome_msg{j.node_id, st.cfg.id, st.version,
+                         st.cfg.heartbeat_ms, st.cfg.mode});
+  if (st.current == phase::stopping) {
+    deliver_to(self, st.members, j.node_id, exit_msg{"training finished"});
+  } else if (st.current == phase::waiting
+             && st.members.alive() >= st.cfg.min_clients) {
+    st.current = phase::serving;
+    st.start = clock_type::now();
+    st.log.node->info("{} clients joined; serving models", st.members.alive());
+    if (st.cfg.max_seconds > 0)
+      self->delayed_send(self, to_timespan(st.cfg.max_seconds),
+                         stop_atom::value, true);
+    dispatch(self);
+  }
 }
 
 caf::behavior async_server(async_actor* self,
@@ -322,18 +435,25 @@ caf::behavior async_server(async_actor* self,
                            caf::actor evaluator, loggers log) {
   auto& init = self->state;
   init.cfg = *cfg;
-  init.global = std::move(*initial);
+  init.layout = initial->layout();
+  init.members = membership{init.layout, protocol_version};
   init.version = init.cfg.start_version;
   init.evaluator = std::move(evaluator);
   init.log = std::move(log);
-  if (init.cfg.folder)
-    if (auto err = init.cfg.folder->begin(init.global.layout()))
-      init.log.node->error("aggregator: {}", describe(err));
-  if (init.cfg.mode == "fedbuff")
-    init.fedbuff.emplace(init.global.size(), init.cfg.buffer_k,
-                         init.cfg.server_lr, init.cfg.staleness);
-  else
-    init.fedasync.emplace(init.cfg.alpha, init.cfg.staleness);
+  auto first = std::make_shared<const std::vector<float>>(
+    initial->data(), initial->data() + initial->size());
+  initial.reset();
+  init.model = model_state{init.version, span<const float>{*first}, first};
+  aggregation_settings as;
+  as.guard = init.cfg.guard;
+  as.checkpoint_dir = init.cfg.checkpoint_dir;
+  as.detached = init.cfg.detached_aggregation;
+  init.agg = spawn_aggregation_actor(self->system(), init.layout,
+                                     init.cfg.folder, as, init.log);
+  self->link_to(init.agg);
+  self->send(init.agg, agg_reset_atom::value, init.model);
+  if (fedbuff_mode(init))
+    self->send(init.agg, agg_begin_atom::value, sum_kind::delta);
   if (!init.cfg.metrics_path.empty()) {
     auto sink = metrics_sink::open(init.cfg.metrics_path,
                                    init.cfg.start_version > 0);
@@ -346,12 +466,11 @@ caf::behavior async_server(async_actor* self,
   }
   init.log.node->info("async server {} ready: {} ({} parameters, concurrency "
                       "{}), waiting for {} clients",
-                      init.cfg.id, init.cfg.mode == "fedbuff" ? "FedBuff"
-                                                              : "FedAsync",
-                      init.global.size(), init.cfg.concurrency,
+                      init.cfg.id, fedbuff_mode(init) ? "FedBuff" : "FedAsync",
+                      init.layout.numel(), init.cfg.concurrency,
                       init.cfg.min_clients);
   self->set_down_handler([self](caf::down_msg& dm) {
-    for (const auto& id : ids_routed_by(self->state.members, dm.source))
+    for (const auto& id : self->state.members.routed_by(dm.source))
       on_lost(self, id, dm.reason);
   });
   return {
@@ -360,42 +479,14 @@ caf::behavior async_server(async_actor* self,
       auto& body = env.body;
       if (auto* j = std::get_if<join_msg>(&body)) {
         auto route = caf::actor_cast<caf::actor>(self->current_sender());
-        if (!route)
-          return;
-        auto i = st.members.find(j->node_id);
-        if (j->protocol != protocol_version
-            || (i != st.members.end() && i->second.alive
-                && i->second.route != route)) {
-          self->send(route, deliver_atom::value,
-                     envelope{j->node_id,
-                              error_msg{static_cast<uint16_t>(
-                                          errc::unauthorized),
-                                        "join refused: id in use or "
-                                        "unsupported protocol"}});
-          return;
-        }
-        if (route.node() == self->node())
-          self->monitor(route);
-        st.members[j->node_id] = member{route, true, false, 0};
-        deliver(self, j->node_id,
-                welcome_msg{j->node_id, st.cfg.id, st.version,
-                            st.cfg.heartbeat_ms, st.cfg.mode});
-        if (st.current == phase::stopping) {
-          deliver(self, j->node_id, exit_msg{"training finished"});
-        } else if (st.current == phase::waiting
-                   && count_alive(st.members) >= st.cfg.min_clients) {
-          st.current = phase::serving;
-          st.start = clock_type::now();
-          st.log.node->info("{} clients joined; serving models",
-                            count_alive(st.members));
-          if (st.cfg.max_seconds > 0)
-            self->delayed_send(self, to_timespan(st.cfg.max_seconds),
-                               stop_atom::value, true);
-          dispatch(self);
-        }
+        if (route)
+          on_join(self, route, *j);
       } else if (auto* r = std::get_if<request_msg>(&body)) {
+        if (!st.members.find(r->node_id))
+          return;
         if (st.current == phase::stopping) {
-          deliver(self, r->node_id, exit_msg{"training finished"});
+          deliver_to(self, st.members, r->node_id,
+                     exit_msg{"training finished"});
           return;
         }
         st.queue.push_back(r->node_id);
@@ -403,7 +494,15 @@ caf::behavior async_server(async_actor* self,
       } else if (auto* up = std::get_if<update_msg>(&body)) {
         on_update(self, *up);
       } else if (auto* e = std::get_if<error_msg>(&body)) {
-        st.log.node->warn("a client reported: {}", e->message);
+        st.log.node->warn("{} reported: {}",
+                          e->node_id.empty() ? "a client" : e->node_id,
+                          e->message);
+        // A failed or lost client frees its slot at once.
+        if (!e->node_id.empty() && st.members.find(e->node_id)
+            && release_slot(self, e->node_id)) {
+          ++st.dropped;
+          dispatch(self);
+        }
       } else if (!std::holds_alternative<heartbeat_msg>(body)) {
         st.log.wire->warn("unexpected {} ignored", message_name(body));
       }
@@ -411,23 +510,24 @@ caf::behavior async_server(async_actor* self,
     [self](lost_atom, const std::string& id, const caf::error& why) {
       on_lost(self, id, why);
     },
-    [self](deadline_atom, const std::string& id, uint64_t lease) {
+    [self](deadline_atom, const std::string& id, uint64_t lease_id) {
       auto& st = self->state;
-      auto i = st.members.find(id);
-      if (i == st.members.end() || !i->second.holds_model
-          || i->second.lease != lease)
+      auto i = st.leases.find(id);
+      if (i == st.leases.end() || !i->second.holds_model
+          || i->second.id != lease_id)
         return;
       st.log.node->warn("{} sent no update within {} s; its slot is freed",
                         id, st.cfg.update_deadline_s);
-      release_slot(self, i->second);
+      release_slot(self, id);
       ++st.dropped;
       dispatch(self);
     },
     [self](stop_atom, bool) { stop(self, "time limit reached"); },
     [self](stop_atom) {
-      self->state.log.node->warn("{} member(s) did not disconnect in time",
-                                 count_alive(self->state.members));
-      self->quit();
+      auto& st = self->state;
+      st.log.node->warn("{} member(s) did not disconnect in time",
+                        st.members.alive());
+      self->quit(st.stop_reason);
     },
   };
 }

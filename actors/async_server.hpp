@@ -9,9 +9,10 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/server.hpp"
-#include "runtime/flat_model.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/staleness.hpp"
+#include "runtime/core/config.hpp"
+#include "runtime/core/flat_model.hpp"
+#include "runtime/core/logging.hpp"
+#include "runtime/aggregation/staleness.hpp"
 
 namespace fl {
 
@@ -20,7 +21,10 @@ struct async_record {
   uint64_t model_version = 0;
   double elapsed_seconds = 0;
   uint64_t updates_applied = 0;  ///< since the start
-  uint64_t updates_dropped = 0;  ///< since the start (stale, future, late)
+  uint64_t updates_dropped = 0;  ///< since the start (stale, future, late,
+                                 ///< refused by the guard)
+  uint64_t models_rejected = 0;  ///< candidates the guard refused, since
+                                 ///< the start
   double test_loss = -1;
   double test_accuracy = -1;
   /// Staleness -> number of applied updates, since the previous record.
@@ -31,7 +35,7 @@ using async_log = record_log<async_record>;
 
 struct async_server_settings {
   std::string id = "server";
-  std::string mode = "async";    ///< async (FedAsync) | fedbuff
+  federation_mode mode = federation_mode::async; ///< async | fedbuff
   uint64_t min_clients = 1;      ///< serve models once this many joined
   uint64_t concurrency = 10;     ///< clients holding a model at once
   double alpha = 0.6;            ///< FedAsync
@@ -49,8 +53,11 @@ struct async_server_settings {
   std::string metrics_path;      ///< "" = none
   std::string checkpoint_dir;    ///< "" = none (written at each evaluation)
   uint64_t start_version = 0;    ///< resume: continue from this version
-  /// FedAsync mixes through it (CPU or CUDA); null = the reference math.
+  /// The backend of its aggregation actor (CPU or CUDA), which mixes
+  /// (FedAsync) or folds and applies (FedBuff); null = CPU.
   std::shared_ptr<aggregator> folder;
+  guard_settings guard;           ///< bounds on updates and models
+  bool detached_aggregation = true; ///< off for deterministic tests
   std::shared_ptr<async_log> log_sink; ///< optional
 };
 
@@ -59,9 +66,12 @@ struct async_server_settings {
 /// Update is checked for staleness (future base version: rejected; beyond
 /// max_staleness: dropped; both counted and logged) and applied at once
 /// (FedAsync mixing) or buffered (FedBuff, applied every K deltas), which
-/// bumps the model version. The server evaluates every `eval_every`
+/// bumps the model version; both go through its aggregation actor, which
+/// guards every candidate. The server evaluates every `eval_every`
 /// versions on `evaluator`, writes JSONL records, and stops on max_updates,
-/// max_seconds or target_accuracy by sending Exit to everyone.
+/// max_seconds or target_accuracy by sending Exit to everyone, or with a
+/// `rejected_model` error after `guard.max_rejections` rejected candidates
+/// in a row (a diverging run).
 caf::actor spawn_async_server(caf::actor_system& sys, async_server_settings s,
                               flat_model initial, caf::actor evaluator,
                               loggers log);

@@ -7,8 +7,8 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
-#include "runtime/actor_system.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/core/actor_system.hpp"
+#include "runtime/core/errors.hpp"
 
 namespace fl {
 
@@ -20,7 +20,7 @@ namespace {
 
 struct client_state {
   bool welcomed = false;
-  std::string mode = "sync";
+  federation_mode mode = federation_mode::sync;
   uint64_t busy_round = 0;        ///< sync round being trained, 0 = idle
   bool busy = false;              ///< a fit is running or its update is held
   std::optional<update_msg> held; ///< update waiting out a simulated delay
@@ -35,7 +35,7 @@ void send_env(client_actor* self, const caf::actor& to, message body) {
 
 void ask_for_model(client_actor* self, const client_settings& s,
                    const caf::actor& upstream) {
-  if (self->state.mode != "sync")
+  if (self->state.mode != federation_mode::sync)
     send_env(self, upstream, request_msg{s.id});
 }
 
@@ -72,7 +72,7 @@ void start_fit(client_actor* self, const client_settings& s,
         up.num_samples = out.num_samples;
         up.metrics = out.metrics;
         up.model.layout = model.layout;
-        if (self->state.mode == "fedbuff") {
+        if (self->state.mode == federation_mode::fedbuff) {
           // Delta to the model we started from; `model` keeps it alive.
           auto& p = *out.params;
           for (size_t i = 0; i < p.size(); ++i)
@@ -97,9 +97,13 @@ void start_fit(client_actor* self, const client_settings& s,
         self->state.busy = false;
         self->state.busy_round = 0;
         log.node->warn("client {}: training failed: {}", s.id, describe(err));
+        // Reported at once: the round counts this client as failed instead
+        // of waiting for its deadline.
         send_env(self, upstream,
-                 error_msg{static_cast<uint16_t>(errc::invalid_field),
-                           s.id + ": training failed: " + describe(err)});
+                 error_msg{static_cast<uint16_t>(errc::training_failed),
+                           s.id + ": training failed: " + describe(err), s.id,
+                           round});
+        ask_for_model(self, s, upstream);
       });
 }
 
@@ -111,6 +115,8 @@ caf::behavior client_behavior(client_actor* self, client_settings s,
   join.role = node_role::client;
   join.capabilities = {"train"};
   join.num_samples = s.samples ? s.samples->size() : 0;
+  join.layout_hash = s.layout.hash();
+  join.numel = s.layout.numel();
   send_env(self, upstream, std::move(join));
   return {
     [=](deliver_atom, envelope& env) {
@@ -120,7 +126,7 @@ caf::behavior client_behavior(client_actor* self, client_settings s,
         st.welcomed = true;
         st.mode = w->mode;
         log.node->debug("client {} joined {} ({}) at model version {}", s.id,
-                        w->server_id, w->mode, w->model_version);
+                        w->server_id, to_string(w->mode), w->model_version);
         if (!st.busy)
           ask_for_model(self, s, upstream);
       } else if (auto* act = std::get_if<activation_msg>(&body)) {
@@ -145,7 +151,11 @@ caf::behavior client_behavior(client_actor* self, client_settings s,
       } else if (auto* e = std::get_if<error_msg>(&body)) {
         log.node->error("client {}: upstream refused: {}", s.id, e->message);
         if (!st.welcomed)
-          self->quit(make_fl_error(errc::unauthorized, e->message));
+          self->quit(make_fl_error(e->code == static_cast<uint16_t>(
+                                     errc::layout_mismatch)
+                                     ? errc::layout_mismatch
+                                     : errc::unauthorized,
+                                   e->message));
       } else {
         log.node->warn("client {}: unexpected {} ignored", s.id,
                        message_name(body));

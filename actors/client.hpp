@@ -7,8 +7,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
-#include "runtime/logging.hpp"
-#include "runtime/trainer.hpp"
+#include "runtime/core/logging.hpp"
+#include "runtime/training/trainer.hpp"
 
 namespace fl {
 
@@ -19,6 +19,9 @@ namespace fl {
 struct client_settings {
   std::string id;
   std::shared_ptr<const std::vector<int64_t>> samples;
+  /// The layout of the model it trains (announced at join: a server with
+  /// another model refuses it).
+  model_layout layout;
   fit_config fit;
   uint64_t seed = 0;
   /// Simulated slowness: the client reports its update only after
@@ -30,7 +33,9 @@ struct client_settings {
 /// connector). The Welcome's mode decides how it works: sync (passive: on
 /// each Activation, train in `pool` and send an Update) or async/fedbuff
 /// (active: Request a model, train, send an Update -- params, or the delta
-/// in fedbuff -- and repeat). It ends on Exit or when its upstream is lost.
+/// in fedbuff -- and repeat). A failed fit is reported upstream at once as
+/// an Error naming the client and round. It ends on Exit, when its upstream
+/// is lost (with that error) or refuses its join (with the refusal).
 caf::actor spawn_client(caf::actor_system& sys, client_settings s,
                         caf::actor upstream, caf::actor pool, loggers log);
 

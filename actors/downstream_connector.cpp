@@ -8,7 +8,7 @@
 
 #include "actors/interfaces.hpp"
 #include "messages/chunking.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/core/errors.hpp"
 
 namespace fl {
 
@@ -38,7 +38,8 @@ std::string claimed_id(const message& body) {
                     || std::is_same<T, update_msg>::value
                     || std::is_same<T, request_msg>::value
                     || std::is_same<T, eval_result_msg>::value
-                    || std::is_same<T, heartbeat_msg>::value)
+                    || std::is_same<T, heartbeat_msg>::value
+                    || std::is_same<T, error_msg>::value)
         return m.node_id;
       else
         return "";

@@ -1,60 +1,78 @@
 #pragma once
 
-// Member bookkeeping shared by the actors that serve a group (server, async
-// server, scheduler). Each keeps a map from node id to a member struct with
-// at least `caf::actor route` and `bool alive`.
+// Sending to the members of a serving actor (server, async server,
+// scheduler), whose membership (runtime/federation/membership.hpp) maps node
+// ids to routes.
 
-#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
-#include <caf/actor_addr.hpp>
 
 #include "messages/atoms.hpp"
 #include "messages/types.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/federation/membership.hpp"
 
 namespace fl {
 
-/// Members still connected.
-template <class Members>
-size_t count_alive(const Members& members) {
-  size_t n = 0;
-  for (const auto& kv : members)
-    n += kv.second.alive ? 1 : 0;
-  return n;
+/// Sends `body` to the live member `id` (dropped if it is not live).
+template <class Self>
+void deliver_to(Self* self, const membership& members, const std::string& id,
+                message body) {
+  if (auto* m = members.find(id))
+    self->send(m->route, deliver_atom::value, envelope{id, std::move(body)});
 }
 
-/// Ids of the live members reached through the actor at `addr` (one local
-/// client, or every client behind one connector), e.g. for a down_msg.
-template <class Members>
-std::vector<std::string> ids_routed_by(const Members& members,
-                                       const caf::actor_addr& addr) {
-  std::vector<std::string> ids;
-  for (const auto& kv : members)
-    if (kv.second.alive && kv.second.route.address() == addr)
-      ids.push_back(kv.first);
-  return ids;
+/// Refuses a join: an Error for `id`, sent straight to `route` (the joiner
+/// is not a member).
+template <class Self>
+void refuse_join(Self* self, const caf::actor& route, const std::string& id,
+                 errc code, std::string why) {
+  self->send(route, deliver_atom::value,
+             envelope{id, error_msg{static_cast<uint16_t>(code),
+                                    "join refused: " + std::move(why)}});
+}
+
+/// The errc a refused join is answered with.
+inline errc join_error_code(join_outcome x) {
+  return x == join_outcome::layout_mismatch ? errc::layout_mismatch
+         : x == join_outcome::bad_protocol  ? errc::invalid_field
+                                            : errc::unauthorized;
+}
+
+/// The validated fields of a Join a membership needs.
+inline join_request join_request_of(const join_msg& j) {
+  return join_request{j.node_id, j.protocol, j.num_samples, j.layout_hash,
+                      j.numel};
 }
 
 /// Sends `body` to the members `ids` as one multicast envelope per route, so
 /// clients behind one connector (one remote process) share a single encoded
 /// copy. `on_route(n)` is called with the number of ids of each route.
-/// REQUIRES: every id is a key of `members`.
-template <class Self, class Members, class OnRoute>
-void multicast(Self* self, const Members& members,
+/// Ids that are not live members are skipped.
+template <class Self, class OnRoute>
+void multicast(Self* self, const membership& members,
                const std::vector<std::string>& ids, const message& body,
                OnRoute on_route) {
   std::map<caf::actor, std::vector<std::string>> by_route;
   for (const auto& id : ids)
-    by_route[members.at(id).route].push_back(id);
+    if (auto* m = members.find(id))
+      by_route[m->route].push_back(id);
   for (auto& [route, group] : by_route) {
     on_route(group.size());
     envelope env{group.front(), body};
     env.more_targets.assign(group.begin() + 1, group.end());
     self->send(route, deliver_atom::value, std::move(env));
   }
+}
+
+/// Sends Exit to every live member (one envelope per route).
+template <class Self>
+void exit_all(Self* self, const membership& members, const std::string& why) {
+  multicast(self, members, members.alive_ids(), exit_msg{why},
+            [](size_t) {});
 }
 
 } // namespace fl

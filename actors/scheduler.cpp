@@ -1,66 +1,45 @@
-// The scheduler: a middle server for one client group.
+// The scheduler: a pre-aggregating middle server for one client group.
 //
 //   gathering --- min_clients joined: Join upstream ---> idle
 //   idle --- Activation from upstream ---> collecting
-//   collecting --- all answered / deadline ---> idle (one Update upstream)
+//   collecting --- all answered / deadline, folds acknowledged ---> idle
+//                  (one Update upstream, or an Error for the round)
 //   any --- Exit from upstream ---> Exit to the group, quit when it is gone
 
 #include "actors/scheduler.hpp"
 
 #include <chrono>
 #include <limits>
-#include <map>
-#include <set>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/aggregation_actor.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/members.hpp"
-#include "runtime/actor_system.hpp"
-#include "runtime/errors.hpp"
-#include "runtime/fedavg.hpp"
+#include "runtime/aggregation/fedavg.hpp"
+#include "runtime/core/actor_system.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/federation/membership.hpp"
+#include "runtime/federation/round_collector.hpp"
 
 namespace fl {
 
 namespace {
 
-struct group_member {
-  caf::actor route;
-  uint64_t num_samples = 0;
-  bool alive = true;
-};
-
 struct scheduler_state {
+  scheduler_state() : members(model_layout{}, protocol_version) {}
   scheduler_settings cfg;
   caf::actor upstream;
+  aggregation_actor agg;
   loggers log;
   std::unique_ptr<fedavg> sampler;
-  std::map<std::string, group_member> members;
-  bool joined_upstream = false;
+  membership members;
+  round_collector collector;
+  uint64_t announced_samples = 0; ///< in the last Join upstream; 0 = none
   bool exiting = false;
-  std::set<std::string> relay_done; ///< relay: members the server let go
-  /// Relay: every member was told to leave (or is gone); nothing is left.
-  bool exiting_members() const {
-    if (!cfg.relay || members.empty())
-      return false;
-    for (const auto& kv : members)
-      if (kv.second.alive && relay_done.count(kv.first) == 0)
-        return false;
-    return true;
-  }
-  // -- the round in progress (round 0 = none) --
-  uint64_t round = 0;
   uint64_t base_version = 0;
-  model_layout layout;
-  std::shared_ptr<const void> model_owner; ///< keeps the activation alive
-  span<const float> model;
-  std::set<std::string> pending;
-  size_t sampled = 0;
-  uint64_t samples = 0;
-  double loss_sum = 0;
-  double total_weight = 0;
-  size_t ok = 0;
+  model_state base; ///< the activation's model (its frame stays alive)
   static inline const char* name = "fl.scheduler";
 };
 
@@ -71,92 +50,108 @@ void to_upstream(scheduler_actor* self, message body) {
              envelope{"", std::move(body)});
 }
 
-void to_member(scheduler_actor* self, const std::string& id, message body) {
-  auto i = self->state.members.find(id);
-  if (i != self->state.members.end() && i->second.alive)
-    self->send(i->second.route, deliver_atom::value,
-               envelope{id, std::move(body)});
+/// Joins upstream once enough members are there, and joins again whenever
+/// the group's sample count grew (the server bounds updates by it).
+void announce_upstream(scheduler_actor* self) {
+  auto& st = self->state;
+  const auto samples = st.members.alive_samples();
+  if (st.exiting || st.members.alive() < st.cfg.min_clients
+      || samples <= st.announced_samples)
+    return;
+  if (st.announced_samples == 0)
+    st.log.node->info("scheduler {}: {} clients ({} samples) joined; "
+                      "joining upstream",
+                      st.cfg.id, st.members.alive(), samples);
+  st.announced_samples = samples;
+  join_msg j{st.cfg.id, node_role::scheduler, {"train"}, "", samples,
+             protocol_version};
+  j.layout_hash = st.cfg.layout.hash();
+  j.numel = st.cfg.layout.numel();
+  to_upstream(self, std::move(j));
 }
 
-void maybe_join_upstream(scheduler_actor* self) {
+void report_round_failure(scheduler_actor* self, uint64_t round,
+                          const std::string& why) {
   auto& st = self->state;
-  if (st.cfg.relay || st.joined_upstream
-      || count_alive(st.members) < st.cfg.min_clients)
-    return;
-  st.joined_upstream = true;
-  uint64_t samples = 0;
-  for (const auto& kv : st.members)
-    samples += kv.second.alive ? kv.second.num_samples : 0;
-  st.log.node->info("scheduler {}: {} clients ({} samples) joined; joining "
-                    "upstream",
-                    st.cfg.id, count_alive(st.members), samples);
-  to_upstream(self, join_msg{st.cfg.id, node_role::scheduler, {"train"}, "",
-                             samples, protocol_version});
+  st.log.node->warn("scheduler {}: round {}: {}", st.cfg.id, round, why);
+  to_upstream(self, error_msg{static_cast<uint16_t>(errc::training_failed),
+                              st.cfg.id + ": " + why, st.cfg.id, round});
 }
 
 void close_round(scheduler_actor* self) {
   auto& st = self->state;
-  if (st.round == 0)
+  const auto round = st.collector.round();
+  auto [results, failures] = st.collector.take();
+  const auto sampled = results.size() + failures.size();
+  const auto need = st.sampler->required_results(sampled);
+  if (results.size() < need) {
+    self->send(st.agg, agg_begin_atom::value, sum_kind::params);
+    report_round_failure(self, round,
+                         "got " + std::to_string(results.size()) + "/"
+                           + std::to_string(sampled) + " updates, quorum "
+                           + std::to_string(need));
     return;
-  const auto round = st.round;
-  const auto need = st.sampler->required_results(st.sampled);
-  if (st.ok >= need && st.total_weight > 0) {
-    auto mean = std::make_shared<std::vector<float>>(st.layout.numel());
-    if (auto err = st.cfg.folder->finalize(span<float>{*mean})) {
-      st.log.node->error("scheduler {}: {}", st.cfg.id, describe(err));
-    } else {
-      update_msg up;
-      up.node_id = st.cfg.id;
-      up.round = round;
-      up.base_version = st.base_version;
-      up.num_samples = st.samples;
-      up.model.layout = st.layout;
-      up.model.values = span<const float>{*mean};
-      up.model.owner = mean;
-      up.metrics.loss = st.loss_sum / static_cast<double>(st.samples);
-      to_upstream(self, std::move(up));
-      st.log.node->info("scheduler {}: round {} pre-aggregated {}/{} updates "
-                        "({} samples)",
-                        st.cfg.id, round, st.ok, st.sampled, st.samples);
-    }
-  } else {
-    st.log.node->warn("scheduler {}: round {} got {}/{} updates, quorum {}; "
-                      "nothing sent upstream",
-                      st.cfg.id, round, st.ok, st.sampled, need);
   }
-  st.round = 0;
-  st.pending.clear();
-  st.model_owner.reset();
-  st.model = {};
+  uint64_t samples = 0;
+  double loss_sum = 0;
+  for (const auto& r : results) {
+    samples += r.num_samples;
+    loss_sum += r.metrics.loss * static_cast<double>(r.num_samples);
+  }
+  const auto ok = results.size();
+  self->request(st.agg, caf::infinite, agg_final_atom::value)
+    .then([self, round, samples, loss_sum, ok, sampled](agg_outcome& o) {
+      auto& s = self->state;
+      if (!o.accepted) {
+        report_round_failure(self, round,
+                             "group mean refused: " + describe(o.reason));
+        return;
+      }
+      update_msg up;
+      up.node_id = s.cfg.id;
+      up.round = round;
+      up.base_version = s.base_version;
+      up.num_samples = samples;
+      up.model.layout = s.cfg.layout;
+      up.model.values = o.model.values;
+      up.model.owner = std::move(o.model.owner);
+      up.metrics.loss = loss_sum / static_cast<double>(samples);
+      to_upstream(self, std::move(up));
+      s.log.node->info("scheduler {}: round {} pre-aggregated {}/{} updates "
+                       "({} samples)",
+                       s.cfg.id, round, ok, sampled, samples);
+    });
+}
+
+void maybe_close(scheduler_actor* self) {
+  if (self->state.collector.complete())
+    close_round(self);
 }
 
 void on_activation(scheduler_actor* self, activation_msg& act) {
   auto& st = self->state;
-  if (st.round != 0)
-    close_round(self); // a new round supersedes the old one
-  std::vector<client_info> available;
-  for (const auto& [id, m] : st.members)
-    if (m.alive)
-      available.push_back(client_info{id, m.num_samples});
-  auto sampled = st.sampler->configure_fit(act.round, available);
-  if (sampled.empty()) {
-    st.log.node->warn("scheduler {}: no member for round {}", st.cfg.id,
-                      act.round);
+  if (st.collector.open()) {
+    st.log.node->warn("scheduler {}: round {} superseded by round {}",
+                      st.cfg.id, st.collector.round(), act.round);
+    st.collector.abandon();
+  }
+  if (act.model.layout != st.cfg.layout) {
+    report_round_failure(self, act.round,
+                         "the activation's model has another layout");
     return;
   }
-  st.round = act.round;
+  std::vector<client_info> available;
+  for (auto& id : st.members.alive_ids())
+    available.push_back(client_info{id, st.members.find(id)->num_samples});
+  auto sampled = st.sampler->configure_fit(act.round, available);
+  if (sampled.empty()) {
+    report_round_failure(self, act.round, "no member available");
+    return;
+  }
   st.base_version = act.model_version;
-  st.layout = act.model.layout;
-  st.model = act.model.values;
-  st.model_owner = act.model.owner;
-  st.pending = std::set<std::string>(sampled.begin(), sampled.end());
-  st.sampled = sampled.size();
-  st.samples = 0;
-  st.loss_sum = 0;
-  st.total_weight = 0;
-  st.ok = 0;
-  if (auto err = st.cfg.folder->begin(st.layout))
-    st.log.node->error("scheduler {}: {}", st.cfg.id, describe(err));
+  st.base = model_state{act.model_version, act.model.values, act.model.owner};
+  st.collector.start(act.round, sampled);
+  self->send(st.agg, agg_reset_atom::value, st.base);
   multicast(self, st.members, sampled, act, [](size_t) {});
   self->delayed_send(self, to_timespan(st.cfg.round_deadline_s),
                      deadline_atom::value, act.round);
@@ -164,63 +159,120 @@ void on_activation(scheduler_actor* self, activation_msg& act) {
 
 void on_update(scheduler_actor* self, update_msg& up) {
   auto& st = self->state;
-  if (up.round != st.round || st.pending.erase(up.node_id) == 0) {
+  if (st.collector.admit(up.node_id, up.round)
+      != update_admission::accepted) {
     st.log.node->info("scheduler {}: dropped update from {} for round {} "
                       "(current round {})",
-                      st.cfg.id, up.node_id, up.round, st.round);
+                      st.cfg.id, up.node_id, up.round, st.collector.round());
     return;
   }
-  if (up.model.layout != st.layout) {
-    st.log.node->warn("scheduler {}: update from {} has another layout",
-                      st.cfg.id, up.node_id);
-  } else {
-    const auto w = static_cast<double>(up.num_samples);
-    caf::error err;
-    if (up.model.kind == tensor_kind::delta)
-      err = st.cfg.folder->fold(st.model, w);
-    if (!err)
-      err = st.cfg.folder->fold(up.model.values, w);
-    if (err) {
-      st.log.node->warn("scheduler {}: {}", st.cfg.id, describe(err));
-    } else {
-      st.total_weight += w;
-      st.samples += up.num_samples;
-      st.loss_sum += up.metrics.loss * w;
-      ++st.ok;
-    }
+  const auto id = up.node_id;
+  auto* m = st.members.find(id);
+  uint64_t limit = m ? m->num_samples : 0;
+  if (st.cfg.guard.max_samples > 0)
+    limit = std::min(limit, st.cfg.guard.max_samples);
+  if (up.model.layout != st.cfg.layout || up.num_samples == 0
+      || up.num_samples > limit) {
+    st.log.node->warn("scheduler {}: update from {} refused (layout or {} "
+                      "samples, at most {})",
+                      st.cfg.id, id, up.num_samples, limit);
+    st.collector.fold_failed(id, make_fl_error(errc::rejected_update, id));
+    maybe_close(self);
+    return;
   }
-  if (st.pending.empty())
-    close_round(self);
+  fit_result r{id, up.num_samples, up.metrics};
+  agg_update u{id, up.model.kind, up.model.values, std::move(up.model.owner),
+               static_cast<double>(up.num_samples)};
+  const auto round = st.collector.round();
+  self->request(st.agg, caf::infinite, agg_fold_atom::value, std::move(u))
+    .then(
+      [self, r, round](fold_receipt&) {
+        auto& s = self->state;
+        if (s.collector.round() != round)
+          return;
+        s.collector.folded(r);
+        maybe_close(self);
+      },
+      [self, id, round](caf::error& err) {
+        auto& s = self->state;
+        if (s.collector.round() != round)
+          return;
+        s.log.node->warn("scheduler {}: update from {} refused: {}",
+                         s.cfg.id, id, describe(err));
+        s.collector.fold_failed(id, std::move(err));
+        maybe_close(self);
+      });
 }
 
-void on_lost(scheduler_actor* self, const std::string& id,
-             const caf::error& why) {
-  auto& st = self->state;
-  auto i = st.members.find(id);
-  if (i == st.members.end() || !i->second.alive)
-    return;
-  i->second.alive = false;
-  if (st.exiting) {
-    if (count_alive(st.members) == 0)
-      self->quit();
-    return;
-  }
-  st.log.node->warn("scheduler {}: lost {}: {}", st.cfg.id, id, describe(why));
-  if (st.pending.erase(id) > 0 && st.pending.empty())
-    close_round(self);
+void quit_if_empty(scheduler_actor* self) {
+  if (self->state.members.alive() == 0)
+    self->quit();
 }
 
 void exit_group(scheduler_actor* self, const std::string& why) {
   auto& st = self->state;
   st.exiting = true;
-  for (const auto& kv : st.members)
-    if (kv.second.alive)
-      to_member(self, kv.first, exit_msg{why});
-  if (count_alive(st.members) == 0) {
+  st.collector.abandon();
+  exit_all(self, st.members, why);
+  if (st.members.alive() == 0) {
     self->quit();
     return;
   }
   self->delayed_send(self, to_timespan(st.cfg.exit_grace_s), stop_atom::value);
+}
+
+void on_lost(scheduler_actor* self, const std::string& id,
+             const caf::error& why) {
+  auto& st = self->state;
+  if (!st.members.lose(id))
+    return;
+  if (st.exiting) {
+    quit_if_empty(self);
+    return;
+  }
+  st.log.node->warn("scheduler {}: lost {}: {}", st.cfg.id, id, describe(why));
+  if (st.collector.fail(id, make_fl_error(errc::peer_lost, describe(why))))
+    maybe_close(self);
+}
+
+void on_join(scheduler_actor* self, const caf::actor& route,
+             const join_msg& j) {
+  auto& st = self->state;
+  auto req = join_request_of(j);
+  auto outcome = st.members.join(req, route);
+  if (outcome != join_outcome::admitted && outcome != join_outcome::rejoined) {
+    auto why = st.members.explain(outcome, req);
+    st.log.wire->warn("scheduler {}: join from {} refused: {}", st.cfg.id,
+                      j.node_id, why);
+    refuse_join(self, route, j.node_id, join_error_code(outcome), why);
+    return;
+  }
+  if (route.node() == self->node())
+    self->monitor(route);
+  deliver_to(self, st.members, j.node_id,
+             welcome_msg{j.node_id, st.cfg.id, st.base_version, 0,
+                         federation_mode::sync});
+  if (st.exiting)
+    deliver_to(self, st.members, j.node_id, exit_msg{"federation finished"});
+  else
+    announce_upstream(self);
+}
+
+void on_upstream(scheduler_actor* self, message& body) {
+  auto& st = self->state;
+  if (auto* act = std::get_if<activation_msg>(&body)) {
+    on_activation(self, *act);
+  } else if (auto* x = std::get_if<exit_msg>(&body)) {
+    st.log.node->info("scheduler {}: exit from upstream ({})", st.cfg.id,
+                      x->reason);
+    exit_group(self, x->reason);
+  } else if (auto* e = std::get_if<error_msg>(&body)) {
+    st.log.node->error("scheduler {}: upstream refused: {}", st.cfg.id,
+                       e->message);
+    exit_group(self, "refused upstream: " + e->message);
+  } else if (std::holds_alternative<welcome_msg>(body)) {
+    st.log.node->info("scheduler {}: joined upstream", st.cfg.id);
+  }
 }
 
 caf::behavior scheduler(scheduler_actor* self,
@@ -228,14 +280,20 @@ caf::behavior scheduler(scheduler_actor* self,
                         caf::actor upstream, loggers log) {
   auto& init = self->state;
   init.cfg = *cfg;
-  if (!init.cfg.folder)
-    init.cfg.folder = std::shared_ptr<aggregator>{make_cpu_aggregator(0)};
+  init.members = membership{init.cfg.layout, protocol_version};
   init.upstream = std::move(upstream);
   init.log = std::move(log);
   init.sampler = std::make_unique<fedavg>(
     init.cfg.clients_per_round > 0 ? init.cfg.clients_per_round
                                    : std::numeric_limits<uint64_t>::max(),
     init.cfg.quorum, init.cfg.seed);
+  aggregation_settings as;
+  as.guard = init.cfg.guard;
+  as.guard.max_rejections = 0; // the top server decides when to stop
+  as.detached = init.cfg.detached_aggregation;
+  init.agg = spawn_aggregation_actor(self->system(), init.cfg.layout,
+                                     init.cfg.folder, as, init.log);
+  self->link_to(init.agg);
   self->monitor(init.upstream);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
@@ -245,7 +303,7 @@ caf::behavior scheduler(scheduler_actor* self,
       exit_group(self, "upstream gone");
       return;
     }
-    for (const auto& id : ids_routed_by(st.members, dm.source))
+    for (const auto& id : st.members.routed_by(dm.source))
       on_lost(self, id, dm.reason);
   });
   return {
@@ -254,66 +312,21 @@ caf::behavior scheduler(scheduler_actor* self,
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
       auto& body = env.body;
       if (sender == st.upstream) {
-        if (st.cfg.relay && !env.target.empty() && env.target != st.cfg.id) {
-          // A reply for one member (welcome, model, exit, error): pass it on.
-          if (std::holds_alternative<exit_msg>(body)
-              || std::holds_alternative<error_msg>(body))
-            st.relay_done.insert(env.target);
-          to_member(self, env.target, std::move(body));
-          if (st.exiting_members())
-            self->quit();
-          return;
-        }
-        if (auto* act = std::get_if<activation_msg>(&body)) {
-          on_activation(self, *act);
-        } else if (auto* x = std::get_if<exit_msg>(&body)) {
-          st.log.node->info("scheduler {}: exit from upstream ({})",
-                            st.cfg.id, x->reason);
-          exit_group(self, x->reason);
-        } else if (auto* e = std::get_if<error_msg>(&body)) {
-          st.log.node->error("scheduler {}: upstream refused: {}", st.cfg.id,
-                             e->message);
-          exit_group(self, "refused upstream: " + e->message);
-        } else if (std::holds_alternative<welcome_msg>(body)) {
-          st.log.node->info("scheduler {}: joined upstream", st.cfg.id);
-        }
-        return;
-      }
-      if (auto* j = std::get_if<join_msg>(&body)) {
-        if (!sender)
-          return;
-        auto i = st.members.find(j->node_id);
-        if (i != st.members.end() && i->second.alive
-            && i->second.route != sender) {
-          self->send(sender, deliver_atom::value,
-                     envelope{j->node_id,
-                              error_msg{static_cast<uint16_t>(
-                                          errc::unauthorized),
-                                        "node id in use"}});
-          return;
-        }
-        if (sender.node() == self->node())
-          self->monitor(sender);
-        st.members[j->node_id] = group_member{sender, j->num_samples, true};
-        if (st.cfg.relay) {
-          to_upstream(self, std::move(*j)); // the server welcomes it
-          return;
-        }
-        to_member(self, j->node_id,
-                  welcome_msg{j->node_id, st.cfg.id, st.base_version, 0,
-                              "sync"});
-        if (st.exiting)
-          to_member(self, j->node_id, exit_msg{"federation finished"});
-        else
-          maybe_join_upstream(self);
-      } else if (st.cfg.relay) {
-        // Requests, updates, errors of members: the server decides.
-        to_upstream(self, std::move(body));
+        on_upstream(self, body);
+      } else if (auto* j = std::get_if<join_msg>(&body)) {
+        if (sender)
+          on_join(self, sender, *j);
       } else if (auto* up = std::get_if<update_msg>(&body)) {
         on_update(self, *up);
       } else if (auto* e = std::get_if<error_msg>(&body)) {
-        st.log.node->warn("scheduler {}: a member reported: {}", st.cfg.id,
-                          e->message);
+        if (st.members.find(e->node_id)
+            && st.collector.fail(e->node_id,
+                                 make_fl_error(errc::training_failed,
+                                               e->message)))
+          maybe_close(self);
+        else
+          st.log.node->warn("scheduler {}: a member reported: {}", st.cfg.id,
+                            e->message);
       }
     },
     [self](lost_atom, const std::string& id, const caf::error& why) {
@@ -325,12 +338,12 @@ caf::behavior scheduler(scheduler_actor* self,
     },
     [self](deadline_atom, uint64_t round) {
       auto& st = self->state;
-      if (round != st.round)
-        return;
-      st.log.node->warn("scheduler {}: round {} deadline, {} member(s) late",
-                        st.cfg.id, round, st.pending.size());
-      st.pending.clear();
-      close_round(self);
+      if (auto late = st.collector.deadline(round)) {
+        st.log.node->warn("scheduler {}: round {} deadline, {} member(s) "
+                          "late",
+                          st.cfg.id, round, late);
+        maybe_close(self);
+      }
     },
     [self](stop_atom) { self->quit(); },
   };

@@ -1,37 +1,42 @@
 // The synchronous federated server.
 //
 //              joins >= min_clients
-//   waiting ------------------------> collecting <-----------------+
-//      ^                                  |                         |
-//      | no client available              | all sampled answered,   |
-//      +----------------------------------+ failed, or deadline     |
-//                                         v                         |
-//                                    aggregating --- rounds left ---+
-//                                         |
-//                                         | last round (and its evaluation)
+//   waiting ------------------------> collecting <--------------------+
+//      ^                                  |                            |
+//      | no client available              | all sampled answered or    |
+//      +----------------------------------+ failed (or the deadline),  |
+//                                         | every fold acknowledged    |
+//                                         v                            |
+//                                    aggregating --- rounds left ------+
+//                                         |   (finalize at the aggregation
+//                                         |    actor; the guard decides)
+//                                         | last round (and its evaluation),
+//                                         | or too many rejected models
 //                                         v
 //                                     finishing --- members gone / grace ---> quit
 //
-// Updates are folded into a running weighted sum the moment they arrive, so
-// memory is O(model) whatever the number of clients per round. Evaluation
-// runs on a separate worker; the next round starts without waiting for it.
+// The server never touches model bytes: each update goes to the aggregation
+// actor (ownership passes, no copy) the moment it arrives, and the round's
+// candidate comes back as an immutable version that activations, evaluation
+// and checkpoints share. Handlers only do bookkeeping, so the server answers
+// joins and heartbeats while a big model is being folded.
 
 #include "actors/server.hpp"
 
 #include <chrono>
 #include <map>
-#include <set>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/aggregation_actor.hpp"
 #include "actors/interfaces.hpp"
-#include "runtime/actor_system.hpp"
 #include "actors/members.hpp"
-#include "runtime/aggregate.hpp"
-#include "runtime/checkpoint.hpp"
-#include "runtime/errors.hpp"
-#include "runtime/metrics.hpp"
+#include "runtime/core/actor_system.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/federation/membership.hpp"
+#include "runtime/federation/round_collector.hpp"
+#include "runtime/storage/metrics.hpp"
 
 namespace fl {
 
@@ -39,41 +44,30 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-enum class phase { waiting, collecting, finishing };
-
-struct member {
-  caf::actor route;
-  uint64_t num_samples = 0;
-  bool alive = true;
-};
+enum class phase { waiting, collecting, aggregating, finishing };
 
 struct server_state {
+  server_state() : members(model_layout{}, protocol_version) {}
   server_settings cfg;
   std::shared_ptr<strategy> strat;
-  flat_model global;
+  model_layout layout;
+  aggregation_actor agg;
   caf::actor evaluator;
   loggers log;
   metrics_sink metrics;
   phase current = phase::waiting;
   uint64_t version = 0;
-  uint64_t round = 0;
-  std::map<std::string, member> members;
-  // -- the round in progress --
-  /// Immutable copy of the global model: sent out in activations and
-  /// evaluated; made once per aggregation (clients may still read it after
-  /// the global model has moved on).
-  std::shared_ptr<const std::vector<float>> snapshot;
-  std::set<std::string> pending;
-  std::vector<fit_result> results;
-  std::vector<fit_failure> failures;
-  std::shared_ptr<aggregator> folder;
-  double total_weight = 0;
+  uint64_t round = 0; ///< the last round started
+  membership members;
+  round_collector collector;
+  /// The current global model (immutable; shared with activations).
+  model_state model;
   round_record record;
   clock_type::time_point round_start;
   clock_type::time_point run_start;
   bool run_started = false;
-  // -- evaluation and shutdown --
   std::map<uint64_t, round_record> awaiting_eval;
+  caf::error stop_reason; ///< set when the run ends on an error
   static inline const char* name = "fl.server";
 };
 
@@ -81,14 +75,6 @@ using server_actor = caf::stateful_actor<server_state>;
 
 double seconds_since(clock_type::time_point t) {
   return std::chrono::duration<double>(clock_type::now() - t).count();
-}
-
-void deliver(server_actor* self, const std::string& id, message body) {
-  auto i = self->state.members.find(id);
-  if (i == self->state.members.end() || !i->second.alive)
-    return;
-  self->send(i->second.route, deliver_atom::value,
-             envelope{id, std::move(body)});
 }
 
 void start_round(server_actor* self);
@@ -101,6 +87,7 @@ void emit(server_actor* self, const round_record& r) {
   j.add("round", r.round)
     .add("model_version", r.model_version)
     .add("accepted", r.accepted)
+    .add("rejected", r.rejected)
     .add("outcome", r.outcome)
     .add("round_seconds", r.round_seconds)
     .add("elapsed_seconds", r.elapsed_seconds)
@@ -135,117 +122,143 @@ void emit(server_actor* self, const round_record& r) {
                       r.outcome);
 }
 
-void fail_pending(server_actor* self, const std::string& id, caf::error why) {
+/// Closes the round once nobody is awaited and every fold was answered.
+void maybe_close(server_actor* self) {
   auto& st = self->state;
-  if (st.current != phase::collecting || st.pending.erase(id) == 0)
-    return;
-  st.log.node->warn("round {}: client {} failed: {}", st.round, id,
-                    describe(why));
-  st.failures.push_back(fit_failure{id, std::move(why)});
-  if (st.pending.empty())
+  if (st.current == phase::collecting && st.collector.complete())
     close_round(self);
 }
 
-void on_join(server_actor* self, const caf::actor& route, join_msg& j) {
+void fail_member(server_actor* self, const std::string& id, caf::error why) {
   auto& st = self->state;
-  if (j.protocol != protocol_version) {
-    self->send(route, deliver_atom::value,
-               envelope{j.node_id,
-                        error_msg{static_cast<uint16_t>(errc::invalid_field),
-                                  "protocol version "
-                                    + std::to_string(j.protocol)
-                                    + " is not supported (server speaks "
-                                    + std::to_string(protocol_version) + ")"}});
+  if (st.current != phase::collecting || !st.collector.fail(id, why))
     return;
-  }
-  auto i = st.members.find(j.node_id);
-  if (i != st.members.end() && i->second.alive && i->second.route != route) {
-    st.log.wire->warn("join from {} refused: the id is taken", j.node_id);
-    self->send(route, deliver_atom::value,
-               envelope{j.node_id,
-                        error_msg{static_cast<uint16_t>(errc::unauthorized),
-                                  "node id '" + j.node_id
-                                    + "' is already in use"}});
+  st.log.node->warn("round {}: client {} failed: {}", st.round, id,
+                    describe(why));
+  maybe_close(self);
+}
+
+/// Ends the run with `why` (non-zero exit of the process): Exit to every
+/// member, then quit with the error.
+void abort_run(server_actor* self, caf::error why) {
+  auto& st = self->state;
+  st.log.node->error("stopping the run: {}", describe(why));
+  st.stop_reason = std::move(why);
+  st.collector.abandon();
+  st.current = phase::finishing;
+  if (st.awaiting_eval.empty())
+    finish(self);
+}
+
+void on_join(server_actor* self, const caf::actor& route, const join_msg& j) {
+  auto& st = self->state;
+  auto req = join_request_of(j);
+  auto outcome = st.members.join(req, route);
+  if (outcome != join_outcome::admitted && outcome != join_outcome::rejoined) {
+    auto why = st.members.explain(outcome, req);
+    st.log.wire->warn("join from {} refused: {}", j.node_id, why);
+    refuse_join(self, route, j.node_id, join_error_code(outcome), why);
     return;
   }
   if (route.node() == self->node())
     self->monitor(route);
-  st.members[j.node_id] = member{route, j.num_samples, true};
   st.log.node->debug("{} joined ({} samples), {} members", j.node_id,
-                     j.num_samples, count_alive(st.members));
-  deliver(self, j.node_id,
-          welcome_msg{j.node_id, st.cfg.id, st.version, st.cfg.heartbeat_ms,
-                      "sync"});
+                     j.num_samples, st.members.alive());
+  deliver_to(self, st.members, j.node_id,
+             welcome_msg{j.node_id, st.cfg.id, st.version,
+                         st.cfg.heartbeat_ms, federation_mode::sync});
   if (st.current == phase::waiting
-      && count_alive(st.members) >= st.cfg.min_clients) {
+      && st.members.alive() >= st.cfg.min_clients) {
     st.log.node->info("{} clients joined; starting round {}",
-                      count_alive(st.members), st.round + 1);
+                      st.members.alive(), st.round + 1);
     start_round(self);
   } else if (st.current == phase::finishing) {
-    deliver(self, j.node_id, exit_msg{"training finished"});
+    deliver_to(self, st.members, j.node_id, exit_msg{"training finished"});
   }
+}
+
+/// The most samples `id` may claim in one update.
+uint64_t sample_limit(const server_state& st, const std::string& id) {
+  auto* m = st.members.find(id);
+  uint64_t limit = m ? m->num_samples : 0;
+  if (st.cfg.guard.max_samples > 0)
+    limit = std::min(limit, st.cfg.guard.max_samples);
+  return limit;
 }
 
 void on_update(server_actor* self, update_msg& up) {
   auto& st = self->state;
-  if (st.current != phase::collecting || up.round != st.round) {
-    st.log.node->info("dropped update from {} for round {}: the server is in"
-                      " round {} ({})",
-                      up.node_id, up.round, st.round,
-                      up.round < st.round ? "late" : "not started");
-    return;
+  switch (st.collector.admit(up.node_id, up.round)) {
+    case update_admission::accepted:
+      break;
+    case update_admission::not_expected:
+      st.log.node->warn("dropped update from {}: not sampled or already "
+                        "answered in round {}",
+                        up.node_id, st.round);
+      return;
+    default:
+      st.log.node->info("dropped update from {} for round {}: the server is "
+                        "in round {} ({})",
+                        up.node_id, up.round, st.round,
+                        up.round < st.round ? "late" : "not started");
+      return;
   }
-  if (st.pending.count(up.node_id) == 0) {
-    st.log.node->warn("dropped update from {}: not sampled or already "
-                      "answered in round {}",
-                      up.node_id, st.round);
-    return;
-  }
-  if (up.model.layout != st.global.layout()
-      || up.model.values.size() != st.global.size()) {
-    fail_pending(self, up.node_id,
-                 make_fl_error(errc::layout_mismatch,
-                               "update does not match the global model"));
-    return;
-  }
-  fit_result r{up.node_id, up.num_samples, up.metrics};
+  const auto id = up.node_id;
+  auto refuse = [&](caf::error why) {
+    st.log.node->warn("round {}: update from {} refused: {}", st.round, id,
+                      describe(why));
+    st.collector.fold_failed(id, std::move(why));
+    maybe_close(self);
+  };
+  if (up.model.layout != st.layout)
+    return refuse(make_fl_error(errc::layout_mismatch,
+                                "update does not match the global model"));
+  const auto limit = sample_limit(st, id);
+  if (up.num_samples == 0 || up.num_samples > limit)
+    return refuse(make_fl_error(errc::rejected_update,
+                                "it claims " + std::to_string(up.num_samples)
+                                  + " samples; at most "
+                                  + std::to_string(limit) + " allowed"));
+  fit_result r{id, up.num_samples, up.metrics};
   const double w = st.strat->fit_weight(r);
-  if (!(w > 0)) {
-    fail_pending(self, up.node_id,
-                 make_fl_error(errc::invalid_field, "update has no weight"));
-    return;
-  }
-  caf::error err;
-  if (up.model.kind == tensor_kind::delta) {
-    // base + delta, folded without materialising the sum.
-    err = st.folder->fold(span<const float>{*st.snapshot}, w);
-  }
-  if (!err)
-    err = st.folder->fold(up.model.values, w);
-  if (err) {
-    fail_pending(self, up.node_id, std::move(err));
-    return;
-  }
-  st.total_weight += w;
-  st.record.bytes_in += up.model.values.size_bytes();
-  st.pending.erase(up.node_id);
-  st.results.push_back(std::move(r));
-  if (st.pending.empty())
-    close_round(self);
+  if (!(w > 0))
+    return refuse(make_fl_error(errc::invalid_field, "update has no weight"));
+  const auto bytes = up.model.values.size_bytes();
+  agg_update u{id, up.model.kind, up.model.values, std::move(up.model.owner),
+               w};
+  const auto round = st.round;
+  self->request(st.agg, caf::infinite, agg_fold_atom::value, std::move(u))
+    .then(
+      [self, r, bytes, round](fold_receipt&) {
+        auto& s = self->state;
+        if (s.collector.round() != round)
+          return; // the round was abandoned
+        s.record.bytes_in += bytes;
+        s.collector.folded(r);
+        maybe_close(self);
+      },
+      [self, id, round](caf::error& err) {
+        auto& s = self->state;
+        if (s.collector.round() != round)
+          return;
+        s.log.node->warn("round {}: update from {} refused: {}", round, id,
+                         describe(err));
+        s.collector.fold_failed(id, std::move(err));
+        maybe_close(self);
+      });
 }
 
 void start_round(server_actor* self) {
   auto& st = self->state;
-  std::vector<client_info> available;
-  for (const auto& [id, m] : st.members)
-    if (m.alive)
-      available.push_back(client_info{id, m.num_samples});
   const uint64_t next = st.round + 1;
   if (next > st.cfg.rounds) { // resumed after the last round
     st.current = phase::finishing;
     finish(self);
     return;
   }
+  std::vector<client_info> available;
+  for (auto& id : st.members.alive_ids())
+    available.push_back(client_info{id, st.members.find(id)->num_samples});
   auto sampled = st.strat->configure_fit(next, available);
   if (sampled.empty()) {
     st.log.node->warn("no client available for round {}; waiting for joins",
@@ -260,25 +273,17 @@ void start_round(server_actor* self) {
   st.round = next;
   st.current = phase::collecting;
   st.round_start = clock_type::now();
-  st.pending = std::set<std::string>(sampled.begin(), sampled.end());
-  st.results.clear();
-  st.failures.clear();
-  if (auto err = st.folder->begin(st.global.layout()))
-    st.log.node->error("aggregator: {}", describe(err));
-  st.total_weight = 0;
+  st.collector.start(next, sampled);
   st.record = round_record{};
   st.record.round = st.round;
   st.record.sampled = sampled.size();
-  if (!st.snapshot) // the first round; later ones reuse close_round's copy
-    st.snapshot = std::make_shared<const std::vector<float>>(
-      st.global.data(), st.global.data() + st.global.size());
   activation_msg act;
   act.round = st.round;
   act.model_version = st.version;
   act.model.kind = tensor_kind::params;
-  act.model.layout = st.global.layout();
-  act.model.values = span<const float>{*st.snapshot};
-  act.model.owner = st.snapshot;
+  act.model.layout = st.layout;
+  act.model.values = st.model.values;
+  act.model.owner = st.model.owner;
   const auto model_bytes = act.model.values.size_bytes();
   multicast(self, st.members, sampled, act, [&](size_t n) {
     st.record.bytes_out += model_bytes * n;
@@ -287,85 +292,53 @@ void start_round(server_actor* self) {
                      deadline_atom::value, st.round);
 }
 
-void close_round(server_actor* self) {
+/// Evaluates the accepted model of round `r.round` (the record is written
+/// when the evaluation returns) or writes the record at once.
+void evaluate_or_emit(server_actor* self, const round_record& r) {
   auto& st = self->state;
-  auto& r = st.record;
-  r.round_seconds = seconds_since(st.round_start);
-  r.elapsed_seconds = seconds_since(st.run_start);
-  r.clients_ok = st.results.size();
-  r.clients_failed = st.failures.size();
-  double loss_sum = 0, n = 0, seconds = 0;
-  for (const auto& x : st.results) {
-    loss_sum += x.metrics.loss * static_cast<double>(x.num_samples);
-    n += static_cast<double>(x.num_samples);
-    seconds += x.metrics.train_seconds;
-  }
-  r.train_loss = n > 0 ? loss_sum / n : 0;
-  r.train_seconds = st.results.empty()
-                      ? 0
-                      : seconds / static_cast<double>(st.results.size());
-  auto decision = st.strat->aggregate_fit(st.round, st.results, st.failures,
-                                          r.sampled);
-  if (!decision)
-    decision = st.folder->finalize(st.global.values());
-  if (!decision) {
-    ++st.version;
-    r.accepted = true;
-    r.outcome = "ok";
-  } else {
-    r.accepted = false;
-    r.outcome = describe(decision);
-  }
-  r.model_version = st.version;
-  // The new model, for the evaluation and the next round's activations.
-  st.snapshot = std::make_shared<const std::vector<float>>(
-    st.global.data(), st.global.data() + st.global.size());
-  st.pending.clear();
-  if (!st.cfg.checkpoint_dir.empty() && r.accepted) {
-    if (auto err = save_checkpoint(checkpoint_path(st.cfg.checkpoint_dir),
-                                   st.global, st.version, st.round))
-      st.log.node->error("checkpoint failed: {}", describe(err));
-  }
-  if (st.evaluator) {
-    const auto round = st.round;
-    st.awaiting_eval.emplace(round, r);
-    self->request(st.evaluator, caf::infinite, eval_input{st.snapshot})
-      .then(
-        [self, round](eval_output& out) {
-          auto& s = self->state;
-          auto i = s.awaiting_eval.find(round);
-          if (i == s.awaiting_eval.end())
-            return;
-          i->second.test_loss = out.loss;
-          i->second.test_accuracy = out.accuracy;
-          emit(self, i->second);
-          s.awaiting_eval.erase(i);
-          if (s.cfg.target_accuracy > 0 && out.accuracy >= s.cfg.target_accuracy
-              && s.current != phase::finishing) {
-            s.log.node->info("target accuracy {:.4f} reached at round {}",
-                             s.cfg.target_accuracy, round);
-            // The round in progress (if any) is abandoned.
-            s.pending.clear();
-            s.current = phase::finishing;
-          }
-          if (s.current == phase::finishing && s.awaiting_eval.empty())
-            finish(self);
-        },
-        [self, round](caf::error& err) {
-          auto& s = self->state;
-          s.log.node->error("evaluation of round {} failed: {}", round,
-                            describe(err));
-          auto i = s.awaiting_eval.find(round);
-          if (i != s.awaiting_eval.end()) {
-            emit(self, i->second);
-            s.awaiting_eval.erase(i);
-          }
-          if (s.current == phase::finishing && s.awaiting_eval.empty())
-            finish(self);
-        });
-  } else {
+  if (!st.evaluator || !r.accepted) {
     emit(self, r);
+    return;
   }
+  const auto round = r.round;
+  st.awaiting_eval.emplace(round, r);
+  auto done = [self, round](const eval_output* out, const caf::error* err) {
+    auto& s = self->state;
+    auto i = s.awaiting_eval.find(round);
+    if (i == s.awaiting_eval.end())
+      return;
+    if (out) {
+      i->second.test_loss = out->loss;
+      i->second.test_accuracy = out->accuracy;
+    } else {
+      s.log.node->error("evaluation of round {} failed: {}", round,
+                        describe(*err));
+    }
+    emit(self, i->second);
+    s.awaiting_eval.erase(i);
+    if (out && s.cfg.target_accuracy > 0
+        && out->accuracy >= s.cfg.target_accuracy
+        && s.current != phase::finishing) {
+      s.log.node->info("target accuracy {:.4f} reached at round {}",
+                       s.cfg.target_accuracy, round);
+      s.collector.abandon(); // the round in progress (if any)
+      s.current = phase::finishing;
+    }
+    if (s.current == phase::finishing && s.awaiting_eval.empty())
+      finish(self);
+  };
+  self->request(st.evaluator, caf::infinite, eval_input{st.model})
+    .then([done](eval_output& out) { done(&out, nullptr); },
+          [done](caf::error& err) { done(nullptr, &err); });
+}
+
+/// The round's outcome is known: record it, go on or finish.
+void end_round(server_actor* self) {
+  auto& st = self->state;
+  st.record.model_version = st.version;
+  evaluate_or_emit(self, st.record);
+  if (st.current == phase::finishing) // aborted meanwhile
+    return;
   if (st.round < st.cfg.rounds) {
     start_round(self);
     return;
@@ -375,16 +348,92 @@ void close_round(server_actor* self) {
     finish(self);
 }
 
+void on_outcome(server_actor* self, agg_outcome& o) {
+  auto& st = self->state;
+  auto& r = st.record;
+  if (o.accepted) {
+    st.version = o.model.version;
+    st.model = std::move(o.model);
+    r.accepted = true;
+    r.outcome = "ok";
+    if (!st.cfg.checkpoint_dir.empty()) {
+      const auto round = st.round;
+      self->request(st.agg, caf::infinite, checkpoint_atom::value, round)
+        .then([](uint64_t) {},
+              [self](caf::error& err) {
+                self->state.log.node->error("checkpoint failed: {}",
+                                            describe(err));
+              });
+    }
+  } else {
+    r.accepted = false;
+    r.rejected = o.reason.category() == caf::atom("fl")
+                 && o.reason.code() == static_cast<uint8_t>(
+                      errc::rejected_model);
+    r.outcome = (r.rejected ? "rejected: " : "") + describe(o.reason);
+  }
+  const auto limit = st.cfg.guard.max_rejections;
+  if (r.rejected && limit > 0 && o.consecutive_rejections >= limit) {
+    r.model_version = st.version;
+    emit(self, r);
+    abort_run(self, make_fl_error(errc::rejected_model,
+                                  std::to_string(o.consecutive_rejections)
+                                    + " candidate models in a row were "
+                                      "rejected (last: "
+                                    + describe(o.reason)
+                                    + "); the model stays at version "
+                                    + std::to_string(st.version)));
+    return;
+  }
+  end_round(self);
+}
+
+void close_round(server_actor* self) {
+  auto& st = self->state;
+  st.current = phase::aggregating;
+  auto& r = st.record;
+  r.round_seconds = seconds_since(st.round_start);
+  r.elapsed_seconds = seconds_since(st.run_start);
+  auto [results, failures] = st.collector.take();
+  r.clients_ok = results.size();
+  r.clients_failed = failures.size();
+  double loss_sum = 0, n = 0, seconds = 0;
+  for (const auto& x : results) {
+    loss_sum += x.metrics.loss * static_cast<double>(x.num_samples);
+    n += static_cast<double>(x.num_samples);
+    seconds += x.metrics.train_seconds;
+  }
+  r.train_loss = n > 0 ? loss_sum / n : 0;
+  r.train_seconds = results.empty()
+                      ? 0
+                      : seconds / static_cast<double>(results.size());
+  if (auto no = st.strat->aggregate_fit(st.round, results, failures,
+                                        r.sampled)) {
+    r.accepted = false;
+    r.outcome = describe(no);
+    self->send(st.agg, agg_begin_atom::value, sum_kind::params);
+    end_round(self);
+    return;
+  }
+  self->request(st.agg, caf::infinite, agg_final_atom::value)
+    .then([self](agg_outcome& o) { on_outcome(self, o); },
+          [self](caf::error& err) {
+            agg_outcome o;
+            o.reason = std::move(err);
+            on_outcome(self, o);
+          });
+}
+
 void finish(server_actor* self) {
   auto& st = self->state;
-  st.log.node->info("training finished after {} rounds (model version {}); "
-                    "sending Exit to {} members",
-                    st.round, st.version, count_alive(st.members));
-  for (const auto& kv : st.members)
-    if (kv.second.alive)
-      deliver(self, kv.first, exit_msg{"training finished"});
-  if (count_alive(st.members) == 0) {
-    self->quit();
+  const auto why = st.stop_reason ? "stopped: " + describe(st.stop_reason)
+                                  : std::string{"training finished"};
+  st.log.node->info("{} after {} rounds (model version {}); sending Exit to "
+                    "{} members",
+                    why, st.round, st.version, st.members.alive());
+  exit_all(self, st.members, why);
+  if (st.members.alive() == 0) {
+    self->quit(st.stop_reason);
     return;
   }
   self->delayed_send(self, to_timespan(st.cfg.exit_grace_s),
@@ -393,18 +442,16 @@ void finish(server_actor* self) {
 
 void on_lost(server_actor* self, const std::string& id, caf::error why) {
   auto& st = self->state;
-  auto i = st.members.find(id);
-  if (i == st.members.end() || !i->second.alive)
+  if (!st.members.lose(id))
     return;
-  i->second.alive = false;
   if (st.current == phase::finishing) {
     st.log.node->debug("{} left", id);
-    if (count_alive(st.members) == 0 && st.awaiting_eval.empty())
-      self->quit();
+    if (st.members.alive() == 0 && st.awaiting_eval.empty())
+      self->quit(st.stop_reason);
     return;
   }
   st.log.node->warn("lost {}: {}", id, describe(why));
-  fail_pending(self, id, make_fl_error(errc::peer_lost, describe(why)));
+  fail_member(self, id, make_fl_error(errc::peer_lost, describe(why)));
 }
 
 caf::behavior server_behavior(server_actor* self, server_settings cfg,
@@ -414,14 +461,26 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
   auto& init = self->state;
   init.cfg = std::move(cfg);
   init.strat = std::move(strat);
-  init.global = std::move(*initial);
+  init.layout = initial->layout();
+  init.members = membership{init.layout, protocol_version};
   init.evaluator = std::move(evaluator);
   init.log = std::move(log);
-  init.folder = init.cfg.folder ? init.cfg.folder
-                                : std::shared_ptr<aggregator>{
-                                  make_cpu_aggregator(0)};
   init.round = init.cfg.start_round;
   init.version = init.cfg.start_version;
+  // The only copy of the model the server makes: the initial version.
+  auto first = std::make_shared<const std::vector<float>>(
+    initial->data(), initial->data() + initial->size());
+  initial.reset();
+  init.model = model_state{init.version, span<const float>{*first}, first};
+  aggregation_settings as;
+  as.guard = init.cfg.guard;
+  as.checkpoint_dir = init.cfg.checkpoint_dir;
+  as.detached = init.cfg.detached_aggregation;
+  init.agg = spawn_aggregation_actor(self->system(), init.layout,
+                                     init.cfg.folder, as, init.log);
+  self->link_to(init.agg);
+  self->send(init.agg, agg_reset_atom::value,
+             init.model);
   if (!init.cfg.metrics_path.empty()) {
     auto sink = metrics_sink::open(init.cfg.metrics_path,
                                    init.cfg.start_round > 0);
@@ -436,33 +495,38 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
     init.log.node->info("resuming after round {} at model version {}",
                         init.cfg.start_round, init.cfg.start_version);
   init.log.node->info("server {} ready: {} ({} parameters), waiting for {} "
-                    "clients",
-                    init.cfg.id, init.strat->name(), init.global.size(),
-                    init.cfg.min_clients);
+                      "clients",
+                      init.cfg.id, init.strat->name(), init.layout.numel(),
+                      init.cfg.min_clients);
   self->set_down_handler([self](caf::down_msg& dm) {
-    for (const auto& id : ids_routed_by(self->state.members, dm.source))
+    for (const auto& id : self->state.members.routed_by(dm.source))
       on_lost(self, id, dm.reason ? dm.reason : make_fl_error(errc::peer_lost,
                                                               "actor ended"));
   });
   return {
     [self](deliver_atom, envelope& env) {
+      auto& st = self->state;
       auto route = caf::actor_cast<caf::actor>(self->current_sender());
       auto& body = env.body;
       if (auto* j = std::get_if<join_msg>(&body)) {
         if (!route) {
-          self->state.log.wire->warn("join without a sender ignored");
+          st.log.wire->warn("join without a sender ignored");
           return;
         }
         on_join(self, route, *j);
       } else if (auto* up = std::get_if<update_msg>(&body)) {
         on_update(self, *up);
       } else if (auto* e = std::get_if<error_msg>(&body)) {
-        self->state.log.node->warn("a client reported: {}", e->message);
+        if (e->node_id.empty() || !st.members.find(e->node_id)) {
+          st.log.node->warn("a client reported: {}", e->message);
+          return;
+        }
+        fail_member(self, e->node_id,
+                    make_fl_error(errc::training_failed, e->message));
       } else if (std::holds_alternative<heartbeat_msg>(body)) {
         // Liveness is tracked by CAF's node heartbeats; nothing to do.
       } else {
-        self->state.log.wire->warn("unexpected {} ignored",
-                                   message_name(body));
+        st.log.wire->warn("unexpected {} ignored", message_name(body));
       }
     },
     [self](lost_atom, const std::string& id, caf::error& why) {
@@ -470,23 +534,20 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
     },
     [self](deadline_atom, uint64_t round) {
       auto& st = self->state;
-      if (st.current != phase::collecting || round != st.round)
+      if (st.current != phase::collecting)
         return;
-      auto late = st.pending;
-      for (const auto& id : late) {
-        st.failures.push_back(fit_failure{
-          id, make_fl_error(errc::timeout, "no update before the deadline")});
+      if (auto late = st.collector.deadline(round)) {
+        st.log.node->warn("round {}: deadline passed, {} client(s) did not "
+                          "answer",
+                          round, late);
+        maybe_close(self);
       }
-      st.log.node->warn("round {}: deadline passed, {} client(s) did not "
-                        "answer",
-                        round, late.size());
-      st.pending.clear();
-      close_round(self);
     },
     [self](stop_atom) {
-      self->state.log.node->warn("{} member(s) did not disconnect in time",
-                                 count_alive(self->state.members));
-      self->quit();
+      auto& st = self->state;
+      st.log.node->warn("{} member(s) did not disconnect in time",
+                        st.members.alive());
+      self->quit(st.stop_reason);
     },
   };
 }

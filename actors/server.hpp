@@ -9,10 +9,11 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
-#include "runtime/aggregator.hpp"
-#include "runtime/flat_model.hpp"
-#include "runtime/logging.hpp"
-#include "runtime/strategy.hpp"
+#include "runtime/aggregation/aggregator.hpp"
+#include "runtime/aggregation/model_guard.hpp"
+#include "runtime/core/flat_model.hpp"
+#include "runtime/core/logging.hpp"
+#include "runtime/aggregation/strategy.hpp"
 
 namespace fl {
 
@@ -21,6 +22,7 @@ struct round_record {
   uint64_t round = 0;
   uint64_t model_version = 0; ///< version after the round
   bool accepted = false;      ///< false: the previous model was kept
+  bool rejected = false;      ///< the guard refused the round's candidate
   std::string outcome;        ///< "ok" or why the round was not accepted
   double round_seconds = 0;   ///< activation to aggregation
   double elapsed_seconds = 0; ///< since the first round started
@@ -72,17 +74,28 @@ struct server_settings {
   uint64_t start_version = 0;
   /// Stop as soon as an evaluation reaches this accuracy (0 = off).
   double target_accuracy = 0;
-  /// Folds the round's updates; null = a CPU aggregator with all cores.
+  /// The aggregation backend its aggregation actor owns; null = a CPU
+  /// aggregator with all cores.
   std::shared_ptr<aggregator> folder;
+  /// Bounds on updates and candidate models.
+  guard_settings guard;
+  /// The aggregation actor runs on its own thread (off for deterministic
+  /// tests).
+  bool detached_aggregation = true;
   std::shared_ptr<round_log> log_sink; ///< optional
 };
 
 /// Spawns the synchronous server: waits for `min_clients` joins, then runs
-/// `rounds` rounds of sample -> activate -> fold updates as they arrive ->
-/// aggregate (quorum + deadline) -> evaluate (on `evaluator`, a training
-/// worker, when valid) -> checkpoint; finally sends Exit to every member and
-/// ends once they are gone (or after exit_grace_s).
-/// Errors at start-up (metrics file) end the actor with that error.
+/// `rounds` rounds of sample -> activate -> hand each update to its
+/// aggregation actor as it arrives -> aggregate (quorum + deadline; the
+/// candidate is guarded) -> evaluate (on `evaluator`, a training worker,
+/// when valid) -> checkpoint (written by the aggregation actor); finally
+/// sends Exit to every member and ends once they are gone (or after
+/// exit_grace_s).
+/// Joins whose protocol or model layout differ from the server's are
+/// refused with an Error. Errors at start-up (metrics file) end the actor
+/// with that error; `guard.max_rejections` rejected candidates in a row end
+/// it with `rejected_model`.
 caf::actor spawn_server(caf::actor_system& sys, server_settings s,
                         std::shared_ptr<strategy> strat, flat_model initial,
                         caf::actor evaluator, loggers log);

@@ -6,24 +6,46 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/interfaces.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/core/errors.hpp"
 
 namespace fl {
 
 namespace {
 
+/// Runs `f`, turning an exception into a `training_failed` error.
+template <class F>
+auto guarded(const char* what, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return make_fl_error(errc::training_failed,
+                         std::string{what} + " threw: " + e.what());
+  } catch (...) {
+    return make_fl_error(errc::training_failed,
+                         std::string{what} + " threw a non-standard "
+                                             "exception");
+  }
+}
+
 // One trainer per worker, touched only from the worker's own thread.
 caf::behavior training_worker(caf::event_based_actor*,
                               std::shared_ptr<trainer> impl, loggers log) {
   return {
+    // A trainer that throws fails this request only; the worker (and its
+    // place in the pool) survives.
     [impl, log](fit_input& in) -> caf::expected<fit_output> {
-      auto out = impl->fit(in);
+      auto out = guarded("fit", [&] { return impl->fit(in); });
       if (!out)
         log.train->warn("fit failed: {}", describe(out.error()));
       return out;
     },
-    [impl](eval_input& in) -> caf::expected<eval_output> {
-      return impl->evaluate(span<const float>{*in.params});
+    [impl, log](eval_input& in) -> caf::expected<eval_output> {
+      auto out = guarded("evaluate", [&] {
+        return impl->evaluate(in.model.values);
+      });
+      if (!out)
+        log.train->warn("evaluation failed: {}", describe(out.error()));
+      return out;
     },
   };
 }

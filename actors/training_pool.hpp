@@ -3,8 +3,8 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
-#include "runtime/logging.hpp"
-#include "runtime/trainer.hpp"
+#include "runtime/core/logging.hpp"
+#include "runtime/training/trainer.hpp"
 
 namespace fl {
 

@@ -11,9 +11,9 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
-#include "runtime/actor_system.hpp"
+#include "runtime/core/actor_system.hpp"
 #include "messages/chunking.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/core/errors.hpp"
 
 namespace fl {
 

@@ -7,7 +7,7 @@
 #include <caf/actor_system.hpp>
 
 #include "messages/codec.hpp"
-#include "runtime/logging.hpp"
+#include "runtime/core/logging.hpp"
 
 namespace fl {
 

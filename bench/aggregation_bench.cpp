@@ -6,9 +6,9 @@
 #include <cstring>
 #include <thread>
 
-#include "runtime/aggregator.hpp"
-#include "runtime/cuda/cuda_figures.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/aggregation/aggregator.hpp"
+#include "runtime/aggregation/cuda/cuda_figures.hpp"
+#include "runtime/core/errors.hpp"
 
 namespace fl::bench {
 

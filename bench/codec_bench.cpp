@@ -8,7 +8,7 @@
 
 #include "messages/chunking.hpp"
 #include "messages/codec.hpp"
-#include "runtime/aggregate.hpp"
+#include "runtime/aggregation/aggregate.hpp"
 
 namespace fl::bench {
 

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "runtime/config.hpp"
-#include "runtime/logging.hpp"
+#include "runtime/core/config.hpp"
+#include "runtime/core/logging.hpp"
 
 namespace fl::cli {
 

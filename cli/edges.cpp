@@ -7,7 +7,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "runtime/errors.hpp"
+#include "runtime/core/errors.hpp"
 
 namespace fl::cli {
 

@@ -11,8 +11,8 @@
 #include "actors/downstream_connector.hpp"
 #include "actors/upstream_connector.hpp"
 #include "cli/setup.hpp"
-#include "runtime/config.hpp"
-#include "runtime/logging.hpp"
+#include "runtime/core/config.hpp"
+#include "runtime/core/logging.hpp"
 
 namespace fl::cli {
 

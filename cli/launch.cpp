@@ -16,7 +16,7 @@
 
 #include <toml++/toml.h>
 
-#include "runtime/errors.hpp"
+#include "runtime/core/errors.hpp"
 
 extern char** environ;
 

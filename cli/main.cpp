@@ -15,8 +15,8 @@
 #include "cli/launch.hpp"
 #include "cli/options.hpp"
 #include "cli/setup.hpp"
-#include "runtime/errors.hpp"
-#include "runtime/logging.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/core/logging.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <caf/expected.hpp>
 
-#include "runtime/config.hpp"
+#include "runtime/core/config.hpp"
 
 namespace fl::cli {
 

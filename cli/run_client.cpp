@@ -7,8 +7,9 @@
 #include "cli/commands.hpp"
 #include "cli/edges.hpp"
 #include "cli/setup.hpp"
-#include "runtime/actor_system.hpp"
-#include "runtime/errors.hpp"
+#include "messages/system_config.hpp"
+#include "runtime/core/actor_system.hpp"
+#include "runtime/core/errors.hpp"
 
 namespace fl::cli {
 

@@ -4,12 +4,12 @@
 #include <cstdio>
 #include <random>
 
-#include "runtime/checkpoint.hpp"
-#include "runtime/errors.hpp"
-#include "runtime/fedavg.hpp"
-#include "runtime/partition.hpp"
-#include "runtime/synthetic_trainer.hpp"
-#include "runtime/torch_trainer.hpp"
+#include "runtime/storage/checkpoint.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/aggregation/fedavg.hpp"
+#include "runtime/data/partition.hpp"
+#include "runtime/training/synthetic_trainer.hpp"
+#include "runtime/training/torch_trainer.hpp"
 
 namespace fl::cli {
 
@@ -84,6 +84,7 @@ make_clients(const node_config& cfg, const training_setup& training,
   if (!parts)
     return std::move(parts.error());
   std::vector<client_settings> result;
+  const auto layout = training.make()->layout();
   fit_config fit;
   fit.epochs = cfg.training.epochs;
   fit.batch_size = cfg.training.batch_size;
@@ -98,6 +99,7 @@ make_clients(const node_config& cfg, const training_setup& training,
     s.samples = std::make_shared<const std::vector<int64_t>>(
       std::move((*parts)[i]));
     s.fit = fit;
+    s.layout = layout;
     s.seed = static_cast<uint64_t>(cfg.federation.seed);
     result.push_back(std::move(s));
   }
@@ -144,13 +146,24 @@ server_settings make_server_settings(const node_config& cfg) {
   s.metrics_path = cfg.output.metrics;
   s.checkpoint_dir = cfg.output.checkpoint_dir;
   s.target_accuracy = cfg.federation.target_accuracy;
+  s.guard = guard_settings_of(cfg);
   return s;
+}
+
+guard_settings guard_settings_of(const node_config& cfg) {
+  guard_settings g;
+  g.max_change_ratio = cfg.guard.max_change_ratio;
+  g.clip_update_norm = cfg.guard.clip_update_norm;
+  g.max_samples = static_cast<uint64_t>(cfg.guard.max_samples);
+  g.max_rejections = static_cast<uint64_t>(cfg.guard.max_rejections);
+  return g;
 }
 
 async_server_settings make_async_settings(const node_config& cfg) {
   async_server_settings s;
   s.id = cfg.node.id.empty() ? "server" : cfg.node.id;
-  s.mode = cfg.federation.mode;
+  s.mode = cfg.federation.kind();
+  s.guard = guard_settings_of(cfg);
   s.min_clients = static_cast<uint64_t>(cfg.federation.min_clients > 0
                                           ? cfg.federation.min_clients
                                           : cfg.federation.clients);
@@ -227,7 +240,7 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
   auto folder = make_folder(cfg, log);
   if (!folder)
     return std::move(folder.error());
-  if (cfg.federation.mode == "sync") {
+  if (cfg.federation.kind() == federation_mode::sync) {
     auto s = make_server_settings(cfg);
     s.min_clients = min_clients;
     s.start_round = from.round;
@@ -267,7 +280,7 @@ const Record* first_reaching(const std::vector<Record>& rs, double target) {
 
 void print_run_summary(const node_config& cfg, const run_logs& logs,
                        double wall_seconds) {
-  if (cfg.federation.mode == "sync") {
+  if (cfg.federation.kind() == federation_mode::sync) {
     print_summary(*logs.rounds, wall_seconds);
     auto rs = logs.rounds->records();
     if (auto* r = first_reaching(rs, cfg.federation.target_accuracy))

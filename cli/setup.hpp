@@ -9,9 +9,9 @@
 #include "actors/async_server.hpp"
 #include "actors/client.hpp"
 #include "actors/server.hpp"
-#include "runtime/config.hpp"
-#include "runtime/fmnist.hpp"
-#include "runtime/trainer.hpp"
+#include "runtime/core/config.hpp"
+#include "runtime/data/fmnist.hpp"
+#include "runtime/training/trainer.hpp"
 
 namespace fl::cli {
 
@@ -44,6 +44,9 @@ int print_partition_report(const node_config& cfg, uint64_t total);
 
 /// The server's settings from the config (metrics, deadline, checkpoints).
 server_settings make_server_settings(const node_config& cfg);
+
+/// The [guard] section as the aggregation actor's settings.
+guard_settings guard_settings_of(const node_config& cfg);
 
 /// The async server's settings (mode async or fedbuff) from the config.
 async_server_settings make_async_settings(const node_config& cfg);

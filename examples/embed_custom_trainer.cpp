@@ -11,8 +11,9 @@
 #include "actors/client.hpp"
 #include "actors/server.hpp"
 #include "actors/training_pool.hpp"
-#include "runtime/actor_system.hpp"
-#include "runtime/fedavg.hpp"
+#include "messages/system_config.hpp"
+#include "runtime/core/actor_system.hpp"
+#include "runtime/aggregation/fedavg.hpp"
 
 namespace {
 
@@ -94,6 +95,7 @@ int main() {
     cs.samples = pts;
     cs.fit.lr = 0.5;
     cs.fit.epochs = 5;
+    cs.layout = line_trainer{}.layout();
     fl::spawn_client(sys, cs, server, pool, log);
   }
   {

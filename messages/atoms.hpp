@@ -8,7 +8,7 @@
 namespace fl {
 
 /// One frame of wire bytes between two processes: the only registered
-/// message type (runtime/actor_system.cpp registers it in every process).
+/// message type (messages/system_config.cpp registers it in every process).
 struct wire_frame {
   byte_buffer bytes;
 };
@@ -32,5 +32,13 @@ using deadline_atom = caf::atom_constant<caf::atom("fl_dline")>;
 using done_atom = caf::atom_constant<caf::atom("fl_done")>;
 using status_atom = caf::atom_constant<caf::atom("fl_status")>;
 using stop_atom = caf::atom_constant<caf::atom("fl_stop")>;
+// The aggregation actor's protocol (actors/interfaces.hpp).
+using agg_reset_atom = caf::atom_constant<caf::atom("fl_areset")>;
+using agg_begin_atom = caf::atom_constant<caf::atom("fl_abegin")>;
+using agg_fold_atom = caf::atom_constant<caf::atom("fl_afold")>;
+using agg_final_atom = caf::atom_constant<caf::atom("fl_afinal")>;
+using agg_mix_atom = caf::atom_constant<caf::atom("fl_amix")>;
+using agg_apply_atom = caf::atom_constant<caf::atom("fl_aapply")>;
+using checkpoint_atom = caf::atom_constant<caf::atom("fl_ckpt")>;
 
 } // namespace fl

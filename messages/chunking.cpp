@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "runtime/errors.hpp"
-#include "runtime/hashing.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/core/hashing.hpp"
 
 namespace fl {
 

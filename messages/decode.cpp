@@ -10,8 +10,8 @@
 
 #include "messages/codec.hpp"
 #include "messages/fl.capnp.h"
-#include "runtime/aggregate.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/aggregation/aggregate.hpp"
+#include "runtime/core/errors.hpp"
 
 namespace fl {
 
@@ -48,6 +48,18 @@ caf::error check_unit(double x, const char* field) {
                 std::string{field} + " = " + std::to_string(x)
                   + " is outside [0, 1]");
   return caf::none;
+}
+
+caf::expected<federation_mode> get_mode(wire::Mode x) {
+  switch (x) {
+    case wire::Mode::SYNC: return federation_mode::sync;
+    case wire::Mode::ASYNC: return federation_mode::async;
+    case wire::Mode::FEDBUFF: return federation_mode::fedbuff;
+    default:
+      return fail(errc::unknown_enum_value,
+                  "welcome.federationMode = "
+                    + std::to_string(static_cast<int>(x)));
+  }
 }
 
 caf::expected<node_role> get_role(wire::Role x) {
@@ -212,21 +224,19 @@ get_body(wire::Envelope::Body::Reader body,
       m.auth_token = str(j.getAuthToken());
       m.num_samples = j.getNumSamples();
       m.protocol = j.getProtocolVersion();
+      m.layout_hash = j.getLayoutHash();
+      m.numel = j.getNumel();
       return message{std::move(m)};
     }
     case wire::Envelope::Body::WELCOME: {
       auto w = body.getWelcome();
       FL_TRY(check_text(w.getNodeId(), "welcome.nodeId", true, limits));
       FL_TRY(check_text(w.getServerId(), "welcome.serverId", true, limits));
-      auto mode = str(w.getMode());
-      if (mode.empty())
-        mode = "sync"; // protocol 1 peers that predate the field
-      if (mode != "sync" && mode != "async" && mode != "fedbuff")
-        return fail(errc::unknown_enum_value,
-                    "welcome.mode = '" + mode + "'");
+      federation_mode mode;
+      FL_TRY_ASSIGN(mode, get_mode(w.getFederationMode()));
       return message{welcome_msg{str(w.getNodeId()), str(w.getServerId()),
                                  w.getModelVersion(), w.getHeartbeatMs(),
-                                 std::move(mode)}};
+                                 mode}};
     }
     case wire::Envelope::Body::ACTIVATION: {
       auto a = body.getActivation();
@@ -307,7 +317,9 @@ get_body(wire::Envelope::Body::Reader body,
     case wire::Envelope::Body::ERROR: {
       auto e = body.getError();
       FL_TRY(check_text(e.getMessage(), "error.message", false, limits));
-      return message{error_msg{e.getCode(), str(e.getMessage())}};
+      FL_TRY(check_text(e.getNodeId(), "error.nodeId", false, limits));
+      return message{error_msg{e.getCode(), str(e.getMessage()),
+                               str(e.getNodeId()), e.getRound()}};
     }
     case wire::Envelope::Body::CHUNK:
       return fail(errc::unexpected_message, "chunk inside a message body");

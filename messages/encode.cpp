@@ -10,7 +10,7 @@
 #include "messages/codec.hpp"
 #include "messages/fl.capnp.h"
 #include "messages/frame_builder.hpp"
-#include "runtime/hashing.hpp"
+#include "runtime/core/hashing.hpp"
 
 namespace fl {
 
@@ -49,6 +49,8 @@ size_t estimate(const envelope& env) {
         for (const auto& c : m.capabilities)
           n += c.size() + 16;
       }
+      if constexpr (std::is_same<T, error_msg>::value)
+        n += m.message.size() + m.node_id.size();
       if constexpr (std::is_same<T, error_msg>::value
                     || std::is_same<T, exit_msg>::value)
         n += 1024;
@@ -56,6 +58,14 @@ size_t estimate(const envelope& env) {
     },
     env.body);
   return n;
+}
+
+wire::Mode to_wire(federation_mode x) {
+  switch (x) {
+    case federation_mode::async: return wire::Mode::ASYNC;
+    case federation_mode::fedbuff: return wire::Mode::FEDBUFF;
+    default: return wire::Mode::SYNC;
+  }
 }
 
 wire::Role to_wire(node_role x) {
@@ -117,13 +127,15 @@ void put(wire::Envelope::Body::Builder body, const message& msg) {
         j.setAuthToken(text(m.auth_token));
         j.setNumSamples(m.num_samples);
         j.setProtocolVersion(m.protocol);
+        j.setLayoutHash(m.layout_hash);
+        j.setNumel(m.numel);
       } else if constexpr (std::is_same<T, welcome_msg>::value) {
         auto w = body.initWelcome();
         w.setNodeId(text(m.node_id));
         w.setServerId(text(m.server_id));
         w.setModelVersion(m.model_version);
         w.setHeartbeatMs(m.heartbeat_ms);
-        w.setMode(text(m.mode));
+        w.setFederationMode(to_wire(m.mode));
       } else if constexpr (std::is_same<T, activation_msg>::value) {
         auto a = body.initActivation();
         a.setRound(m.round);
@@ -168,6 +180,8 @@ void put(wire::Envelope::Body::Builder body, const message& msg) {
         auto e = body.initError();
         e.setCode(m.code);
         e.setMessage(text(m.message));
+        e.setNodeId(text(m.node_id));
+        e.setRound(m.round);
       }
     },
     msg);

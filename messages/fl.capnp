@@ -8,8 +8,10 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("fl::wire");
 
-const protocolVersion :UInt32 = 1;
+const protocolVersion :UInt32 = 2;
 # Bumped on incompatible changes; a join with another version is refused.
+# 2: Join carries the model's layout hash and size; Welcome the mode as an
+#    enum; Error names the node and round it is about.
 
 enum DType {
   float32 @0;  # IEEE 754 binary32, little endian; the only dtype accepted today
@@ -21,6 +23,12 @@ enum Role {
   server @0;
   scheduler @1;  # a middle server; looks like one client to its upstream
   client @2;
+}
+
+enum Mode {
+  sync @0;     # rounds: wait for Activation, send params
+  async @1;    # FedAsync: Request, train, send params, repeat
+  fedbuff @2;  # FedBuff: like async, but send deltas
 }
 
 enum TensorKind {
@@ -62,6 +70,9 @@ struct Join {
   authToken @3 :Text;           # shared secret; empty when none is set
   numSamples @4 :UInt64;        # local training samples (aggregation weight)
   protocolVersion @5 :UInt32;   # must equal the receiver's protocolVersion
+  layoutHash @6 :UInt64;        # layout hash of the model the joiner trains;
+                                # must equal the federation's
+  numel @7 :UInt64;             # its element count; must equal the federation's
 }
 
 struct Welcome {
@@ -69,9 +80,8 @@ struct Welcome {
   serverId @1 :Text;      # the id of the node that admitted it
   modelVersion @2 :UInt64;  # current global model version
   heartbeatMs @3 :UInt32;   # expected heartbeat interval, milliseconds
-  mode @4 :Text;            # "sync" (wait for Activation), "async" (Request,
-                            # train, send params, repeat) or "fedbuff" (same,
-                            # but send deltas)
+  mode @4 :Text;            # protocol 1 only; unused since protocol 2
+  federationMode @5 :Mode;  # how the joiner takes part
 }
 
 struct Activation {
@@ -124,6 +134,10 @@ struct Exit {
 struct Error {
   code @0 :UInt16;         # an fl::errc value
   message @1 :Text;        # human-readable context
+  nodeId @2 :Text;         # from a client: the node that failed (checked
+                           # against the connection like every claimed id);
+                           # empty when it is about no node
+  round @3 :UInt64;        # the sync round it is about; 0 = none
 }
 
 struct Chunk {

@@ -8,8 +8,10 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
-#include "runtime/model_layout.hpp"
-#include "runtime/span.hpp"
+#include "runtime/core/config.hpp"
+#include "runtime/core/model_layout.hpp"
+#include "runtime/core/train_metrics.hpp"
+#include "runtime/core/span.hpp"
 
 namespace fl {
 
@@ -19,7 +21,7 @@ namespace fl {
 using byte_buffer = std::vector<uint8_t>;
 
 /// Wire protocol version (mirrors fl.capnp's protocolVersion).
-constexpr uint32_t protocol_version = 1;
+constexpr uint32_t protocol_version = 2;
 
 enum class node_role : uint8_t { server, scheduler, client };
 enum class tensor_kind : uint8_t { params, delta };
@@ -38,12 +40,6 @@ struct tensor {
   std::shared_ptr<const void> owner;
 };
 
-struct train_metrics {
-  double loss = 0;
-  double accuracy = 0;
-  double train_seconds = 0;
-};
-
 struct join_msg {
   std::string node_id;
   node_role role = node_role::client;
@@ -51,6 +47,8 @@ struct join_msg {
   std::string auth_token;
   uint64_t num_samples = 0;
   uint32_t protocol = protocol_version;
+  uint64_t layout_hash = 0; ///< of the model the joiner trains
+  uint64_t numel = 0;       ///< its element count
 };
 
 struct welcome_msg {
@@ -58,7 +56,7 @@ struct welcome_msg {
   std::string server_id;
   uint64_t model_version = 0;
   uint32_t heartbeat_ms = 0;
-  std::string mode = "sync"; ///< sync | async | fedbuff
+  federation_mode mode = federation_mode::sync;
 };
 
 struct activation_msg {
@@ -109,8 +107,13 @@ struct exit_msg {
 };
 
 struct error_msg {
+  error_msg(uint16_t c = 0, std::string msg = {}, std::string id = {},
+            uint64_t r = 0)
+    : code(c), message(std::move(msg)), node_id(std::move(id)), round(r) {}
   uint16_t code = 0;
   std::string message;
+  std::string node_id; ///< upward: the node that failed; "" = none
+  uint64_t round = 0;  ///< the sync round it is about; 0 = none
 };
 
 /// Every protocol message, as validated C++ values.

@@ -12,10 +12,11 @@
 #include "actors/async_server.hpp"
 #include "actors/client.hpp"
 #include "actors/interfaces.hpp"
-#include "actors/scheduler.hpp"
+#include "actors/relay.hpp"
 #include "actors/training_pool.hpp"
-#include "runtime/actor_system.hpp"
-#include "runtime/synthetic_trainer.hpp"
+#include "messages/system_config.hpp"
+#include "runtime/core/actor_system.hpp"
+#include "runtime/training/synthetic_trainer.hpp"
 #include "support/log_capture.hpp"
 #include "support/synthetic_federation.hpp"
 
@@ -23,7 +24,7 @@ using namespace fl;
 
 namespace {
 
-constexpr uint64_t model_size = 1000;
+constexpr uint64_t model_size = test::synthetic_model_size;
 
 struct async_federation {
   node_config cfg;
@@ -71,7 +72,7 @@ double initial_loss() {
 async_server_settings settings(const std::string& mode, uint64_t clients,
                                uint64_t max_updates) {
   async_server_settings s;
-  s.mode = mode;
+  s.mode = *parse_federation_mode(mode);
   s.min_clients = clients;
   s.concurrency = 2;
   s.max_updates = max_updates;
@@ -84,7 +85,7 @@ async_server_settings settings(const std::string& mode, uint64_t clients,
 void join(caf::event_based_actor* self, const caf::actor& server,
           const std::string& id) {
   self->send(server, deliver_atom::value,
-             envelope{"", join_msg{id, node_role::client, {}, "", 50, 1}});
+             envelope{"", test::synthetic_join(id)});
 }
 
 /// Answers each model with an update that claims base version
@@ -207,10 +208,8 @@ TEST_CASE("in async mode schedulers relay their members to the server",
   // all 6 clients, which it sees one by one through the schedulers.
   async_federation f{settings("fedbuff", 6, 24)};
   for (int k = 0; k < 2; ++k) {
-    scheduler_settings s;
-    s.id = "sched-" + std::to_string(k);
-    s.relay = true;
-    auto sched = spawn_scheduler(f.sys, s, f.server, f.logs.log());
+    auto sched = spawn_relay(f.sys, relay_settings{"relay-" + std::to_string(k), 5},
+                             f.server, f.logs.log());
     for (uint64_t i = 0; i < 3; ++i)
       spawn_client(f.sys, test::synthetic_client(k * 3 + i), sched, f.pool,
                    f.logs.log());

@@ -14,9 +14,10 @@
 #include "actors/scheduler.hpp"
 #include "actors/server.hpp"
 #include "actors/training_pool.hpp"
-#include "runtime/actor_system.hpp"
-#include "runtime/fedavg.hpp"
-#include "runtime/synthetic_trainer.hpp"
+#include "messages/system_config.hpp"
+#include "runtime/core/actor_system.hpp"
+#include "runtime/aggregation/fedavg.hpp"
+#include "runtime/training/synthetic_trainer.hpp"
 #include "support/log_capture.hpp"
 #include "support/synthetic_federation.hpp"
 
@@ -24,7 +25,7 @@ using namespace fl;
 
 namespace {
 
-constexpr uint64_t model_size = 1000;
+constexpr uint64_t model_size = test::synthetic_model_size;
 
 struct federation {
   node_config cfg;
@@ -74,7 +75,7 @@ struct federation {
 caf::behavior silent_client(caf::event_based_actor* self, caf::actor server,
                             std::string id) {
   self->send(server, deliver_atom::value,
-             envelope{"", join_msg{id, node_role::client, {}, "", 50, 1}});
+             envelope{"", test::synthetic_join(id)});
   return {
     [self](deliver_atom, envelope& env) {
       if (std::holds_alternative<exit_msg>(env.body))
@@ -88,7 +89,7 @@ caf::behavior silent_client(caf::event_based_actor* self, caf::actor server,
 caf::behavior late_client(caf::event_based_actor* self, caf::actor server,
                           std::string id) {
   self->send(server, deliver_atom::value,
-             envelope{"", join_msg{id, node_role::client, {}, "", 50, 1}});
+             envelope{"", test::synthetic_join(id)});
   return {
     [self, server, id](deliver_atom, envelope& env) {
       if (std::holds_alternative<exit_msg>(env.body)) {
@@ -190,6 +191,7 @@ TEST_CASE("two schedulers pre-aggregate their groups: one update each per "
   for (int k = 0; k < 2; ++k) {
     scheduler_settings s;
     s.id = "sched-" + std::to_string(k);
+    s.layout = test::synthetic_layout();
     s.min_clients = 3;
     s.clients_per_round = 3;
     scheds.push_back(spawn_scheduler(f.sys, s, f.server, f.logs.log()));

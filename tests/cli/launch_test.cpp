@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "cli/launch.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/core/errors.hpp"
 
 using namespace fl;
 

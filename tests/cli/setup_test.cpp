@@ -10,9 +10,10 @@
 #include "actors/server.hpp"
 #include "actors/training_pool.hpp"
 #include "cli/setup.hpp"
-#include "runtime/actor_system.hpp"
-#include "runtime/errors.hpp"
-#include "runtime/fedavg.hpp"
+#include "messages/system_config.hpp"
+#include "runtime/core/actor_system.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/aggregation/fedavg.hpp"
 #include "support/log_capture.hpp"
 
 using namespace fl;

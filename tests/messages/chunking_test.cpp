@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "messages/chunking.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/core/errors.hpp"
 
 using namespace fl;
 

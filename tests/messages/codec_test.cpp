@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "messages/codec.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/core/errors.hpp"
 
 using namespace fl;
 
@@ -91,8 +91,8 @@ TEST_CASE("every message kind round-trips", "[codec]") {
   t.layout = two_layers();
   t.values = span<const float>{values};
   std::vector<message> all{
-    join_msg{"c1", node_role::client, {"train"}, "secret", 10, 1},
-    welcome_msg{"c1", "server", 4, 5000, "async"},
+    join_msg{"c1", node_role::client, {"train"}, "secret", 10, 1, 77, 15},
+    welcome_msg{"c1", "server", 4, 5000, federation_mode::async},
     activation_msg{2, 4, t},
     request_msg{"c1"},
     model_msg{4, t},
@@ -100,7 +100,7 @@ TEST_CASE("every message kind round-trips", "[codec]") {
     eval_result_msg{"c1", 2, 100, 0.3, 0.9},
     heartbeat_msg{"c1", 123456},
     exit_msg{"done"},
-    error_msg{7, "bad"},
+    error_msg{7, "bad", "c1", 3},
   };
   for (auto& m : all) {
     auto env = decode(share(encode(envelope{"x", m})));

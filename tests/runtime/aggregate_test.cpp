@@ -3,8 +3,8 @@
 #include <limits>
 #include <vector>
 
-#include "runtime/aggregate.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/aggregation/aggregate.hpp"
+#include "runtime/core/errors.hpp"
 
 using namespace fl;
 using Catch::Matchers::WithinAbs;

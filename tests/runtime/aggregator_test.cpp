@@ -2,9 +2,9 @@
 
 #include <random>
 
-#include "runtime/aggregate.hpp"
-#include "runtime/aggregator.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/aggregation/aggregate.hpp"
+#include "runtime/aggregation/aggregator.hpp"
+#include "runtime/core/errors.hpp"
 
 using namespace fl;
 using Catch::Matchers::WithinRel;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "runtime/async_rules.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/aggregation/async_rules.hpp"
+#include "runtime/core/errors.hpp"
 
 using namespace fl;
 using Catch::Matchers::WithinAbs;

@@ -4,8 +4,8 @@
 #include <fstream>
 #include <unistd.h>
 
-#include "runtime/checkpoint.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/storage/checkpoint.hpp"
+#include "runtime/core/errors.hpp"
 
 using namespace fl;
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "runtime/config.hpp"
-#include "runtime/errors.hpp"
+#include "runtime/core/config.hpp"
+#include "runtime/core/errors.hpp"
 
 using namespace fl;
 

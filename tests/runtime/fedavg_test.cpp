@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "runtime/errors.hpp"
-#include "runtime/fedavg.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/aggregation/fedavg.hpp"
 
 using namespace fl;
 

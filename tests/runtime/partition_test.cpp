@@ -3,8 +3,8 @@
 #include <numeric>
 #include <set>
 
-#include "runtime/errors.hpp"
-#include "runtime/partition.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/data/partition.hpp"
 
 using namespace fl;
 

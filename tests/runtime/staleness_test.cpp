@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "runtime/errors.hpp"
-#include "runtime/staleness.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/aggregation/staleness.hpp"
 
 using namespace fl;
 using Catch::Matchers::WithinRel;

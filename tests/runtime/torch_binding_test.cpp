@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include "runtime/torch_binding.hpp"
+#include "runtime/training/torch_binding.hpp"
 
 using namespace fl;
 

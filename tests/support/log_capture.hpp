@@ -6,7 +6,7 @@
 
 #include <spdlog/sinks/base_sink.h>
 
-#include "runtime/logging.hpp"
+#include "runtime/core/logging.hpp"
 
 namespace fl::test {
 

@@ -8,15 +8,35 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/client.hpp"
-#include "runtime/synthetic_trainer.hpp"
+#include "actors/interfaces.hpp"
+#include "runtime/training/synthetic_trainer.hpp"
 
 namespace fl::test {
+
+/// The model size of the synthetic federations in tests.
+constexpr uint64_t synthetic_model_size = 1000;
+
+/// The layout of a synthetic model with `numel` parameters.
+inline model_layout synthetic_layout(uint64_t numel = synthetic_model_size) {
+  return synthetic_trainer{numel}.layout();
+}
+
+/// A Join as a scripted client of the synthetic federation sends it.
+inline join_msg synthetic_join(const std::string& id,
+                               uint64_t numel = synthetic_model_size) {
+  join_msg j{id, node_role::client, {}, "", 50, protocol_version};
+  auto layout = synthetic_layout(numel);
+  j.layout_hash = layout.hash();
+  j.numel = layout.numel();
+  return j;
+}
 
 /// Client i of a synthetic federation: 50 samples [50 i, 50 i + 50),
 /// learning rate 0.5 (the synthetic quadratic converges in a few steps).
 inline client_settings synthetic_client(uint64_t i) {
   client_settings c;
   c.id = "client-" + std::to_string(i);
+  c.layout = synthetic_layout();
   auto samples = std::make_shared<std::vector<int64_t>>();
   for (int64_t k = 0; k < 50; ++k)
     samples->push_back(static_cast<int64_t>(i * 50) + k);

@@ -1,0 +1,178 @@
+// The CPU aggregator: the reference aggregation math (runtime/aggregate)
+// split into contiguous chunks over a small pool of threads, so a fold uses
+// the memory bandwidth of several cores.
+
+#include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "runtime/aggregation/aggregate.hpp"
+#include "runtime/aggregation/aggregator.hpp"
+#include "runtime/core/errors.hpp"
+
+namespace fl {
+
+namespace {
+
+/// Runs `job(i)` for i in [0, n) on the pool and waits for all of them.
+/// The calling thread runs job 0 itself.
+class chunk_pool {
+public:
+  explicit chunk_pool(size_t threads) {
+    for (size_t i = 1; i < threads; ++i)
+      workers_.emplace_back([this, i] { loop(i); });
+    size_ = threads;
+  }
+
+  ~chunk_pool() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_)
+      t.join();
+  }
+
+  size_t size() const { return size_; }
+
+  void run(const std::function<void(size_t)>& job) {
+    if (size_ == 1) {
+      job(0);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      job_ = &job;
+      pending_ = size_ - 1;
+      ++generation_;
+    }
+    cv_.notify_all();
+    job(0);
+    std::unique_lock<std::mutex> guard{mtx_};
+    done_.wait(guard, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+private:
+  void loop(size_t index) {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(size_t)>* job = nullptr;
+      {
+        std::unique_lock<std::mutex> guard{mtx_};
+        cv_.wait(guard, [&] { return stop_ || generation_ != seen; });
+        if (stop_)
+          return;
+        seen = generation_;
+        job = job_;
+      }
+      (*job)(index);
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (--pending_ == 0)
+        done_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mtx_;
+  std::condition_variable cv_, done_;
+  const std::function<void(size_t)>* job_ = nullptr;
+  size_t pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  size_t size_ = 1;
+};
+
+/// Models below this many elements are folded on one thread: waking the
+/// pool costs more than it saves.
+constexpr size_t parallel_threshold = 1u << 18;
+
+class cpu_aggregator : public aggregator {
+public:
+  explicit cpu_aggregator(size_t threads) : pool_(threads) {}
+
+  std::string name() const override {
+    return "cpu (" + std::to_string(pool_.size()) + " threads)";
+  }
+
+  caf::error begin(const model_layout& layout) override {
+    acc_.assign(layout.numel(), 0.0f);
+    total_ = 0;
+    return caf::none;
+  }
+
+  caf::error fold(span<const float> x, double w) override {
+    if (x.size() != acc_.size())
+      return make_fl_error(errc::size_mismatch,
+                           "update has " + std::to_string(x.size())
+                             + " elements, the sum "
+                             + std::to_string(acc_.size()));
+    span<float> acc{acc_};
+    for_chunks(acc.size(), [&](size_t first, size_t n) {
+      weighted_accumulate(acc.subspan(first, n), x.subspan(first, n), w);
+    });
+    total_ += w;
+    return caf::none;
+  }
+
+  caf::error finalize(span<float> out) override {
+    if (out.size() != acc_.size())
+      return make_fl_error(errc::size_mismatch, "output has the wrong size");
+    if (!(total_ > 0))
+      return make_fl_error(errc::invalid_field, "nothing was folded");
+    span<const float> acc{acc_};
+    for_chunks(acc.size(), [&](size_t first, size_t n) {
+      finalize_average(acc.subspan(first, n), total_, out.subspan(first, n));
+    });
+    return caf::none;
+  }
+
+  caf::error mix(span<float> global, span<const float> x,
+                 double alpha) override {
+    if (global.size() != x.size())
+      return make_fl_error(errc::size_mismatch, "update has the wrong size");
+    if (!(alpha >= 0 && alpha <= 1))
+      return make_fl_error(errc::invalid_field, "alpha outside [0, 1]");
+    for_chunks(global.size(), [&](size_t first, size_t n) {
+      fl::mix(global.subspan(first, n), x.subspan(first, n), alpha);
+    });
+    return caf::none;
+  }
+
+private:
+  template <class F>
+  void for_chunks(size_t n, F f) {
+    if (n < parallel_threshold || pool_.size() == 1) {
+      f(0, n);
+      return;
+    }
+    const size_t parts = pool_.size();
+    // Chunk borders on 16-float (64-byte) boundaries: no false sharing.
+    const size_t per = ((n / parts) + 15) & ~size_t{15};
+    std::function<void(size_t)> job = [&](size_t i) {
+      const size_t first = std::min(n, i * per);
+      const size_t last = i + 1 == parts ? n : std::min(n, first + per);
+      if (last > first)
+        f(first, last - first);
+    };
+    pool_.run(job);
+  }
+
+  chunk_pool pool_;
+  std::vector<float> acc_;
+  double total_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<aggregator> make_cpu_aggregator(size_t threads) {
+  if (threads == 0)
+    threads = std::max(1u, std::thread::hardware_concurrency());
+  return std::make_unique<cpu_aggregator>(threads);
+}
+
+} // namespace fl

@@ -1,0 +1,551 @@
+#include "runtime/core/config.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <variant>
+
+#include <toml++/toml.h>
+
+#include "runtime/core/errors.hpp"
+
+namespace fl {
+
+namespace {
+
+using field_ref = std::variant<int64_t*, double*, bool*, std::string*>;
+
+struct setting {
+  setting_info info;
+  std::function<field_ref(node_config&)> field;
+};
+
+#define FL_SETTING(key, flag, scope, member, help)                             \
+  setting {                                                                    \
+    setting_info{key, flag, help, scope},                                      \
+      [](node_config& c) -> field_ref { return &c.member; }                    \
+  }
+
+const std::vector<setting>& settings() {
+  static const std::vector<setting> xs{
+    FL_SETTING("node.host", "host", for_all, node.host,
+               "address to publish on (server, scheduler)"),
+    FL_SETTING("node.port", "port", for_server | for_scheduler, node.port,
+               "port to publish on; 0 picks a free one"),
+    FL_SETTING("node.upstream", "upstream", for_client | for_scheduler,
+               node.upstream, "HOST:PORT of the server to join"),
+    FL_SETTING("node.id", "id", for_all, node.id,
+               "node id (default: derived from host and pid)"),
+    FL_SETTING("node.token", "token", for_all, node.token,
+               "shared secret a node must present to join"),
+    FL_SETTING("node.port_file", "port-file", for_server | for_scheduler,
+               node.port_file, "write the bound port to this file"),
+    FL_SETTING("federation.mode", "mode",
+               for_sim | for_server | for_scheduler, federation.mode,
+               "sync | async | fedbuff (a scheduler relays in async modes)"),
+    FL_SETTING("guard.max_change_ratio", "max-change-ratio",
+               for_sim | for_server | for_scheduler, guard.max_change_ratio,
+               "refuse an update or model that moves the model by more than "
+               "this times its norm (L2; 0 = no bound)"),
+    FL_SETTING("guard.clip_update_norm", "clip-update-norm",
+               for_sim | for_server | for_scheduler, guard.clip_update_norm,
+               "scale each update's change down to this L2 norm (0 = off)"),
+    FL_SETTING("guard.max_samples", "max-samples",
+               for_sim | for_server | for_scheduler, guard.max_samples,
+               "refuse updates claiming more samples (0 = the count the "
+               "client announced at join)"),
+    FL_SETTING("guard.max_rejections", "max-rejections",
+               for_sim | for_server | for_scheduler, guard.max_rejections,
+               "stop the run (exit 1) after this many rejected models in a "
+               "row (0 = never)"),
+    FL_SETTING("federation.rounds", "rounds", for_sim | for_server,
+               federation.rounds, "rounds to run"),
+    FL_SETTING("federation.clients", "clients",
+               for_all, federation.clients,
+               "clients (sim, server: in the federation; client: hosted by "
+               "this process; scheduler: in its group)"),
+    FL_SETTING("federation.clients_per_round", "clients-per-round",
+               for_sim | for_server | for_scheduler,
+               federation.clients_per_round, "clients sampled per round"),
+    FL_SETTING("federation.quorum", "quorum",
+               for_sim | for_server | for_scheduler,
+               federation.quorum,
+               "fraction of sampled clients a round waits for, in (0, 1]"),
+    FL_SETTING("federation.round_deadline_s", "round-deadline",
+               for_sim | for_server | for_scheduler,
+               federation.round_deadline_s,
+               "seconds after which a round closes with what it has"),
+    FL_SETTING("federation.seed", "seed", for_all, federation.seed,
+               "seed for sampling, partitioning and initialisation"),
+    FL_SETTING("federation.min_clients", "min-clients",
+               for_server | for_scheduler,
+               federation.min_clients,
+               "clients that must join before round 1 (0 = --clients)"),
+    FL_SETTING("federation.client_offset", "client-offset", for_client,
+               federation.client_offset,
+               "global index of this process's first client"),
+    FL_SETTING("federation.total_clients", "total-clients", for_client,
+               federation.total_clients,
+               "clients in the whole federation, for partitioning "
+               "(0 = --clients)"),
+    FL_SETTING("federation.target_accuracy", "target-accuracy",
+               for_sim | for_server, federation.target_accuracy,
+               "stop once the test accuracy reaches this (0 = off)"),
+    FL_SETTING("federation.straggler_fraction", "straggler-fraction",
+               for_sim | for_client, federation.straggler_fraction,
+               "share of clients that are stragglers (chosen by seed)"),
+    FL_SETTING("federation.straggler_slowdown", "straggler-slowdown",
+               for_sim | for_client, federation.straggler_slowdown,
+               "stragglers take this many times longer"),
+    FL_SETTING("async.alpha", "alpha", for_sim | for_server, async.alpha,
+               "FedAsync mixing weight alpha in (0, 1]"),
+    FL_SETTING("async.staleness", "staleness", for_sim | for_server,
+               async.staleness, "staleness function: constant | polynomial "
+                                "| hinge"),
+    FL_SETTING("async.staleness_a", "staleness-a", for_sim | for_server,
+               async.staleness_a, "staleness parameter a"),
+    FL_SETTING("async.staleness_b", "staleness-b", for_sim | for_server,
+               async.staleness_b, "hinge threshold b (versions)"),
+    FL_SETTING("async.max_staleness", "max-staleness", for_sim | for_server,
+               async.max_staleness, "drop updates staler than this"),
+    FL_SETTING("async.buffer_k", "buffer-k", for_sim | for_server,
+               async.buffer_k, "FedBuff: apply every K updates"),
+    FL_SETTING("async.server_lr", "server-lr", for_sim | for_server,
+               async.server_lr, "FedBuff: server learning rate"),
+    FL_SETTING("async.concurrency", "concurrency", for_sim | for_server,
+               async.concurrency,
+               "clients training at once (0 = --clients-per-round)"),
+    FL_SETTING("async.max_updates", "max-updates", for_sim | for_server,
+               async.max_updates,
+               "stop after this many updates (0 = rounds x clients per "
+               "round)"),
+    FL_SETTING("async.max_seconds", "max-seconds", for_sim | for_server,
+               async.max_seconds, "stop after this many seconds (0 = off)"),
+    FL_SETTING("async.eval_every", "eval-every", for_sim | for_server,
+               async.eval_every, "evaluate every N model versions"),
+    FL_SETTING("training.model", "model", for_all, training.model,
+               "model: mlp | cnn | synthetic (no data, any size)"),
+    FL_SETTING("training.synthetic_params", "synthetic-params", for_all,
+               training.synthetic_params,
+               "parameters of the synthetic model"),
+    FL_SETTING("training.epochs", "epochs", for_sim | for_client,
+               training.epochs, "local epochs per round"),
+    FL_SETTING("training.batch_size", "batch-size", for_sim | for_client,
+               training.batch_size, "local batch size"),
+    FL_SETTING("training.lr", "lr", for_sim | for_client, training.lr,
+               "local SGD learning rate"),
+    FL_SETTING("training.momentum", "momentum", for_sim | for_client,
+               training.momentum, "local SGD momentum"),
+    FL_SETTING("training.weight_decay", "weight-decay", for_sim | for_client,
+               training.weight_decay, "local SGD weight decay"),
+    FL_SETTING("training.prox_mu", "prox-mu", for_sim | for_client,
+               training.prox_mu, "FedProx proximal coefficient (0 = off)"),
+    FL_SETTING("training.workers", "workers", for_sim | for_client,
+               training.workers, "training threads (0 = number of cores)"),
+    FL_SETTING("data.dir", "data-dir", for_all, data.dir,
+               "folder with the Fashion-MNIST IDX .gz files"),
+    FL_SETTING("data.partition", "partition", for_sim | for_client,
+               data.partition,
+               "iid | iid-unbalanced | shards | dirichlet | labels"),
+    FL_SETTING("data.dirichlet_alpha", "dirichlet-alpha", for_sim | for_client,
+               data.dirichlet_alpha, "Dirichlet concentration (dirichlet)"),
+    FL_SETTING("data.shards_per_client", "shards-per-client",
+               for_sim | for_client, data.shards_per_client,
+               "shards per client (shards)"),
+    FL_SETTING("data.labels_per_client", "labels-per-client",
+               for_sim | for_client, data.labels_per_client,
+               "classes per client (labels)"),
+    FL_SETTING("data.unbalance_sigma", "unbalance-sigma", for_sim | for_client,
+               data.unbalance_sigma, "log-normal sigma (iid-unbalanced)"),
+    FL_SETTING("aggregation.device", "aggregation-device",
+               for_sim | for_server | for_scheduler, aggregation.device,
+               "auto | cpu | cuda"),
+    FL_SETTING("aggregation.strategy", "aggregation-strategy",
+               for_sim | for_server | for_scheduler, aggregation.strategy,
+               "CUDA: layer-by-layer | bucket-flatten | bucket-coalesced | "
+               "size-balanced"),
+    FL_SETTING("aggregation.streams", "aggregation-streams",
+               for_sim | for_server | for_scheduler, aggregation.streams,
+               "CUDA streams"),
+    FL_SETTING("aggregation.bucket_mib", "aggregation-bucket-mib",
+               for_sim | for_server | for_scheduler, aggregation.bucket_mib,
+               "CUDA bucket size (MiB)"),
+    FL_SETTING("aggregation.threads", "aggregation-threads",
+               for_sim | for_server | for_scheduler, aggregation.threads,
+               "CPU aggregation threads (0 = cores)"),
+    FL_SETTING("transport.chunk_mib", "chunk-mib", for_all,
+               transport.chunk_mib, "models above this travel in chunks (MiB)"),
+    FL_SETTING("transport.max_message_mib", "max-message-mib", for_all,
+               transport.max_message_mib, "largest accepted transfer (MiB)"),
+    FL_SETTING("transport.request_timeout_s", "request-timeout", for_all,
+               transport.request_timeout_s, "timeout of remote requests (s)"),
+    FL_SETTING("transport.heartbeat_s", "heartbeat", for_all,
+               transport.heartbeat_s, "heartbeat interval between nodes (s)"),
+    FL_SETTING("transport.connection_timeout_s", "connection-timeout",
+               for_all, transport.connection_timeout_s,
+               "drop a peer silent for this long (s)"),
+    FL_SETTING("output.resume", "resume", for_server, output.resume,
+               "continue from the checkpoint in --checkpoint-dir"),
+    FL_SETTING("output.metrics", "metrics", for_sim | for_server,
+               output.metrics, "metrics JSONL file (\"\" = none)"),
+    FL_SETTING("output.checkpoint_dir", "checkpoint-dir", for_sim | for_server,
+               output.checkpoint_dir, "write checkpoints here (\"\" = none)"),
+    FL_SETTING("output.log_level", "log-level", for_all, output.log_level,
+               "trace | debug | info | warn | error | off"),
+    FL_SETTING("output.log_file", "log-file", for_all, output.log_file,
+               "also write logs to this file"),
+  };
+  return xs;
+}
+
+#undef FL_SETTING
+
+const setting* find_setting(const std::string& key) {
+  for (const auto& s : settings())
+    if (s.info.key == key)
+      return &s;
+  return nullptr;
+}
+
+caf::error bad(const std::string& what) {
+  return make_fl_error(errc::invalid_config, what);
+}
+
+caf::error parse_into(int64_t* dst, const std::string& key,
+                      const std::string& text) {
+  try {
+    size_t pos = 0;
+    auto v = std::stoll(text, &pos);
+    if (pos != text.size())
+      throw std::invalid_argument(text);
+    *dst = v;
+    return caf::none;
+  } catch (const std::exception&) {
+    return bad(key + ": expected an integer, got '" + text + "'");
+  }
+}
+
+caf::error parse_into(double* dst, const std::string& key,
+                      const std::string& text) {
+  try {
+    size_t pos = 0;
+    auto v = std::stod(text, &pos);
+    if (pos != text.size() || !std::isfinite(v))
+      throw std::invalid_argument(text);
+    *dst = v;
+    return caf::none;
+  } catch (const std::exception&) {
+    return bad(key + ": expected a number, got '" + text + "'");
+  }
+}
+
+caf::error parse_into(bool* dst, const std::string& key,
+                      const std::string& text) {
+  if (text == "true" || text == "1" || text == "yes") {
+    *dst = true;
+    return caf::none;
+  }
+  if (text == "false" || text == "0" || text == "no") {
+    *dst = false;
+    return caf::none;
+  }
+  return bad(key + ": expected true or false, got '" + text + "'");
+}
+
+caf::error parse_into(std::string* dst, const std::string&,
+                      const std::string& text) {
+  *dst = text;
+  return caf::none;
+}
+
+std::string where(const toml::node& n, const std::string& origin) {
+  return origin + ":" + std::to_string(n.source().begin.line);
+}
+
+caf::error set_from_toml(node_config& cfg, const std::string& key,
+                         const toml::node& n, const std::string& origin) {
+  auto* s = find_setting(key);
+  if (s == nullptr)
+    return bad(where(n, origin) + ": unknown key '" + key + "'");
+  auto mismatch = [&](const char* expected) {
+    return bad(where(n, origin) + ": '" + key + "' must be " + expected);
+  };
+  return std::visit(
+    [&](auto* dst) -> caf::error {
+      using T = std::remove_pointer_t<decltype(dst)>;
+      if constexpr (std::is_same<T, int64_t>::value) {
+        if (auto v = n.value_exact<int64_t>()) {
+          *dst = *v;
+          return caf::none;
+        }
+        return mismatch("an integer");
+      } else if constexpr (std::is_same<T, double>::value) {
+        if (auto v = n.value<double>()) { // integers are fine here
+          *dst = *v;
+          return caf::none;
+        }
+        return mismatch("a number");
+      } else if constexpr (std::is_same<T, bool>::value) {
+        if (auto v = n.value_exact<bool>()) {
+          *dst = *v;
+          return caf::none;
+        }
+        return mismatch("true or false");
+      } else {
+        if (auto v = n.value_exact<std::string>()) {
+          *dst = *v;
+          return caf::none;
+        }
+        return mismatch("a string");
+      }
+    },
+    s->field(cfg));
+}
+
+caf::error load_table(node_config& cfg, const toml::table& tbl,
+                      const std::string& prefix, const std::string& origin) {
+  for (auto&& [k, v] : tbl) {
+    std::string key = prefix.empty() ? std::string{k.str()}
+                                     : prefix + "." + std::string{k.str()};
+    if (auto* sub = v.as_table()) {
+      if (!prefix.empty())
+        return bad(where(v, origin) + ": unknown section '" + key + "'");
+      if (auto err = load_table(cfg, *sub, key, origin))
+        return err;
+    } else if (auto err = set_from_toml(cfg, key, v, origin)) {
+      return err;
+    }
+  }
+  return caf::none;
+}
+
+bool one_of(const std::string& x, std::initializer_list<const char*> xs) {
+  for (auto* y : xs)
+    if (x == y)
+      return true;
+  return false;
+}
+
+} // namespace
+
+const std::vector<setting_info>& all_settings() {
+  static const std::vector<setting_info> xs = [] {
+    std::vector<setting_info> result;
+    node_config probe;
+    for (const auto& s : settings()) {
+      result.push_back(s.info);
+      result.back().boolean = std::holds_alternative<bool*>(s.field(probe));
+    }
+    return result;
+  }();
+  return xs;
+}
+
+caf::error set_from_string(node_config& cfg, const std::string& key,
+                           const std::string& text) {
+  auto* s = find_setting(key);
+  if (s == nullptr)
+    return bad("unknown setting '" + key + "'");
+  return std::visit([&](auto* dst) { return parse_into(dst, key, text); },
+                    s->field(cfg));
+}
+
+std::string value_text(const node_config& cfg, const std::string& key) {
+  auto* s = find_setting(key);
+  if (s == nullptr)
+    return "";
+  node_config copy = cfg; // the accessors hand out mutable pointers
+  return std::visit(
+    [](auto* v) -> std::string {
+      using T = std::remove_pointer_t<decltype(v)>;
+      if constexpr (std::is_same<T, std::string>::value) {
+        return "\"" + *v + "\"";
+      } else if constexpr (std::is_same<T, bool>::value) {
+        return *v ? "true" : "false";
+      } else if constexpr (std::is_same<T, double>::value) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%g", *v);
+        return buf;
+      } else {
+        return std::to_string(*v);
+      }
+    },
+    s->field(copy));
+}
+
+caf::error load_toml_string(node_config& cfg, const std::string& text,
+                            const std::string& origin) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    return make_fl_error(errc::io_error,
+                         origin + ":" + std::to_string(e.source().begin.line)
+                           + ": " + std::string{e.description()});
+  }
+  return load_table(cfg, tbl, "", origin);
+}
+
+caf::error load_toml_file(node_config& cfg, const std::string& path) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    if (e.source().begin.line == 0)
+      return make_fl_error(errc::io_error, "cannot read config file '" + path
+                                             + "': "
+                                             + std::string{e.description()});
+    return make_fl_error(errc::io_error,
+                         path + ":" + std::to_string(e.source().begin.line)
+                           + ": " + std::string{e.description()});
+  }
+  return load_table(cfg, tbl, "", path);
+}
+
+std::string to_string(federation_mode x) {
+  switch (x) {
+    case federation_mode::async: return "async";
+    case federation_mode::fedbuff: return "fedbuff";
+    default: return "sync";
+  }
+}
+
+caf::expected<federation_mode> parse_federation_mode(const std::string& x) {
+  if (x == "sync")
+    return federation_mode::sync;
+  if (x == "async")
+    return federation_mode::async;
+  if (x == "fedbuff")
+    return federation_mode::fedbuff;
+  return bad("federation.mode must be sync, async or fedbuff, got '" + x
+             + "'");
+}
+
+caf::error validate(const node_config& c) {
+  if (c.node.port < 0 || c.node.port > 65535)
+    return bad("node.port must be in [0, 65535], got "
+               + std::to_string(c.node.port));
+  if (auto mode = parse_federation_mode(c.federation.mode); !mode)
+    return std::move(mode.error());
+  if (!(c.guard.max_change_ratio >= 0))
+    return bad("guard.max_change_ratio must be >= 0 (0 = off)");
+  if (!(c.guard.clip_update_norm >= 0))
+    return bad("guard.clip_update_norm must be >= 0 (0 = off)");
+  if (c.guard.max_samples < 0)
+    return bad("guard.max_samples must be >= 0 (0 = the joined count)");
+  if (c.guard.max_rejections < 0)
+    return bad("guard.max_rejections must be >= 0 (0 = never stop)");
+  if (c.federation.rounds < 1)
+    return bad("federation.rounds must be >= 1");
+  if (c.federation.clients < 1)
+    return bad("federation.clients must be >= 1");
+  if (c.federation.clients_per_round < 1)
+    return bad("federation.clients_per_round must be >= 1");
+  if (!(c.federation.quorum > 0 && c.federation.quorum <= 1))
+    return bad("federation.quorum must be in (0, 1], got "
+               + std::to_string(c.federation.quorum));
+  if (!(c.federation.round_deadline_s > 0))
+    return bad("federation.round_deadline_s must be > 0");
+  if (c.federation.seed < 0)
+    return bad("federation.seed must be >= 0");
+  if (c.federation.min_clients < 0)
+    return bad("federation.min_clients must be >= 0");
+  if (c.federation.client_offset < 0 || c.federation.total_clients < 0)
+    return bad("federation.client_offset and total_clients must be >= 0");
+  if (c.federation.total_clients > 0
+      && c.federation.client_offset + c.federation.clients
+           > c.federation.total_clients)
+    return bad("federation.client_offset + clients exceeds total_clients");
+  if (c.federation.target_accuracy < 0 || c.federation.target_accuracy > 1)
+    return bad("federation.target_accuracy must be in [0, 1]");
+  if (c.federation.straggler_fraction < 0
+      || c.federation.straggler_fraction > 1)
+    return bad("federation.straggler_fraction must be in [0, 1]");
+  if (c.federation.straggler_slowdown < 1)
+    return bad("federation.straggler_slowdown must be >= 1");
+  if (!(c.async.alpha > 0 && c.async.alpha <= 1))
+    return bad("async.alpha must be in (0, 1]");
+  if (!one_of(c.async.staleness, {"constant", "polynomial", "hinge"}))
+    return bad("async.staleness must be constant, polynomial or hinge, got '"
+               + c.async.staleness + "'");
+  if (c.async.staleness_a < 0 || c.async.staleness_b < 0)
+    return bad("async.staleness_a and staleness_b must be >= 0");
+  if (c.async.max_staleness < 0)
+    return bad("async.max_staleness must be >= 0");
+  if (c.async.buffer_k < 1)
+    return bad("async.buffer_k must be >= 1");
+  if (!(c.async.server_lr > 0))
+    return bad("async.server_lr must be > 0");
+  if (c.async.concurrency < 0 || c.async.max_updates < 0
+      || c.async.max_seconds < 0)
+    return bad("async.concurrency, max_updates and max_seconds must be >= 0");
+  if (c.async.eval_every < 1)
+    return bad("async.eval_every must be >= 1");
+  if (!one_of(c.training.model, {"mlp", "cnn", "synthetic"}))
+    return bad("training.model must be mlp, cnn or synthetic, got '"
+               + c.training.model + "'");
+  if (c.training.synthetic_params < 2)
+    return bad("training.synthetic_params must be >= 2");
+  if (c.training.epochs < 1)
+    return bad("training.epochs must be >= 1");
+  if (c.training.batch_size < 1)
+    return bad("training.batch_size must be >= 1");
+  if (!(c.training.lr > 0))
+    return bad("training.lr must be > 0");
+  if (c.training.momentum < 0 || c.training.momentum >= 1)
+    return bad("training.momentum must be in [0, 1)");
+  if (c.training.weight_decay < 0)
+    return bad("training.weight_decay must be >= 0");
+  if (c.training.prox_mu < 0)
+    return bad("training.prox_mu must be >= 0");
+  if (c.training.workers < 0)
+    return bad("training.workers must be >= 0");
+  if (!one_of(c.data.partition,
+              {"iid", "iid-unbalanced", "shards", "dirichlet", "labels"}))
+    return bad("data.partition must be iid, iid-unbalanced, shards, "
+               "dirichlet or labels, got '"
+               + c.data.partition + "'");
+  if (!(c.data.dirichlet_alpha > 0))
+    return bad("data.dirichlet_alpha must be > 0");
+  if (c.data.shards_per_client < 1)
+    return bad("data.shards_per_client must be >= 1");
+  if (c.data.labels_per_client < 1 || c.data.labels_per_client > 10)
+    return bad("data.labels_per_client must be in [1, 10]");
+  if (c.data.unbalance_sigma < 0)
+    return bad("data.unbalance_sigma must be >= 0");
+  if (!one_of(c.aggregation.device, {"auto", "cpu", "cuda"}))
+    return bad("aggregation.device must be auto, cpu or cuda, got '"
+               + c.aggregation.device + "'");
+  if (!one_of(c.aggregation.strategy, {"layer-by-layer", "bucket-flatten",
+                                       "bucket-coalesced", "size-balanced"}))
+    return bad("aggregation.strategy must be layer-by-layer, bucket-flatten, "
+               "bucket-coalesced or size-balanced, got '"
+               + c.aggregation.strategy + "'");
+  if (c.aggregation.streams < 1 || c.aggregation.streams > 64)
+    return bad("aggregation.streams must be in [1, 64]");
+  if (c.aggregation.bucket_mib < 1)
+    return bad("aggregation.bucket_mib must be >= 1");
+  if (c.aggregation.threads < 0)
+    return bad("aggregation.threads must be >= 0");
+  if (c.transport.chunk_mib < 1 || c.transport.chunk_mib > 256)
+    return bad("transport.chunk_mib must be in [1, 256]");
+  if (c.transport.max_message_mib < c.transport.chunk_mib)
+    return bad("transport.max_message_mib must be >= transport.chunk_mib");
+  if (!(c.transport.request_timeout_s > 0))
+    return bad("transport.request_timeout_s must be > 0");
+  if (!(c.transport.heartbeat_s > 0))
+    return bad("transport.heartbeat_s must be > 0");
+  if (!(c.transport.connection_timeout_s > c.transport.heartbeat_s))
+    return bad("transport.connection_timeout_s must exceed "
+               "transport.heartbeat_s");
+  if (c.output.resume && c.output.checkpoint_dir.empty())
+    return bad("output.resume needs output.checkpoint_dir");
+  if (!one_of(c.output.log_level,
+              {"trace", "debug", "info", "warn", "error", "off"}))
+    return bad("output.log_level must be trace, debug, info, warn, error or "
+               "off, got '"
+               + c.output.log_level + "'");
+  return caf::none;
+}
+
+} // namespace fl

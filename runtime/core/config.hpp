@@ -1,0 +1,158 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+namespace fl {
+
+/// How a federation trains: synchronous rounds (FedAvg), FedAsync (each
+/// update mixed in on arrival) or FedBuff (buffered deltas).
+enum class federation_mode : uint8_t { sync, async, fedbuff };
+
+/// "sync", "async" or "fedbuff".
+std::string to_string(federation_mode x);
+
+/// Parses "sync", "async" or "fedbuff". Errors: `invalid_config`.
+caf::expected<federation_mode> parse_federation_mode(const std::string& x);
+
+/// Every setting of a node, grouped as in the TOML file ([node], [federation],
+/// ...). Defaults reproduce workload W1 (see README). Plain value type: built
+/// by `load_toml_file` + `set_from_string` in cli/, checked by `validate`.
+struct node_config {
+  struct node_section {
+    std::string host = "127.0.0.1"; ///< address to publish on / advertise
+    int64_t port = 0;               ///< port to publish on; 0 lets the OS pick
+    std::string upstream;           ///< "HOST:PORT" of the server to join
+    std::string id;                 ///< node id; empty = derived from host/pid
+    std::string token;              ///< shared secret for joining; "" = none
+    std::string port_file;          ///< if set, the bound port is written here
+  } node;
+  struct federation_section {
+    std::string mode = "sync";      ///< sync | async | fedbuff (as written)
+    /// The mode as an enum. REQUIRES: a validated config.
+    federation_mode kind() const { return *parse_federation_mode(mode); }
+    int64_t rounds = 30;            ///< rounds to run (sync)
+    int64_t clients = 100;          ///< simulated clients (sim) / expected total
+    int64_t clients_per_round = 10; ///< sampled per round
+    double quorum = 1.0;            ///< fraction of sampled clients to wait for
+    double round_deadline_s = 120;  ///< a round closes after this many seconds
+    int64_t seed = 0;               ///< seed for sampling, partitioning, init
+    int64_t min_clients = 0;        ///< wait for this many joins; 0 = clients
+    int64_t client_offset = 0;      ///< client: global index of its first client
+    int64_t total_clients = 0;      ///< client: clients in the federation (partitioning); 0 = clients
+    double target_accuracy = 0;     ///< stop once test accuracy reaches it; 0 = off
+    double straggler_fraction = 0;  ///< share of clients that are slow (seeded)
+    double straggler_slowdown = 5;  ///< how many times slower they are
+  } federation;
+  struct async_section {
+    double alpha = 0.6;             ///< FedAsync mixing weight
+    std::string staleness = "polynomial"; ///< constant | polynomial | hinge
+    double staleness_a = 0.5;
+    double staleness_b = 4;
+    int64_t max_staleness = 100;    ///< older updates are dropped
+    int64_t buffer_k = 10;          ///< FedBuff: apply every K updates
+    double server_lr = 1.0;         ///< FedBuff: server learning rate
+    int64_t concurrency = 0;        ///< clients training at once; 0 = clients_per_round
+    int64_t max_updates = 0;        ///< stop after this many; 0 = rounds x clients_per_round
+    double max_seconds = 0;         ///< stop after this long; 0 = off
+    int64_t eval_every = 10;        ///< evaluate every N model versions
+  } async;
+  struct training_section {
+    std::string model = "mlp";      ///< mlp | cnn | synthetic
+    int64_t synthetic_params = 100000; ///< model size of "synthetic"
+    int64_t epochs = 1;             ///< local epochs per activation
+    int64_t batch_size = 32;
+    double lr = 0.05;
+    double momentum = 0;
+    double weight_decay = 0;
+    double prox_mu = 0;             ///< FedProx proximal term; 0 = FedAvg
+    int64_t workers = 0;            ///< training threads; 0 = number of cores
+  } training;
+  struct data_section {
+    std::string dir = "/usr/share/datasets/fashion-mnist";
+    std::string partition = "iid";  ///< iid | iid-unbalanced | shards | dirichlet | labels
+    double dirichlet_alpha = 0.5;
+    int64_t shards_per_client = 2;
+    int64_t labels_per_client = 2;
+    double unbalance_sigma = 0.3;   ///< log-normal sigma for iid-unbalanced
+  } data;
+  struct aggregation_section {
+    std::string device = "auto";    ///< auto | cpu | cuda
+    std::string strategy = "bucket-flatten"; ///< CUDA bucketing strategy
+    int64_t streams = 4;            ///< CUDA streams
+    int64_t bucket_mib = 16;        ///< CUDA bucket size
+    int64_t threads = 0;            ///< CPU aggregation threads; 0 = cores
+  } aggregation;
+  struct guard_section {
+    double max_change_ratio = 10;   ///< bound on ||new - old|| / max(||old||, 1); 0 = off
+    double clip_update_norm = 0;    ///< clip each update's change to this L2 norm; 0 = off
+    int64_t max_samples = 0;        ///< refuse updates claiming more; 0 = the joined count
+    int64_t max_rejections = 3;     ///< consecutive rejected models stop the run; 0 = never
+  } guard;
+  struct transport_section {
+    int64_t chunk_mib = 64;         ///< models above this travel in chunks
+    int64_t max_message_mib = 8192; ///< larger transfers are refused
+    double request_timeout_s = 30;  ///< every remote request times out
+    double heartbeat_s = 5;         ///< CAF middleman heartbeat interval
+    double connection_timeout_s = 30; ///< a silent peer is dropped after this
+  } transport;
+  struct output_section {
+    std::string metrics = "fl-metrics.jsonl"; ///< JSONL metrics; "" = none
+    std::string checkpoint_dir;     ///< "" = no checkpoints
+    bool resume = false;            ///< start from checkpoint_dir's checkpoint
+    std::string log_level = "info"; ///< trace|debug|info|warn|error|off
+    std::string log_file;           ///< also log here; "" = console only
+  } output;
+};
+
+/// Who a setting is for: a subcommand shows only the flags meant for it.
+enum setting_scope : unsigned {
+  for_sim = 1,
+  for_server = 2,
+  for_client = 4,
+  for_scheduler = 8,
+  for_all = 15,
+};
+
+/// Describes one setting: its TOML key, its command-line flag and its help.
+struct setting_info {
+  std::string key;  ///< "section.name" as in the TOML file
+  std::string flag; ///< long flag without dashes, e.g. "rounds"
+  std::string help;
+  unsigned scope;   ///< bitwise or of `setting_scope`
+  bool boolean = false; ///< a flag without a value on the command line
+};
+
+/// All settings, in the order `--help` shows them.
+const std::vector<setting_info>& all_settings();
+
+/// Sets the setting named `key` from text (flag value).
+/// Errors: `invalid_config` for an unknown key or text that does not parse
+/// as the setting's type; the config is unchanged then.
+caf::error set_from_string(node_config& cfg, const std::string& key,
+                           const std::string& text);
+
+/// The current value of setting `key` as text ("" for an unknown key), e.g.
+/// for showing defaults in --help.
+std::string value_text(const node_config& cfg, const std::string& key);
+
+/// Loads a TOML file over `cfg`. Every key must be a known setting with the
+/// right type: unknown keys and type mismatches are errors that name the key
+/// and its line. On error `cfg` may hold some of the file's values; callers
+/// discard it.
+/// Errors: `io_error` (missing/unreadable/unparsable), `invalid_config`.
+caf::error load_toml_file(node_config& cfg, const std::string& path);
+
+/// Same as load_toml_file but from text (`origin` names it in errors).
+caf::error load_toml_string(node_config& cfg, const std::string& text,
+                            const std::string& origin);
+
+/// Checks ranges and cross-field rules (e.g. quorum in (0, 1]).
+/// Errors: `invalid_config` naming the first bad setting.
+caf::error validate(const node_config& cfg);
+
+} // namespace fl

@@ -1,0 +1,102 @@
+#include "runtime/storage/metrics.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "runtime/core/errors.hpp"
+
+namespace fl {
+
+std::string json_quote(const std::string& x) {
+  std::string out = "\"";
+  for (char c : x) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+void json_record::key(const std::string& k) {
+  if (!body_.empty())
+    body_ += ',';
+  body_ += json_quote(k);
+  body_ += ':';
+}
+
+json_record& json_record::add(const std::string& k, double value) {
+  key(k);
+  if (!std::isfinite(value)) {
+    body_ += "null"; // JSON has no NaN/Inf
+    return *this;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", value);
+  body_ += buf;
+  return *this;
+}
+
+json_record& json_record::add(const std::string& k, int64_t value) {
+  key(k);
+  body_ += std::to_string(value);
+  return *this;
+}
+
+json_record& json_record::add(const std::string& k, uint64_t value) {
+  key(k);
+  body_ += std::to_string(value);
+  return *this;
+}
+
+json_record& json_record::add(const std::string& k, const std::string& v) {
+  key(k);
+  body_ += json_quote(v);
+  return *this;
+}
+
+json_record& json_record::add(const std::string& k, bool value) {
+  key(k);
+  body_ += value ? "true" : "false";
+  return *this;
+}
+
+json_record& json_record::add_raw(const std::string& k,
+                                  const std::string& json) {
+  key(k);
+  body_ += json;
+  return *this;
+}
+
+caf::expected<metrics_sink> metrics_sink::open(const std::string& path,
+                                               bool append) {
+  metrics_sink result;
+  result.file_.reset(std::fopen(path.c_str(), append ? "a" : "w"));
+  if (!result.file_)
+    return make_fl_error(errc::io_error, "cannot open metrics file '" + path
+                                           + "': " + std::strerror(errno));
+  return result;
+}
+
+void metrics_sink::write(const json_record& r) {
+  if (!file_)
+    return;
+  auto line = r.str();
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), file_.get());
+  std::fflush(file_.get());
+}
+
+} // namespace fl

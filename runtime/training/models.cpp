@@ -1,0 +1,65 @@
+#include "runtime/training/models.hpp"
+
+#include <torch/torch.h>
+
+#include "runtime/core/errors.hpp"
+
+namespace fl {
+
+namespace {
+
+class mlp : public classifier {
+public:
+  mlp() {
+    fc1_ = register_module("fc1", torch::nn::Linear(784, 200));
+    fc2_ = register_module("fc2", torch::nn::Linear(200, 200));
+    fc3_ = register_module("fc3", torch::nn::Linear(200, 10));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = x.view({x.size(0), 784});
+    x = torch::relu(fc1_->forward(x));
+    x = torch::relu(fc2_->forward(x));
+    return fc3_->forward(x);
+  }
+
+private:
+  torch::nn::Linear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr};
+};
+
+class cnn : public classifier {
+public:
+  cnn() {
+    conv1_ = register_module(
+      "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 32, 5).padding(2)));
+    conv2_ = register_module(
+      "conv2",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 5).padding(2)));
+    fc1_ = register_module("fc1", torch::nn::Linear(64 * 7 * 7, 512));
+    fc2_ = register_module("fc2", torch::nn::Linear(512, 10));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = x.view({x.size(0), 1, 28, 28});
+    x = torch::max_pool2d(torch::relu(conv1_->forward(x)), 2);
+    x = torch::max_pool2d(torch::relu(conv2_->forward(x)), 2);
+    x = x.view({x.size(0), 64 * 7 * 7});
+    x = torch::relu(fc1_->forward(x));
+    return fc2_->forward(x);
+  }
+
+private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
+};
+
+} // namespace
+
+caf::expected<std::shared_ptr<classifier>> make_model(const std::string& name) {
+  if (name == "mlp")
+    return std::shared_ptr<classifier>{std::make_shared<mlp>()};
+  if (name == "cnn")
+    return std::shared_ptr<classifier>{std::make_shared<cnn>()};
+  return make_fl_error(errc::invalid_config,
+                       "unknown model '" + name + "' (expected mlp or cnn)");
+}
+
+} // namespace fl

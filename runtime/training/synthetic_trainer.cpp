@@ -1,0 +1,69 @@
+#include "runtime/training/synthetic_trainer.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "runtime/core/errors.hpp"
+
+namespace fl {
+
+synthetic_trainer::synthetic_trainer(uint64_t numel) {
+  auto n = std::max<uint64_t>(numel, 2);
+  layout_.add("synthetic.weight", {static_cast<int64_t>(n - n / 4)});
+  layout_.add("synthetic.bias", {static_cast<int64_t>(n / 4)});
+}
+
+caf::expected<fit_output> synthetic_trainer::fit(const fit_input& in) {
+  if (in.global.size() != layout_.numel())
+    return make_fl_error(errc::size_mismatch,
+                         "global model has " + std::to_string(in.global.size())
+                           + " elements, expected "
+                           + std::to_string(layout_.numel()));
+  if (!in.samples || in.samples->empty())
+    return make_fl_error(errc::invalid_field, "client has no samples");
+  const float target
+    = 0.5f + 0.1f * (static_cast<float>(in.samples->front() % 21) - 10) / 10;
+  const auto lr = static_cast<float>(std::min(in.config.lr, 1.0));
+  auto params = std::make_shared<std::vector<float>>(in.global.begin(),
+                                                     in.global.end());
+  double loss = 0;
+  for (int64_t e = 0; e < in.config.epochs; ++e) {
+    double sq = 0;
+    for (auto& w : *params) {
+      const float d = w - target;
+      sq += static_cast<double>(d) * d;
+      w -= lr * d;
+    }
+    loss = sq / (2.0 * static_cast<double>(params->size()));
+  }
+  fit_output out;
+  out.params = std::move(params);
+  out.num_samples = in.samples->size();
+  out.metrics.loss = loss;
+  out.metrics.accuracy = 1.0 / (1.0 + loss);
+  return out;
+}
+
+caf::expected<eval_output> synthetic_trainer::evaluate(span<const float> p) {
+  if (p.size() != layout_.numel())
+    return make_fl_error(errc::size_mismatch, "model has the wrong size");
+  double sq = 0;
+  for (auto w : p)
+    sq += (static_cast<double>(w) - 0.5) * (static_cast<double>(w) - 0.5);
+  eval_output out;
+  out.num_samples = 1;
+  out.loss = sq / static_cast<double>(p.size());
+  out.accuracy = 1.0 / (1.0 + out.loss);
+  return out;
+}
+
+std::vector<float> synthetic_trainer::initial_params(uint64_t seed) {
+  std::mt19937_64 rng{seed};
+  std::uniform_real_distribution<float> dist{-1.f, 1.f};
+  std::vector<float> xs(layout_.numel());
+  for (auto& x : xs)
+    x = dist(rng);
+  return xs;
+}
+
+} // namespace fl
