@@ -28,7 +28,8 @@ struct aggregation_state {
   model_state current;
   double current_norm = 0; ///< ||current||, for the change bound
   sum_kind kind = sum_kind::params;
-  double total_weight = 0;
+  double total_weight = 0;   ///< sum of the updates' weights
+  double backend_weight = 0; ///< sum of the weights the backend was given
   uint64_t rejections = 0; ///< consecutive rejected candidates
   static inline const char* name = "fl.aggregation";
 };
@@ -49,6 +50,7 @@ model_state as_version(uint64_t version,
 caf::error begin_sum(aggregation_state& st, sum_kind kind) {
   st.kind = kind;
   st.total_weight = 0;
+  st.backend_weight = 0;
   return st.backend->begin(st.layout);
 }
 
@@ -116,6 +118,13 @@ caf::expected<std::shared_ptr<std::vector<float>>> take_mean(
   auto mean = std::make_shared<std::vector<float>>(st.layout.numel());
   if (auto err = st.backend->finalize(span<float>{*mean}))
     return err;
+  // A delta folded into a params sum adds its base with the update's
+  // weight, so the backend divided by more than the updates' weights.
+  if (st.backend_weight != st.total_weight) {
+    const auto f = static_cast<float>(st.backend_weight / st.total_weight);
+    for (auto& x : *mean)
+      x *= f;
+  }
   if (auto err = begin_sum(st, st.kind))
     return err;
   return mean;
@@ -166,18 +175,23 @@ aggregation_behavior(agg_actor self, model_layout layout,
       const double w = u.weight;
       const auto base = current_values(st);
       caf::error err;
+      auto fold = [&](span<const float> xs, double weight) {
+        if (!err) {
+          err = st.backend->fold(xs, weight);
+          st.backend_weight += weight;
+        }
+      };
       if (st.kind == sum_kind::delta) {
-        err = st.backend->fold(u.values, w * s);
+        fold(u.values, w * s);
       } else if (u.kind == tensor_kind::delta) {
         // base + s * delta, folded without materialising the sum.
-        err = st.backend->fold(base, w);
-        if (!err)
-          err = st.backend->fold(u.values, w * s);
+        fold(base, w);
+        fold(u.values, w * s);
       } else {
         // base + s * (params - base) = s * params + (1 - s) * base.
-        err = st.backend->fold(u.values, w * s);
-        if (!err && s < 1)
-          err = st.backend->fold(base, w * (1 - s));
+        fold(u.values, w * s);
+        if (s < 1)
+          fold(base, w * (1 - s));
       }
       if (err)
         return err;

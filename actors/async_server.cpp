@@ -64,6 +64,10 @@ struct async_state {
   uint64_t buffered = 0;         ///< FedBuff: deltas sent since the last apply
   uint64_t agg_in_flight = 0;    ///< requests the aggregation actor owes
   uint64_t submitted = 0;        ///< updates handed to the aggregation actor
+  /// Versions the aggregation actor is making (mixes, FedBuff applies sent
+  /// and not answered): an update arriving now is mixed into version
+  /// `version + pending_versions`, so its staleness counts them too.
+  uint64_t pending_versions = 0;
   uint64_t recorded_version = 0; ///< the last version with a record
   std::map<uint64_t, uint64_t> staleness; ///< since the last record
   clock_type::time_point start;
@@ -277,9 +281,11 @@ void mix_in(async_actor* self, agg_update u, double alpha, uint64_t base,
   auto& st = self->state;
   auto id = u.node_id;
   ++st.agg_in_flight;
+  ++st.pending_versions;
   self->request(st.agg, caf::infinite, agg_mix_atom::value, std::move(u),
                 alpha)
     .then([self, base, staleness, id](agg_outcome& o) {
+      --self->state.pending_versions;
       if (o.update_refused) {
         drop(self, id, base, o.reason);
       } else {
@@ -312,9 +318,11 @@ void buffer_in(async_actor* self, agg_update u, uint64_t base,
     return;
   st.buffered = 0;
   ++st.agg_in_flight;
+  ++st.pending_versions;
   self->request(st.agg, caf::infinite, agg_apply_atom::value,
                 st.cfg.server_lr)
     .then([self](agg_outcome& o) {
+      --self->state.pending_versions;
       on_outcome(self, o);
       agg_answered(self);
     });
@@ -334,8 +342,8 @@ void on_update(async_actor* self, update_msg& up) {
   };
   if (st.current != phase::serving)
     return refuse(make_fl_error(errc::unexpected_message, "server stopping"));
-  auto staleness = staleness_of(st.version, up.base_version,
-                                st.cfg.max_staleness);
+  auto staleness = staleness_of(st.version + st.pending_versions,
+                                up.base_version, st.cfg.max_staleness);
   if (!staleness)
     return refuse(staleness.error());
   if (up.model.layout != st.layout)

@@ -13,6 +13,7 @@
 #include "actors/client.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/relay.hpp"
+#include "runtime/core/errors.hpp"
 #include "actors/training_pool.hpp"
 #include "messages/system_config.hpp"
 #include "runtime/core/actor_system.hpp"
@@ -222,4 +223,22 @@ TEST_CASE("in async mode schedulers relay their members to the server",
   CHECK(rs.back().updates_applied == 24);
   CHECK(rs.back().model_version == 6); // 24 / K with K = 4
   CHECK_THAT(f.logs.text(), Catch::Contains("6 clients joined"));
+}
+
+TEST_CASE("a diverging FedBuff run stops with an error instead of stalling",
+          "[async][guard]") {
+  // A server learning rate of 1000 throws every step far beyond the change
+  // bound: each candidate is rejected, and the third in a row ends the run.
+  auto s = settings("fedbuff", 4, 400);
+  s.server_lr = 1000;
+  s.guard.max_rejections = 3;
+  async_federation f{s};
+  f.add_clients(4);
+  auto reason = f.run_to_end();
+  CHECK(reason.code() == static_cast<uint8_t>(errc::rejected_model));
+  auto rs = f.records->records();
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().model_version == 0);
+  CHECK(rs.back().models_rejected == 3);
+  CHECK_THAT(f.logs.text(), Catch::Contains("3 candidate models in a row"));
 }

@@ -1,0 +1,216 @@
+// The sync server's round FSM against scripted (honest and hostile) clients,
+// driven by CAF's deterministic test coordinator: no wall-clock waits, and
+// deadlines fire only when a test expires the timers.
+
+#include <catch2/catch.hpp>
+
+#include <optional>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/client.hpp"
+#include "actors/interfaces.hpp"
+#include "actors/server.hpp"
+#include "runtime/aggregation/fedavg.hpp"
+#include "runtime/core/errors.hpp"
+#include "support/deterministic.hpp"
+#include "support/synthetic_federation.hpp"
+
+using namespace fl;
+
+namespace {
+
+enum class conduct {
+  honest,       ///< moves the model a little towards 0.5
+  huge_values,  ///< finite but enormous values (3e38)
+  huge_samples, ///< claims 2^62 samples
+  fails,        ///< reports a training failure
+  silent,       ///< never answers
+};
+
+/// A client that joins with the synthetic model and answers activations
+/// according to `how`. Errors it receives are recorded in `errors`.
+caf::behavior scripted_client(caf::event_based_actor* self, caf::actor server,
+                              std::string id, conduct how,
+                              std::shared_ptr<std::vector<error_msg>> errors) {
+  self->send(server, deliver_atom::value,
+             envelope{"", test::synthetic_join(id)});
+  return {
+    [=](deliver_atom, envelope& env) {
+      if (auto* e = std::get_if<error_msg>(&env.body)) {
+        errors->push_back(*e);
+        return;
+      }
+      if (std::holds_alternative<exit_msg>(env.body)) {
+        self->quit();
+        return;
+      }
+      auto* act = std::get_if<activation_msg>(&env.body);
+      if (!act || how == conduct::silent)
+        return;
+      if (how == conduct::fails) {
+        self->send(server, deliver_atom::value,
+                   envelope{"", error_msg{static_cast<uint16_t>(
+                                            errc::training_failed),
+                                          "out of memory", id, act->round}});
+        return;
+      }
+      auto params = std::make_shared<std::vector<float>>(
+        act->model.values.begin(), act->model.values.end());
+      for (auto& x : *params)
+        x = how == conduct::huge_values ? 3e38f : x + 0.1f * (0.5f - x);
+      update_msg up;
+      up.node_id = id;
+      up.round = act->round;
+      up.base_version = act->model_version;
+      up.num_samples = how == conduct::huge_samples ? uint64_t{1} << 62 : 50;
+      up.model.layout = act->model.layout;
+      up.model.values = span<const float>{*params};
+      up.model.owner = params;
+      self->send(server, deliver_atom::value, envelope{"", std::move(up)});
+    },
+  };
+}
+
+struct fixture : test::deterministic_system {
+  std::shared_ptr<round_log> rounds = std::make_shared<round_log>();
+  std::shared_ptr<std::vector<error_msg>> errors
+    = std::make_shared<std::vector<error_msg>>();
+  caf::actor server;
+  std::optional<caf::error> server_exit;
+
+  fixture(uint64_t num_rounds, std::vector<conduct> clients,
+          guard_settings g = {}, double quorum = 0.5) {
+    server_settings s;
+    s.rounds = num_rounds;
+    s.min_clients = clients.size();
+    s.round_deadline_s = 30;
+    s.exit_grace_s = 1;
+    s.log_sink = rounds;
+    s.guard = g;
+    s.detached_aggregation = false;
+    s.folder = std::shared_ptr<aggregator>{make_cpu_aggregator(1)};
+    server = spawn_server(sys, s,
+                          std::make_shared<fedavg>(clients.size(), quorum, 0),
+                          test::synthetic_initial_model(
+                            test::synthetic_model_size),
+                          caf::actor{}, logs.log());
+    server->attach_functor(
+      [this](const caf::error& reason) { server_exit = reason; });
+    for (size_t i = 0; i < clients.size(); ++i)
+      sys.spawn(scripted_client, server, "client-" + std::to_string(i),
+                clients[i], errors);
+  }
+};
+
+} // namespace
+
+TEST_CASE("an update of 3e38 values is refused; the honest ones make the "
+          "round",
+          "[server][guard]") {
+  fixture f{2, {conduct::honest, conduct::honest, conduct::huge_values}};
+  f.run();
+  auto rs = f.rounds->records();
+  REQUIRE(rs.size() == 2);
+  for (const auto& r : rs) {
+    CHECK(r.accepted);
+    CHECK(r.clients_ok == 2);
+    CHECK(r.clients_failed == 1);
+  }
+  CHECK(rs[1].model_version == 2);
+  CHECK_THAT(f.logs.text(), Catch::Contains("update from client-2 refused")
+                              && Catch::Contains("rejected_update"));
+  REQUIRE(f.server_exit);
+  CHECK(!*f.server_exit);
+}
+
+TEST_CASE("an update claiming 2^62 samples is refused", "[server][guard]") {
+  fixture f{1, {conduct::honest, conduct::honest, conduct::huge_samples}};
+  f.run();
+  auto rs = f.rounds->records();
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].accepted);
+  CHECK(rs[0].clients_ok == 2);
+  CHECK(rs[0].clients_failed == 1);
+  CHECK_THAT(f.logs.text(), Catch::Contains("claims 4611686018427387904 "
+                                            "samples; at most 50 allowed"));
+}
+
+TEST_CASE("rejected models in a row stop the run with an error",
+          "[server][guard]") {
+  // Without a change bound, two honest updates and one of 3e38 (weight 50)
+  // overflow the float sum: every candidate is non-finite.
+  guard_settings g;
+  g.max_change_ratio = 0;
+  g.max_rejections = 3;
+  fixture f{10, {conduct::honest, conduct::honest, conduct::huge_values}, g};
+  f.run();
+  auto rs = f.rounds->records();
+  REQUIRE(rs.size() == 3);
+  for (const auto& r : rs) {
+    CHECK_FALSE(r.accepted);
+    CHECK(r.rejected);
+    CHECK(r.model_version == 0);
+    CHECK_THAT(r.outcome, Catch::Contains("non-finite"));
+  }
+  REQUIRE(f.server_exit);
+  CHECK(f.server_exit->code() == static_cast<uint8_t>(errc::rejected_model));
+  CHECK_THAT(f.logs.text(), Catch::Contains("3 candidate models in a row"));
+}
+
+TEST_CASE("a training failure counts at once, without waiting for the "
+          "deadline",
+          "[server][failures]") {
+  fixture f{1, {conduct::honest, conduct::honest, conduct::fails}};
+  f.run(); // no timer is expired: only the report can close the round
+  auto rs = f.rounds->records();
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].accepted);
+  CHECK(rs[0].clients_failed == 1);
+  CHECK_THAT(f.logs.text(), Catch::Contains("client-2 failed")
+                              && Catch::Contains("out of memory"));
+}
+
+TEST_CASE("a silent client fails at the deadline", "[server][failures]") {
+  fixture f{1, {conduct::honest, conduct::silent}};
+  f.run();
+  CHECK(f.rounds->records().empty()); // waiting for client-1
+  f.expire_timers();
+  auto rs = f.rounds->records();
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].accepted); // quorum 0.5
+  CHECK(rs[0].clients_failed == 1);
+  CHECK_THAT(f.logs.text(), Catch::Contains("deadline passed"));
+}
+
+TEST_CASE("a join with another model is refused and the client ends with "
+          "the reason",
+          "[server][failures]") {
+  fixture f{1, {conduct::honest}};
+  // A scripted joiner with a model of another size gets an Error...
+  caf::actor probe = f.sys.spawn([&](caf::event_based_actor* self) {
+    self->send(f.server, deliver_atom::value,
+               envelope{"", test::synthetic_join("other", 2000)});
+    return caf::behavior{[&](deliver_atom, envelope& env) {
+      if (auto* e = std::get_if<error_msg>(&env.body))
+        f.errors->push_back(*e);
+    }};
+  });
+  // ... and a real client actor quits with it.
+  auto settings = test::synthetic_client(7);
+  settings.layout = test::synthetic_layout(2000);
+  std::optional<caf::error> client_exit;
+  auto client = spawn_client(f.sys, settings, f.server, caf::actor{},
+                             f.logs.log());
+  client->attach_functor(
+    [&](const caf::error& reason) { client_exit = reason; });
+  f.run();
+  REQUIRE(!f.errors->empty());
+  CHECK(f.errors->front().code
+        == static_cast<uint16_t>(errc::layout_mismatch));
+  CHECK_THAT(f.errors->front().message, Catch::Contains("does not match"));
+  REQUIRE(client_exit);
+  CHECK(client_exit->code() == static_cast<uint8_t>(errc::layout_mismatch));
+  caf::anon_send_exit(probe, caf::exit_reason::user_shutdown);
+  f.run();
+}
