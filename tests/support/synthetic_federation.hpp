@@ -9,6 +9,7 @@
 
 #include "actors/client.hpp"
 #include "actors/interfaces.hpp"
+#include "runtime/core/flat_model.hpp"
 #include "runtime/training/synthetic_trainer.hpp"
 
 namespace fl::test {
