@@ -48,6 +48,16 @@ if timeout 30 "$FL_NODE" client --model synthetic --synthetic-params 50000 \
 fi
 grep -q "wrong or missing token" "$work/intruder.log"
 
+# A client training another model is refused at join and exits non-zero,
+# saying why (and the server says so too).
+if timeout 30 "$FL_NODE" client --model synthetic --synthetic-params 60000 \
+     --clients 1 --client-offset 8 --upstream "127.0.0.1:$port" \
+     --token s3cret >"$work/other-model.log" 2>&1; then
+  echo "a client with another model was admitted"; cat "$work/other-model.log"; exit 1
+fi
+grep -q "does not match the federation" "$work/other-model.log"
+grep -q "join from client-8 refused: the model does not match" "$work/server.log"
+
 run_client client.log --model synthetic --synthetic-params 50000 --clients 4 \
   --token s3cret
 await_server server.log
