@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs, builds (warnings as errors) and runs every test through CTest.
+# Installs, builds (warnings as errors, the same build as run.sh) and runs
+# every test through CTest.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-FL_WERROR=${FL_WERROR:-1} bash "$root/scripts/build.sh"
+bash "$root/scripts/build.sh"
 cd "${BUILD_DIR:-$root/build}"
 ctest --output-on-failure -j "${JOBS:-$(nproc)}" --timeout 600
