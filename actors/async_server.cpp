@@ -349,10 +349,8 @@ void on_update(async_actor* self, update_msg& up) {
   if (up.model.layout != st.layout)
     return refuse(make_fl_error(errc::layout_mismatch,
                                 "update does not match the global model"));
-  auto* m = st.members.find(up.node_id);
-  uint64_t limit = m ? m->num_samples : 0;
-  if (st.cfg.guard.max_samples > 0)
-    limit = std::min(limit, st.cfg.guard.max_samples);
+  const auto limit = st.members.sample_limit(up.node_id,
+                                             st.cfg.guard.max_samples);
   if (up.num_samples == 0 || up.num_samples > limit)
     return refuse(make_fl_error(errc::rejected_update,
                                 "it claims " + std::to_string(up.num_samples)
@@ -410,16 +408,8 @@ void on_lost(async_actor* self, const std::string& id, const caf::error& why) {
 
 void on_join(async_actor* self, const caf::actor& route, const join_msg& j) {
   auto& st = self->state;
-  auto req = join_request_of(j);
-  auto outcome = st.members.join(req, route);
-  if (outcome != join_outcome::admitted && outcome != join_outcome::rejoined) {
-    auto why = st.members.explain(outcome, req);
-    st.log.wire->warn("join from {} refused: {}", j.node_id, why);
-    refuse_join(self, route, j.node_id, join_error_code(outcome), why);
+  if (!admit(self, st.members, route, j, st.log))
     return;
-  }
-  if (route.node() == self->node())
-    self->monitor(route);
   deliver_to(self, st.members, j.node_id,
              welcome_msg{j.node_id, st.cfg.id, st.version,
                          st.cfg.heartbeat_ms, st.cfg.mode});

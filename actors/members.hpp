@@ -13,6 +13,7 @@
 #include "messages/atoms.hpp"
 #include "messages/types.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/core/logging.hpp"
 #include "runtime/federation/membership.hpp"
 
 namespace fl {
@@ -46,6 +47,25 @@ inline errc join_error_code(join_outcome x) {
 inline join_request join_request_of(const join_msg& j) {
   return join_request{j.node_id, j.protocol, j.num_samples, j.layout_hash,
                       j.numel};
+}
+
+/// Admits the join `j` that came from `route` into `members`; a local route
+/// is monitored (its down_msg is the loss). A refused join is logged and
+/// answered with an Error that says why. Returns whether it was admitted.
+template <class Self>
+bool admit(Self* self, membership& members, const caf::actor& route,
+           const join_msg& j, const loggers& log) {
+  auto req = join_request_of(j);
+  auto outcome = members.join(req, route);
+  if (outcome != join_outcome::admitted && outcome != join_outcome::rejoined) {
+    auto why = members.explain(outcome, req);
+    log.wire->warn("join from {} refused: {}", j.node_id, why);
+    refuse_join(self, route, j.node_id, join_error_code(outcome), why);
+    return false;
+  }
+  if (route.node() == self->node())
+    self->monitor(route);
+  return true;
 }
 
 /// Sends `body` to the members `ids` as one multicast envelope per route, so

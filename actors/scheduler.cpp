@@ -167,10 +167,7 @@ void on_update(scheduler_actor* self, update_msg& up) {
     return;
   }
   const auto id = up.node_id;
-  auto* m = st.members.find(id);
-  uint64_t limit = m ? m->num_samples : 0;
-  if (st.cfg.guard.max_samples > 0)
-    limit = std::min(limit, st.cfg.guard.max_samples);
+  const auto limit = st.members.sample_limit(id, st.cfg.guard.max_samples);
   if (up.model.layout != st.cfg.layout || up.num_samples == 0
       || up.num_samples > limit) {
     st.log.node->warn("scheduler {}: update from {} refused (layout or {} "
@@ -238,17 +235,8 @@ void on_lost(scheduler_actor* self, const std::string& id,
 void on_join(scheduler_actor* self, const caf::actor& route,
              const join_msg& j) {
   auto& st = self->state;
-  auto req = join_request_of(j);
-  auto outcome = st.members.join(req, route);
-  if (outcome != join_outcome::admitted && outcome != join_outcome::rejoined) {
-    auto why = st.members.explain(outcome, req);
-    st.log.wire->warn("scheduler {}: join from {} refused: {}", st.cfg.id,
-                      j.node_id, why);
-    refuse_join(self, route, j.node_id, join_error_code(outcome), why);
+  if (!admit(self, st.members, route, j, st.log))
     return;
-  }
-  if (route.node() == self->node())
-    self->monitor(route);
   deliver_to(self, st.members, j.node_id,
              welcome_msg{j.node_id, st.cfg.id, st.base_version, 0,
                          federation_mode::sync});

@@ -152,16 +152,8 @@ void abort_run(server_actor* self, caf::error why) {
 
 void on_join(server_actor* self, const caf::actor& route, const join_msg& j) {
   auto& st = self->state;
-  auto req = join_request_of(j);
-  auto outcome = st.members.join(req, route);
-  if (outcome != join_outcome::admitted && outcome != join_outcome::rejoined) {
-    auto why = st.members.explain(outcome, req);
-    st.log.wire->warn("join from {} refused: {}", j.node_id, why);
-    refuse_join(self, route, j.node_id, join_error_code(outcome), why);
+  if (!admit(self, st.members, route, j, st.log))
     return;
-  }
-  if (route.node() == self->node())
-    self->monitor(route);
   st.log.node->debug("{} joined ({} samples), {} members", j.node_id,
                      j.num_samples, st.members.alive());
   deliver_to(self, st.members, j.node_id,
@@ -175,15 +167,6 @@ void on_join(server_actor* self, const caf::actor& route, const join_msg& j) {
   } else if (st.current == phase::finishing) {
     deliver_to(self, st.members, j.node_id, exit_msg{"training finished"});
   }
-}
-
-/// The most samples `id` may claim in one update.
-uint64_t sample_limit(const server_state& st, const std::string& id) {
-  auto* m = st.members.find(id);
-  uint64_t limit = m ? m->num_samples : 0;
-  if (st.cfg.guard.max_samples > 0)
-    limit = std::min(limit, st.cfg.guard.max_samples);
-  return limit;
 }
 
 void on_update(server_actor* self, update_msg& up) {
@@ -213,7 +196,7 @@ void on_update(server_actor* self, update_msg& up) {
   if (up.model.layout != st.layout)
     return refuse(make_fl_error(errc::layout_mismatch,
                                 "update does not match the global model"));
-  const auto limit = sample_limit(st, id);
+  const auto limit = st.members.sample_limit(id, st.cfg.guard.max_samples);
   if (up.num_samples == 0 || up.num_samples > limit)
     return refuse(make_fl_error(errc::rejected_update,
                                 "it claims " + std::to_string(up.num_samples)

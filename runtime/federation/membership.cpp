@@ -83,6 +83,13 @@ std::vector<std::string> membership::alive_ids() const {
   return ids;
 }
 
+uint64_t membership::sample_limit(const std::string& id,
+                                  uint64_t max_samples) const {
+  auto* m = find(id);
+  uint64_t limit = m ? m->num_samples : 0;
+  return max_samples > 0 ? std::min(limit, max_samples) : limit;
+}
+
 uint64_t membership::alive_samples() const {
   uint64_t n = 0;
   for (const auto& kv : members_)

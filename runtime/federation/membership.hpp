@@ -70,6 +70,11 @@ public:
   /// Ids of all live members, in id order (deterministic sampling).
   std::vector<std::string> alive_ids() const;
 
+  /// The most samples the live member `id` may claim in one update: what it
+  /// announced at join, capped by `max_samples` when that is not 0; 0 for
+  /// an unknown id.
+  uint64_t sample_limit(const std::string& id, uint64_t max_samples) const;
+
   /// Sum of the samples the live members announced.
   uint64_t alive_samples() const;
 

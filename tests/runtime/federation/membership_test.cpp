@@ -88,3 +88,13 @@ TEST_CASE("a member re-joins after a loss, through any route",
   CHECK(m.alive() == 1);
   CHECK(m.find("c1")->route == r.b);
 }
+
+TEST_CASE("an update may claim at most the samples announced at join",
+          "[membership]") {
+  routes r;
+  membership m{small_layout(), 2};
+  REQUIRE(m.join(req("c1", 600), r.a) == join_outcome::admitted);
+  CHECK(m.sample_limit("c1", 0) == 600);
+  CHECK(m.sample_limit("c1", 100) == 100);
+  CHECK(m.sample_limit("stranger", 0) == 0);
+}
