@@ -198,11 +198,15 @@ void evaluate(async_actor* self) {
       });
 }
 
-/// Hands models to queued clients while slots are free.
+/// Hands models to queued clients while slots are free. While the
+/// aggregation actor is making a version, requests wait for it: a client
+/// then trains from the newest model, as if the step had been immediate
+/// (handing out the outgoing version would feed stale deltas back into the
+/// next buffers and can make FedBuff diverge under load).
 void dispatch(async_actor* self) {
   auto& st = self->state;
   while (st.current == phase::serving && st.active < st.cfg.concurrency
-         && !st.queue.empty()) {
+         && st.pending_versions == 0 && !st.queue.empty()) {
     auto id = st.queue.front();
     st.queue.pop_front();
     auto& l = st.leases[id];
@@ -294,6 +298,7 @@ void mix_in(async_actor* self, agg_update u, double alpha, uint64_t base,
         on_outcome(self, o);
       }
       agg_answered(self);
+      dispatch(self);
     });
 }
 
@@ -325,6 +330,7 @@ void buffer_in(async_actor* self, agg_update u, uint64_t base,
       --self->state.pending_versions;
       on_outcome(self, o);
       agg_answered(self);
+      dispatch(self);
     });
 }
 
@@ -342,8 +348,12 @@ void on_update(async_actor* self, update_msg& up) {
   };
   if (st.current != phase::serving)
     return refuse(make_fl_error(errc::unexpected_message, "server stopping"));
-  auto staleness = staleness_of(st.version + st.pending_versions,
-                                up.base_version, st.cfg.max_staleness);
+  // Clients only ever get accepted versions: a base beyond st.version was
+  // never handed out, whatever the aggregation actor is making.
+  auto staleness = up.base_version > st.version
+                     ? staleness_of(st.version, up.base_version, 0)
+                     : staleness_of(st.version + st.pending_versions,
+                                    up.base_version, st.cfg.max_staleness);
   if (!staleness)
     return refuse(staleness.error());
   if (up.model.layout != st.layout)

@@ -165,9 +165,7 @@ TEST_CASE("FedBuff bumps the version once per K updates",
   REQUIRE(!rs.empty());
   CHECK(rs.back().updates_applied == 40);
   CHECK(rs.back().model_version == 10); // 40 / K with K = 4
-  // It learns. How much depends on how stale the deltas were, i.e. on
-  // thread timing (0.03-0.06 of the initial loss seen on a loaded machine).
-  CHECK(rs.back().test_loss < initial_loss() / 5);
+  CHECK(rs.back().test_loss < initial_loss() / 10);
 }
 
 TEST_CASE("an update from the future is rejected", "[async]") {
@@ -241,6 +239,7 @@ TEST_CASE("a diverging FedBuff run stops with an error instead of stalling",
   auto rs = f.records->records();
   REQUIRE(!rs.empty());
   CHECK(rs.back().model_version == 0);
-  CHECK(rs.back().models_rejected == 3);
+  // Steps already on their way when the run stops are rejected too.
+  CHECK(rs.back().models_rejected >= 3);
   CHECK_THAT(f.logs.text(), Catch::Contains("3 candidate models in a row"));
 }
