@@ -4,6 +4,8 @@
 
 #include "runtime/aggregation/aggregate.hpp"
 #include "runtime/aggregation/aggregator.hpp"
+#include "runtime/aggregation/host_device.hpp"
+#include "runtime/aggregation/stream_aggregator.hpp"
 #include "runtime/core/errors.hpp"
 
 using namespace fl;
@@ -41,8 +43,8 @@ std::vector<float> reference_mean(const std::vector<std::vector<float>>& ups,
   return out;
 }
 
-void check_matches_reference(aggregator& agg, double rel) {
-  auto layout = odd_layout();
+void check_matches_reference(aggregator& agg, double rel,
+                             const model_layout& layout = odd_layout()) {
   std::vector<std::vector<float>> ups;
   std::vector<double> ws;
   for (uint64_t i = 0; i < 5; ++i) {
@@ -133,6 +135,89 @@ TEST_CASE("device auto falls back to the CPU and says why; cuda fails",
   REQUIRE(agg);
   CHECK_THAT((*agg)->name(), Catch::StartsWith("cpu"));
   CHECK(!reason.empty());
+}
+
+// The accelerator orchestration (buckets, staging slots, events, streams)
+// on the host device, where threads stand in for streams: the same code the
+// CUDA aggregator runs, exercised on every machine.
+TEST_CASE("the stream aggregator on host streams matches the reference for "
+          "every strategy, stream count and odd size",
+          "[aggregator][stream]") {
+  model_layout one;
+  one.add("scalar", {1});
+  model_layout tiny;
+  for (int i = 0; i < 9; ++i)
+    tiny.add("t" + std::to_string(i), {1 + i % 3});
+  for (auto strategy :
+       {bucket_strategy::layer_by_layer, bucket_strategy::bucket_flatten,
+        bucket_strategy::bucket_coalesced, bucket_strategy::size_balanced}) {
+    for (uint32_t streams : {1u, 2u, 3u, 5u}) {
+      for (uint64_t bucket : {uint64_t{1}, uint64_t{7}, uint64_t{4099},
+                              uint64_t{50000}}) {
+        aggregator_options opts;
+        opts.strategy = strategy;
+        opts.streams = streams;
+        opts.bucket_elements = bucket;
+        auto agg = make_host_stream_aggregator(opts);
+        REQUIRE(agg);
+        INFO((*agg)->name() << ", buckets of " << bucket);
+        for (const auto* layout : {&one, &tiny})
+          check_matches_reference(**agg, 1e-6, *layout);
+        if (bucket > 1000) // ~1.2M floats in buckets of 7: too slow here
+          check_matches_reference(**agg, 1e-6);
+      }
+    }
+  }
+}
+
+TEST_CASE("the stream aggregator refuses bad input and reuses its buffers",
+          "[aggregator][stream]") {
+  aggregator_options opts;
+  opts.streams = 3;
+  opts.bucket_elements = 10;
+  auto agg = make_host_stream_aggregator(opts);
+  REQUIRE(agg);
+  std::vector<float> out(5);
+  CHECK((*agg)->finalize(span<float>{out}).code()
+        == static_cast<uint8_t>(errc::size_mismatch)); // before begin
+  model_layout l;
+  l.add("w", {5});
+  REQUIRE(!(*agg)->begin(l));
+  CHECK((*agg)->finalize(span<float>{out}).code()
+        == static_cast<uint8_t>(errc::invalid_field)); // nothing folded
+  std::vector<float> wrong(6, 1.f);
+  CHECK((*agg)->fold(span<const float>{wrong}, 1).code()
+        == static_cast<uint8_t>(errc::size_mismatch));
+  std::vector<float> x(5, 2.f);
+  std::vector<float> g(5, 0.f);
+  CHECK((*agg)->mix(span<float>{g}, span<const float>{x}, 1.5).code()
+        == static_cast<uint8_t>(errc::invalid_field));
+  // A second round on the same layout starts from zero.
+  for (int round = 0; round < 2; ++round) {
+    REQUIRE(!(*agg)->begin(l));
+    REQUIRE(!(*agg)->fold(span<const float>{x}, 3));
+    REQUIRE(!(*agg)->finalize(span<float>{out}));
+    CHECK(out == std::vector<float>(5, 2.f));
+  }
+}
+
+TEST_CASE("host streams run in order per stream and events wait for them",
+          "[aggregator][stream]") {
+  host_device dev;
+  REQUIRE(!dev.init(2));
+  std::vector<float> a(1000, 1.f), b(1000, 0.f), c(1000, 0.f);
+  // Stream 0: b = a, then b += 2 a; stream 1: c = a. Event 0 after b.
+  REQUIRE(!dev.upload(b.data(), a.data(), a.size(), 0));
+  REQUIRE(!dev.axpy(b.data(), a.data(), 2.f, a.size(), 0));
+  REQUIRE(!dev.record(0, 0));
+  REQUIRE(!dev.upload(c.data(), a.data(), a.size(), 1));
+  REQUIRE(!dev.wait(0));
+  CHECK(b == std::vector<float>(1000, 3.f));
+  REQUIRE(!dev.synchronize());
+  CHECK(c == a);
+  CHECK(dev.jobs_run() == 4);
+  CHECK(dev.upload(c.data(), a.data(), 1, 2).code()
+        == static_cast<uint8_t>(errc::invalid_field)); // no stream 2
 }
 
 // GPU tests: hidden, run with `build/tests/fl_tests "[.gpu]"` on a machine
