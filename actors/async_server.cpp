@@ -63,7 +63,9 @@ struct async_state {
   uint64_t rejected = 0;         ///< candidates the guard refused
   uint64_t buffered = 0;         ///< FedBuff: deltas sent since the last apply
   uint64_t agg_in_flight = 0;    ///< requests the aggregation actor owes
-  uint64_t submitted = 0;        ///< updates handed to the aggregation actor
+  /// Updates handed to the aggregation actor and not refused by it: the
+  /// applied ones plus those in flight (bounded by max_updates).
+  uint64_t submitted = 0;
   /// Versions the aggregation actor is making (mixes, FedBuff applies sent
   /// and not answered): an update arriving now is mixed into version
   /// `version + pending_versions`, so its staleness counts them too.
@@ -270,6 +272,15 @@ void on_outcome(async_actor* self, agg_outcome& o) {
   if (!is_rejected_model(o.reason))
     return; // e.g. every delta of a FedBuff buffer was refused
   ++st.rejected;
+  // The rejected candidate gets a metrics line of its own; nothing of it
+  // reaches a checkpoint.
+  json_record j;
+  j.add("model_version", st.version)
+    .add("elapsed_seconds", elapsed(st))
+    .add("rejected", true)
+    .add("outcome", describe(o.reason))
+    .add("models_rejected", st.rejected);
+  st.metrics.write(j);
   const auto limit = st.cfg.guard.max_rejections;
   if (limit > 0 && o.consecutive_rejections >= limit)
     stop(self, "the model diverged",
@@ -290,6 +301,9 @@ void mix_in(async_actor* self, agg_update u, double alpha, uint64_t base,
                 alpha)
     .then([self, base, staleness, id](agg_outcome& o) {
       --self->state.pending_versions;
+      if (o.update_refused || !o.accepted) {
+        --self->state.submitted; // the budget is for applied updates
+      }
       if (o.update_refused) {
         drop(self, id, base, o.reason);
       } else {
@@ -314,6 +328,7 @@ void buffer_in(async_actor* self, agg_update u, uint64_t base,
         agg_answered(self);
       },
       [self, id, base](caf::error& err) {
+        --self->state.submitted; // the budget is for applied updates
         drop(self, id, base, err);
         agg_answered(self);
       });

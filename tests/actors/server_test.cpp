@@ -14,72 +14,21 @@
 #include "runtime/aggregation/fedavg.hpp"
 #include "runtime/core/errors.hpp"
 #include "support/deterministic.hpp"
+#include "support/scripted_client.hpp"
 #include "support/synthetic_federation.hpp"
 
 using namespace fl;
 
 namespace {
 
-enum class conduct {
-  honest,       ///< moves the model a little towards 0.5
-  huge_values,  ///< finite but enormous values (3e38)
-  huge_samples, ///< claims 2^62 samples
-  fails,        ///< reports a training failure
-  silent,       ///< never answers
-};
-
-/// A client that joins with the synthetic model and answers activations
-/// according to `how`. Errors it receives are recorded in `errors`.
-caf::behavior scripted_client(caf::event_based_actor* self, caf::actor server,
-                              std::string id, conduct how,
-                              std::shared_ptr<std::vector<error_msg>> errors) {
-  self->send(server, deliver_atom::value,
-             envelope{"", test::synthetic_join(id)});
-  return {
-    [=](deliver_atom, envelope& env) {
-      if (auto* e = std::get_if<error_msg>(&env.body)) {
-        errors->push_back(*e);
-        return;
-      }
-      if (std::holds_alternative<exit_msg>(env.body)) {
-        self->quit();
-        return;
-      }
-      auto* act = std::get_if<activation_msg>(&env.body);
-      if (!act || how == conduct::silent)
-        return;
-      if (how == conduct::fails) {
-        self->send(server, deliver_atom::value,
-                   envelope{"", error_msg{static_cast<uint16_t>(
-                                            errc::training_failed),
-                                          "out of memory", id, act->round}});
-        return;
-      }
-      auto params = std::make_shared<std::vector<float>>(
-        act->model.values.begin(), act->model.values.end());
-      for (auto& x : *params)
-        x = how == conduct::huge_values ? 3e38f : x + 0.1f * (0.5f - x);
-      update_msg up;
-      up.node_id = id;
-      up.round = act->round;
-      up.base_version = act->model_version;
-      up.num_samples = how == conduct::huge_samples ? uint64_t{1} << 62 : 50;
-      up.model.layout = act->model.layout;
-      up.model.values = span<const float>{*params};
-      up.model.owner = params;
-      self->send(server, deliver_atom::value, envelope{"", std::move(up)});
-    },
-  };
-}
-
 struct fixture : test::deterministic_system {
   std::shared_ptr<round_log> rounds = std::make_shared<round_log>();
-  std::shared_ptr<std::vector<error_msg>> errors
+  test::error_log errors
     = std::make_shared<std::vector<error_msg>>();
   caf::actor server;
   std::optional<caf::error> server_exit;
 
-  fixture(uint64_t num_rounds, std::vector<conduct> clients,
+  fixture(uint64_t num_rounds, std::vector<test::conduct> clients,
           guard_settings g = {}, double quorum = 0.5) {
     server_settings s;
     s.rounds = num_rounds;
@@ -98,7 +47,7 @@ struct fixture : test::deterministic_system {
     server->attach_functor(
       [this](const caf::error& reason) { server_exit = reason; });
     for (size_t i = 0; i < clients.size(); ++i)
-      sys.spawn(scripted_client, server, "client-" + std::to_string(i),
+      sys.spawn(test::scripted_client, server, "client-" + std::to_string(i),
                 clients[i], errors);
   }
 };
@@ -108,7 +57,7 @@ struct fixture : test::deterministic_system {
 TEST_CASE("an update of 3e38 values is refused; the honest ones make the "
           "round",
           "[server][guard]") {
-  fixture f{2, {conduct::honest, conduct::honest, conduct::huge_values}};
+  fixture f{2, {test::conduct::honest, test::conduct::honest, test::conduct::huge_values}};
   f.run();
   auto rs = f.rounds->records();
   REQUIRE(rs.size() == 2);
@@ -125,7 +74,7 @@ TEST_CASE("an update of 3e38 values is refused; the honest ones make the "
 }
 
 TEST_CASE("an update claiming 2^62 samples is refused", "[server][guard]") {
-  fixture f{1, {conduct::honest, conduct::honest, conduct::huge_samples}};
+  fixture f{1, {test::conduct::honest, test::conduct::honest, test::conduct::huge_samples}};
   f.run();
   auto rs = f.rounds->records();
   REQUIRE(rs.size() == 1);
@@ -143,7 +92,7 @@ TEST_CASE("rejected models in a row stop the run with an error",
   guard_settings g;
   g.max_change_ratio = 0;
   g.max_rejections = 3;
-  fixture f{10, {conduct::honest, conduct::honest, conduct::huge_values}, g};
+  fixture f{10, {test::conduct::honest, test::conduct::honest, test::conduct::huge_values}, g};
   f.run();
   auto rs = f.rounds->records();
   REQUIRE(rs.size() == 3);
@@ -161,7 +110,7 @@ TEST_CASE("rejected models in a row stop the run with an error",
 TEST_CASE("a training failure counts at once, without waiting for the "
           "deadline",
           "[server][failures]") {
-  fixture f{1, {conduct::honest, conduct::honest, conduct::fails}};
+  fixture f{1, {test::conduct::honest, test::conduct::honest, test::conduct::fails}};
   f.run(); // no timer is expired: only the report can close the round
   auto rs = f.rounds->records();
   REQUIRE(rs.size() == 1);
@@ -172,7 +121,7 @@ TEST_CASE("a training failure counts at once, without waiting for the "
 }
 
 TEST_CASE("a silent client fails at the deadline", "[server][failures]") {
-  fixture f{1, {conduct::honest, conduct::silent}};
+  fixture f{1, {test::conduct::honest, test::conduct::silent}};
   f.run();
   CHECK(f.rounds->records().empty()); // waiting for client-1
   f.expire_timers();
@@ -186,7 +135,7 @@ TEST_CASE("a silent client fails at the deadline", "[server][failures]") {
 TEST_CASE("a join with another model is refused and the client ends with "
           "the reason",
           "[server][failures]") {
-  fixture f{1, {conduct::honest}};
+  fixture f{1, {test::conduct::honest}};
   // A scripted joiner with a model of another size gets an Error...
   caf::actor probe = f.sys.spawn([&](caf::event_based_actor* self) {
     self->send(f.server, deliver_atom::value,

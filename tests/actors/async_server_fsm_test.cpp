@@ -1,0 +1,122 @@
+// The async server (FedAsync, FedBuff) against scripted clients, driven by
+// CAF's deterministic test coordinator.
+
+#include <catch2/catch.hpp>
+
+#include <optional>
+
+#include "actors/async_server.hpp"
+#include "runtime/core/errors.hpp"
+#include "support/deterministic.hpp"
+#include "support/scripted_client.hpp"
+#include "support/synthetic_federation.hpp"
+
+using namespace fl;
+
+namespace {
+
+struct fixture : test::deterministic_system {
+  std::shared_ptr<async_log> records = std::make_shared<async_log>();
+  test::error_log errors = std::make_shared<std::vector<error_msg>>();
+  caf::actor server;
+  std::optional<caf::error> server_exit;
+
+  fixture(federation_mode mode, uint64_t max_updates,
+          std::vector<test::conduct> clients, guard_settings g = {},
+          double server_lr = 1.0) {
+    async_server_settings s;
+    s.mode = mode;
+    s.min_clients = clients.size();
+    s.concurrency = clients.size();
+    s.max_updates = max_updates;
+    s.eval_every = 1000;
+    s.buffer_k = 2;
+    s.alpha = 0.5;
+    s.server_lr = server_lr;
+    s.exit_grace_s = 1;
+    s.guard = g;
+    s.detached_aggregation = false;
+    s.folder = std::shared_ptr<aggregator>{make_cpu_aggregator(1)};
+    s.log_sink = records;
+    server = spawn_async_server(sys, s,
+                                test::synthetic_initial_model(
+                                  test::synthetic_model_size),
+                                caf::actor{}, logs.log());
+    server->attach_functor(
+      [this](const caf::error& reason) { server_exit = reason; });
+    for (size_t i = 0; i < clients.size(); ++i)
+      sys.spawn(test::scripted_client, server, "client-" + std::to_string(i),
+                clients[i], errors);
+  }
+};
+
+} // namespace
+
+TEST_CASE("FedAsync mixes every update into a new version",
+          "[async_server]") {
+  fixture f{federation_mode::async, 8,
+            {test::conduct::honest, test::conduct::honest}};
+  f.run();
+  REQUIRE(f.server_exit);
+  CHECK(!*f.server_exit);
+  auto rs = f.records->records();
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().updates_applied == 8);
+  CHECK(rs.back().model_version == 8);
+  CHECK(rs.back().models_rejected == 0);
+}
+
+TEST_CASE("FedAsync drops an update of 3e38 values and keeps learning",
+          "[async_server][guard]") {
+  fixture f{federation_mode::async, 6,
+            {test::conduct::honest, test::conduct::huge_values}};
+  f.run();
+  auto rs = f.records->records();
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().updates_applied == 6);
+  CHECK(rs.back().updates_dropped > 0);
+  CHECK(rs.back().models_rejected == 0);
+  CHECK_THAT(f.logs.text(), Catch::Contains("dropped update from client-1")
+                              && Catch::Contains("rejected_update"));
+}
+
+TEST_CASE("FedBuff steps once per K deltas; 2^62 samples are refused",
+          "[async_server][guard]") {
+  fixture f{federation_mode::fedbuff, 6,
+            {test::conduct::honest, test::conduct::honest,
+             test::conduct::huge_samples}};
+  f.run();
+  auto rs = f.records->records();
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().updates_applied == 6);
+  CHECK(rs.back().model_version == 3); // K = 2
+  CHECK_THAT(f.logs.text(), Catch::Contains("claims 4611686018427387904"));
+}
+
+TEST_CASE("a FedBuff run whose steps are all rejected stops with an error",
+          "[async_server][guard]") {
+  guard_settings g;
+  g.max_rejections = 2;
+  fixture f{federation_mode::fedbuff, 100,
+            {test::conduct::honest, test::conduct::honest}, g, 1e4};
+  f.run();
+  REQUIRE(f.server_exit);
+  CHECK(f.server_exit->code() == static_cast<uint8_t>(errc::rejected_model));
+  auto rs = f.records->records();
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().model_version == 0);
+  CHECK(rs.back().models_rejected >= 2);
+}
+
+TEST_CASE("a failure report frees the client's slot at once",
+          "[async_server][failures]") {
+  fixture f{federation_mode::async, 4,
+            {test::conduct::honest, test::conduct::fails}};
+  f.run(); // no timer expired: the reports alone free the slot
+  auto rs = f.records->records();
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().updates_applied == 4);
+  CHECK(rs.back().updates_dropped > 0);
+  CHECK_THAT(f.logs.text(), Catch::Contains("client-1 reported")
+                              && Catch::Contains("out of memory"));
+}
