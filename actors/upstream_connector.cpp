@@ -52,7 +52,9 @@ void connect(upstream_actor* self, const upstream_settings& s,
   if (st.connecting || st.remote)
     return;
   st.connecting = true;
-  auto mm = self->home_system().middleman().actor_handle();
+  auto mm = s.dialer ? s.dialer
+                     : caf::actor_cast<caf::actor>(
+                       self->home_system().middleman().actor_handle());
   self
     ->request(mm, to_timespan(s.connect_timeout_s), caf::connect_atom::value, s.host,
               s.port)
@@ -163,6 +165,10 @@ caf::actor spawn_upstream_connector(caf::actor_system& sys,
       },
       [self, s, log](frame_atom, wire_frame& f) {
         auto& st = self->state;
+        if (!st.remote || self->current_sender() != st.remote) {
+          log.wire->warn("a frame from someone but the server dropped");
+          return;
+        }
         auto bytes = std::make_shared<const byte_buffer>(std::move(f.bytes));
         auto res = st.assembler.feed(std::move(bytes));
         if (!res) {

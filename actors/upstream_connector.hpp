@@ -21,6 +21,10 @@ struct upstream_settings {
   double backoff_max_s = 5;       ///< ...up to this
   size_t chunk_bytes = size_t{64} << 20;
   decode_limits limits;
+  /// Answers CAF's connect request `(connect_atom, host, port) -> (node_id,
+  /// strong_actor_ptr, set<string>)`; null = this system's middleman.
+  /// Tests put a fake server behind it.
+  caf::actor dialer;
 };
 
 /// Spawns the upstream connector of a process that hosts clients (or a
@@ -30,8 +34,8 @@ struct upstream_settings {
 /// connection loss reconnects and re-sends every join it has seen so the
 /// local nodes rejoin. Local nodes talk to it as if it were the server:
 /// `(deliver_atom, envelope)`; a join registers the sender under its node id.
-/// Frames from upstream are reassembled, validated (codec) and delivered to
-/// the local node named by `target`. When it gives up it sends
+/// Frames from upstream (and from no one else) are reassembled, validated
+/// (codec) and delivered to the local node named by `target`. When it gives up it sends
 /// `(lost_atom, "upstream", error)` to every local node and ends.
 caf::actor spawn_upstream_connector(caf::actor_system& sys,
                                     upstream_settings s, loggers log);
