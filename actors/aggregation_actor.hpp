@@ -8,6 +8,7 @@
 #include "actors/interfaces.hpp"
 #include "runtime/aggregation/aggregator.hpp"
 #include "runtime/aggregation/model_guard.hpp"
+#include "runtime/core/flat_model.hpp"
 #include "runtime/core/logging.hpp"
 #include "runtime/core/model_layout.hpp"
 
@@ -32,5 +33,30 @@ aggregation_actor spawn_aggregation_actor(caf::actor_system& sys,
                                           model_layout layout,
                                           std::shared_ptr<aggregator> backend,
                                           aggregation_settings s, loggers log);
+
+/// What a serving actor holds after start_aggregation().
+struct aggregation_start {
+  aggregation_actor agg;
+  model_state model; ///< the first immutable version of the global model
+};
+
+/// Spawns the aggregation actor of the serving actor `self`, linked to it
+/// (they end together), holding version `version` of `initial`. The copy
+/// made here is the only one of the initial model.
+template <class Self>
+aggregation_start start_aggregation(Self* self, const flat_model& initial,
+                                    uint64_t version,
+                                    std::shared_ptr<aggregator> backend,
+                                    aggregation_settings s,
+                                    const loggers& log) {
+  auto first = std::make_shared<const std::vector<float>>(
+    initial.data(), initial.data() + initial.size());
+  model_state m{version, span<const float>{*first}, first};
+  auto agg = spawn_aggregation_actor(self->system(), initial.layout(),
+                                     std::move(backend), std::move(s), log);
+  self->link_to(agg);
+  self->send(agg, agg_reset_atom::value, m);
+  return {std::move(agg), std::move(m)};
+}
 
 } // namespace fl

@@ -463,18 +463,14 @@ caf::behavior async_server(async_actor* self,
   init.version = init.cfg.start_version;
   init.evaluator = std::move(evaluator);
   init.log = std::move(log);
-  auto first = std::make_shared<const std::vector<float>>(
-    initial->data(), initial->data() + initial->size());
+  auto started = start_aggregation(
+    self, *initial, init.version, init.cfg.folder,
+    aggregation_settings{init.cfg.guard, init.cfg.checkpoint_dir,
+                         init.cfg.detached_aggregation},
+    init.log);
   initial.reset();
-  init.model = model_state{init.version, span<const float>{*first}, first};
-  aggregation_settings as;
-  as.guard = init.cfg.guard;
-  as.checkpoint_dir = init.cfg.checkpoint_dir;
-  as.detached = init.cfg.detached_aggregation;
-  init.agg = spawn_aggregation_actor(self->system(), init.layout,
-                                     init.cfg.folder, as, init.log);
-  self->link_to(init.agg);
-  self->send(init.agg, agg_reset_atom::value, init.model);
+  init.agg = std::move(started.agg);
+  init.model = std::move(started.model);
   if (fedbuff_mode(init))
     self->send(init.agg, agg_begin_atom::value, sum_kind::delta);
   if (!init.cfg.metrics_path.empty()) {
