@@ -195,7 +195,9 @@ aggregation_behavior(agg_actor self, model_layout layout,
       }
       if (err)
         return err;
-      st.total_weight += w;
+      // A delta sum (FedBuff) is divided by the number of deltas, so that
+      // the staleness weights w = s(staleness) damp the step.
+      st.total_weight += st.kind == sum_kind::delta ? 1.0 : w;
       return fold_receipt{u.node_id, *change, s < 1};
     },
     [self](agg_final_atom) -> agg_outcome {

@@ -121,8 +121,8 @@ struct agg_outcome {
 ///   mix(agg_update, alpha)    -> agg_outcome: FedAsync, candidate =
 ///                                (1 - alpha) current + alpha update
 ///   apply(server_lr)          -> agg_outcome: FedBuff, candidate =
-///                                current + server_lr * delta mean; the sum
-///                                restarts empty
+///                                current + server_lr * sum(w_i d_i) / K
+///                                (K deltas folded); the sum restarts empty
 ///   checkpoint(round)         -> version written | io_error
 using aggregation_actor = caf::typed_actor<
   caf::reacts_to<agg_reset_atom, model_state>,

@@ -43,9 +43,12 @@ caf::error fedbuff_rule::add(span<const float> delta, uint64_t staleness) {
 caf::error fedbuff_rule::apply(span<float> global) {
   if (count_ == 0 || !(weight_sum_ > 0))
     return make_fl_error(errc::invalid_field, "no buffered update");
-  // global += (eta / sum_s) * acc
+  // global += (eta / K) * sum(s_i d_i): dividing by the buffered count, not
+  // by sum(s_i), keeps the damping of stale deltas (Algorithm 1 of the
+  // paper); normalising by sum(s_i) would cancel it.
   if (auto err = weighted_accumulate(global, span<const float>{acc_},
-                                     server_lr_ / weight_sum_))
+                                     server_lr_
+                                       / static_cast<double>(count_)))
     return err;
   zero(span<float>{acc_});
   weight_sum_ = 0;

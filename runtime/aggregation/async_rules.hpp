@@ -38,7 +38,8 @@ private:
 
 /// FedBuff (Nguyen et al., AISTATS 2022, arXiv:2106.06639): client deltas
 /// are buffered into a staleness-weighted sum; every K deltas the server
-/// steps w <- w + eta * sum(s_i d_i) / sum(s_i) and empties the buffer.
+/// steps w <- w + eta * sum(s_i d_i) / K and empties the buffer (stale deltas
+/// count less, and so does the step they make).
 /// Memory: one model-sized accumulator, whatever K is. Pure; no I/O.
 class fedbuff_rule {
 public:
