@@ -40,11 +40,24 @@ span<const float> current_values(const aggregation_state& st) {
   return st.current.values;
 }
 
+/// A fresh buffer of `n` floats, left uninitialised: candidates are written
+/// whole before they are read, and zeroing 400 MB costs a pass of its own.
+struct buffer {
+  std::shared_ptr<float> data;
+  size_t size = 0;
+  span<float> values() const { return {data.get(), size}; }
+};
+
+buffer fresh_buffer(size_t n) {
+  return buffer{std::shared_ptr<float>(new float[std::max<size_t>(n, 1)],
+                                       std::default_delete<float[]>()),
+                n};
+}
+
 /// A fresh candidate as a model version (not yet accepted).
-model_state as_version(uint64_t version,
-                       std::shared_ptr<std::vector<float>> xs) {
-  span<const float> values{*xs};
-  return model_state{version, values, std::move(xs)};
+model_state as_version(uint64_t version, buffer xs) {
+  span<const float> values{xs.data.get(), xs.size};
+  return model_state{version, values, std::move(xs.data)};
 }
 
 caf::error begin_sum(aggregation_state& st, sum_kind kind) {
@@ -90,11 +103,12 @@ caf::expected<double> check_update(const aggregation_state& st,
 }
 
 /// Accepts or rejects `candidate` as the next version.
-agg_outcome decide(agg_actor self, std::shared_ptr<std::vector<float>> xs) {
+agg_outcome decide(agg_actor self, buffer xs) {
   auto& st = self->state;
   auto candidate = as_version(st.current.version + 1, std::move(xs));
   agg_outcome out;
-  out.reason = check_candidate(current_values(st), candidate.values,
+  out.reason = check_candidate(current_values(st), st.current_norm,
+                               candidate.values,
                                st.cfg.guard.max_change_ratio);
   if (out.reason) {
     ++st.rejections;
@@ -111,18 +125,17 @@ agg_outcome decide(agg_actor self, std::shared_ptr<std::vector<float>> xs) {
 }
 
 /// The sum's weighted mean in a fresh buffer; the sum restarts empty.
-caf::expected<std::shared_ptr<std::vector<float>>> take_mean(
-  aggregation_state& st) {
+caf::expected<buffer> take_mean(aggregation_state& st) {
   if (!(st.total_weight > 0))
     return make_fl_error(errc::invalid_field, "no update was folded");
-  auto mean = std::make_shared<std::vector<float>>(st.layout.numel());
-  if (auto err = st.backend->finalize(span<float>{*mean}))
+  auto mean = fresh_buffer(st.layout.numel());
+  if (auto err = st.backend->finalize(mean.values()))
     return err;
   // A delta folded into a params sum adds its base with the update's
   // weight, so the backend divided by more than the updates' weights.
   if (st.backend_weight != st.total_weight) {
     const auto f = static_cast<float>(st.backend_weight / st.total_weight);
-    for (auto& x : *mean)
+    for (auto& x : mean.values())
       x *= f;
   }
   if (auto err = begin_sum(st, st.kind))
@@ -224,9 +237,9 @@ aggregation_behavior(agg_actor self, model_layout layout,
       // Clipping the change to c scales alpha by the same factor.
       const double s = clip_factor(*change, st.cfg.guard.clip_update_norm);
       const auto cur = current_values(st);
-      auto candidate = std::make_shared<std::vector<float>>(cur.begin(),
-                                                            cur.end());
-      if (auto err = st.backend->mix(span<float>{*candidate}, u.values,
+      auto candidate = fresh_buffer(cur.size());
+      std::copy(cur.begin(), cur.end(), candidate.data.get());
+      if (auto err = st.backend->mix(candidate.values(), u.values,
                                      alpha * s))
         return failed(st, std::move(err));
       return decide(self, std::move(candidate));
@@ -236,7 +249,7 @@ aggregation_behavior(agg_actor self, model_layout layout,
       auto mean = take_mean(st);
       if (!mean)
         return failed(st, std::move(mean.error()));
-      auto& step = **mean; // becomes current + lr * mean in place
+      auto step = mean->values(); // becomes current + lr * mean in place
       const auto cur = current_values(st);
       const auto lr = static_cast<float>(server_lr);
       for (size_t i = 0; i < step.size(); ++i)

@@ -8,7 +8,7 @@
 // millisecond and records the round trip. Prints p50/p99/max of the round
 // trips taken while rounds were running.
 //
-//   fl_bench_responsiveness [floats] [rounds]
+//   fl_bench_responsiveness [floats] [rounds] [probe interval ms]
 
 #include <algorithm>
 #include <atomic>
@@ -81,11 +81,12 @@ int main(int argc, char** argv) {
   const uint64_t floats = argc > 1 ? std::strtoull(argv[1], nullptr, 10)
                                    : 100000000ull;
   const uint64_t rounds = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 3;
+  const int interval_ms = argc > 3 ? std::atoi(argv[3]) : 1;
   const uint64_t clients = 10;
   node_config cfg;
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
-  auto log = make_loggers("warn");
+  auto log = make_loggers("error");
   if (!log) {
     std::fprintf(stderr, "%s\n", describe(log.error()).c_str());
     return 1;
@@ -139,7 +140,7 @@ int main(int argc, char** argv) {
         [&](caf::down_msg&) { done = true; },
         caf::after(std::chrono::seconds(600)) >> [&] { done = true; });
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
   }
   const double total = std::chrono::duration<double>(clock_type::now()
                                                      - start)

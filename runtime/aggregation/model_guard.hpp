@@ -38,12 +38,21 @@ double l2_distance(span<const float> x, span<const float> y);
 /// `current_norm`; +inf when the ratio is 0 (no bound).
 double change_bound(double max_change_ratio, double current_norm);
 
-/// Checks a candidate global model against the current one: every value
-/// finite and ||candidate - current|| within the bound.
+/// Checks a candidate global model against the current one (finite, with
+/// norm `current_norm`): every value finite and ||candidate - current||
+/// within the bound. One pass over both models.
 /// Errors: `size_mismatch`; `rejected_model` with the reason and figures.
-caf::error check_candidate(span<const float> current,
+caf::error check_candidate(span<const float> current, double current_norm,
                            span<const float> candidate,
                            double max_change_ratio);
+
+/// The same, computing the current model's norm.
+inline caf::error check_candidate(span<const float> current,
+                                  span<const float> candidate,
+                                  double max_change_ratio) {
+  return check_candidate(current, l2_norm(current), candidate,
+                         max_change_ratio);
+}
 
 /// The factor in (0, 1] that scales a change of norm `change_norm` down to
 /// `clip` (1 when clip is 0 or the change is already small enough).
