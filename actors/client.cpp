@@ -103,7 +103,12 @@ void start_fit(client_actor* self, const client_settings& s,
                  error_msg{static_cast<uint16_t>(errc::training_failed),
                            s.id + ": training failed: " + describe(err), s.id,
                            round});
-        ask_for_model(self, s, upstream);
+        // An active client tries again, after a pause so that a trainer
+        // that always fails does not spin.
+        if (self->state.mode != federation_mode::sync)
+          self->delayed_send(upstream, std::chrono::seconds(1),
+                             deliver_atom::value,
+                             envelope{"", request_msg{s.id}});
       });
 }
 
