@@ -66,7 +66,9 @@ struct server_state {
   clock_type::time_point round_start;
   clock_type::time_point run_start;
   bool run_started = false;
-  std::map<uint64_t, round_record> awaiting_eval;
+  /// Records not yet written, by round: written in round order once ready
+  /// (evaluated, or not to be evaluated).
+  std::map<uint64_t, std::pair<round_record, bool>> awaiting_eval;
   caf::error stop_reason; ///< set when the run ends on an error
   static inline const char* name = "fl.server";
 };
@@ -275,30 +277,42 @@ void start_round(server_actor* self) {
                      deadline_atom::value, st.round);
 }
 
+/// Writes the records that are ready, in round order, up to the first one
+/// still being evaluated.
+void emit_ready(server_actor* self) {
+  auto& pending = self->state.awaiting_eval;
+  while (!pending.empty() && pending.begin()->second.second) {
+    emit(self, pending.begin()->second.first);
+    pending.erase(pending.begin());
+  }
+}
+
 /// Evaluates the accepted model of round `r.round` (the record is written
-/// when the evaluation returns) or writes the record at once.
+/// when the evaluation returns); other records are written at once, after
+/// those of earlier rounds.
 void evaluate_or_emit(server_actor* self, const round_record& r) {
   auto& st = self->state;
-  if (!st.evaluator || !r.accepted) {
-    emit(self, r);
+  const auto round = r.round;
+  const bool evaluate = st.evaluator && r.accepted;
+  st.awaiting_eval.emplace(round, std::make_pair(r, !evaluate));
+  if (!evaluate) {
+    emit_ready(self);
     return;
   }
-  const auto round = r.round;
-  st.awaiting_eval.emplace(round, r);
   auto done = [self, round](const eval_output* out, const caf::error* err) {
     auto& s = self->state;
     auto i = s.awaiting_eval.find(round);
     if (i == s.awaiting_eval.end())
       return;
     if (out) {
-      i->second.test_loss = out->loss;
-      i->second.test_accuracy = out->accuracy;
+      i->second.first.test_loss = out->loss;
+      i->second.first.test_accuracy = out->accuracy;
     } else {
       s.log.node->error("evaluation of round {} failed: {}", round,
                         describe(*err));
     }
-    emit(self, i->second);
-    s.awaiting_eval.erase(i);
+    i->second.second = true;
+    emit_ready(self);
     if (out && s.cfg.target_accuracy > 0
         && out->accuracy >= s.cfg.target_accuracy
         && s.current != phase::finishing) {
@@ -358,7 +372,7 @@ void on_outcome(server_actor* self, agg_outcome& o) {
   const auto limit = st.cfg.guard.max_rejections;
   if (r.rejected && limit > 0 && o.consecutive_rejections >= limit) {
     r.model_version = st.version;
-    emit(self, r);
+    evaluate_or_emit(self, r); // after the records of earlier rounds
     abort_run(self, make_fl_error(errc::rejected_model,
                                   std::to_string(o.consecutive_rejections)
                                     + " candidate models in a row were "

@@ -28,8 +28,28 @@ struct fixture : test::deterministic_system {
   caf::actor server;
   std::optional<caf::error> server_exit;
 
+  /// With `lagging_evaluator`, evaluations are answered only on
+  /// (done_atom) to `evaluator`.
+  caf::actor evaluator;
+
   fixture(uint64_t num_rounds, std::vector<test::conduct> clients,
-          guard_settings g = {}, double quorum = 0.5) {
+          guard_settings g = {}, double quorum = 0.5,
+          bool lagging_evaluator = false) {
+    if (lagging_evaluator)
+      evaluator = sys.spawn([](caf::event_based_actor* self) {
+        auto held = std::make_shared<std::vector<caf::response_promise>>();
+        return caf::behavior{
+          [self, held](eval_input&) {
+            held->push_back(self->make_response_promise());
+            return held->back();
+          },
+          [held](done_atom) {
+            for (auto& rp : *held)
+              rp.deliver(eval_output{1, 0.25, 0.5});
+            held->clear();
+          },
+        };
+      });
     server_settings s;
     s.rounds = num_rounds;
     s.min_clients = clients.size();
@@ -43,7 +63,7 @@ struct fixture : test::deterministic_system {
                           std::make_shared<fedavg>(clients.size(), quorum, 0),
                           test::synthetic_initial_model(
                             test::synthetic_model_size),
-                          caf::actor{}, logs.log());
+                          evaluator, logs.log());
     server->attach_functor(
       [this](const caf::error& reason) { server_exit = reason; });
     for (size_t i = 0; i < clients.size(); ++i)
@@ -161,5 +181,25 @@ TEST_CASE("a join with another model is refused and the client ends with "
   REQUIRE(client_exit);
   CHECK(client_exit->code() == static_cast<uint8_t>(errc::layout_mismatch));
   caf::anon_send_exit(probe, caf::exit_reason::user_shutdown);
+  f.run();
+}
+
+TEST_CASE("records reach the metrics in round order while evaluations lag",
+          "[server]") {
+  // The evaluator answers only when told: round 1's evaluation is still
+  // out when round 2 (below quorum, not evaluated) ends.
+  fixture f{2, {test::conduct::honest, test::conduct::fails_later}, {}, 1.0,
+            true};
+  f.run();
+  CHECK(f.rounds->records().empty()); // round 2's record waits for round 1
+  caf::anon_send(f.evaluator, done_atom::value);
+  f.run();
+  auto rs = f.rounds->records();
+  REQUIRE(rs.size() == 2);
+  CHECK(rs[0].round == 1);
+  CHECK(rs[0].test_accuracy == 0.5);
+  CHECK(rs[1].round == 2);
+  CHECK_FALSE(rs[1].accepted);
+  caf::anon_send_exit(f.evaluator, caf::exit_reason::user_shutdown);
   f.run();
 }

@@ -21,6 +21,7 @@ enum class conduct {
   huge_values,  ///< finite but enormous values (3e38)
   huge_samples, ///< claims 2^62 samples
   fails,        ///< reports a training failure
+  fails_later,  ///< honest in round 1, then reports failures
   silent,       ///< never answers
 };
 
@@ -39,7 +40,7 @@ inline void answer(caf::event_based_actor* self, const caf::actor& server,
                    uint64_t version, const tensor& model, bool delta) {
   if (how == conduct::silent)
     return;
-  if (how == conduct::fails) {
+  if (how == conduct::fails || (how == conduct::fails_later && round > 1)) {
     send_env(self, server,
              error_msg{static_cast<uint16_t>(errc::training_failed),
                        "out of memory", id, round});
