@@ -41,18 +41,18 @@ struct aggregation_start {
 };
 
 /// Spawns the aggregation actor of the serving actor `self`, linked to it
-/// (they end together), holding version `version` of `initial`. The copy
-/// made here is the only one of the initial model.
+/// (they end together), holding version `version` of `initial`. The initial
+/// model becomes the first immutable version as it is (no copy): nobody may
+/// write it afterwards.
 template <class Self>
-aggregation_start start_aggregation(Self* self, const flat_model& initial,
+aggregation_start start_aggregation(Self* self,
+                                    std::shared_ptr<const flat_model> initial,
                                     uint64_t version,
                                     std::shared_ptr<aggregator> backend,
                                     aggregation_settings s,
                                     const loggers& log) {
-  auto first = std::make_shared<const std::vector<float>>(
-    initial.data(), initial.data() + initial.size());
-  model_state m{version, span<const float>{*first}, first};
-  auto agg = spawn_aggregation_actor(self->system(), initial.layout(),
+  model_state m{version, initial->values(), initial};
+  auto agg = spawn_aggregation_actor(self->system(), initial->layout(),
                                      std::move(backend), std::move(s), log);
   self->link_to(agg);
   self->send(agg, agg_reset_atom::value, m);

@@ -464,11 +464,10 @@ caf::behavior async_server(async_actor* self,
   init.evaluator = std::move(evaluator);
   init.log = std::move(log);
   auto started = start_aggregation(
-    self, *initial, init.version, init.cfg.folder,
+    self, std::move(initial), init.version, init.cfg.folder,
     aggregation_settings{init.cfg.guard, init.cfg.checkpoint_dir,
                          init.cfg.detached_aggregation},
     init.log);
-  initial.reset();
   init.agg = std::move(started.agg);
   init.model = std::move(started.model);
   if (fedbuff_mode(init))

@@ -465,11 +465,10 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
   init.round = init.cfg.start_round;
   init.version = init.cfg.start_version;
   auto started = start_aggregation(
-    self, *initial, init.version, init.cfg.folder,
+    self, std::move(initial), init.version, init.cfg.folder,
     aggregation_settings{init.cfg.guard, init.cfg.checkpoint_dir,
                          init.cfg.detached_aggregation},
     init.log);
-  initial.reset();
   init.agg = std::move(started.agg);
   init.model = std::move(started.model);
   if (!init.cfg.metrics_path.empty()) {
