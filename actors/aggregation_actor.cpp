@@ -131,8 +131,10 @@ caf::expected<buffer> take_mean(aggregation_state& st) {
   auto mean = fresh_buffer(st.layout.numel());
   if (auto err = st.backend->finalize(mean.values()))
     return err;
-  // A delta folded into a params sum adds its base with the update's
-  // weight, so the backend divided by more than the updates' weights.
+  // The backend divides by the weights it was given; the mean divides by
+  // the updates' weights (a delta in a params sum also folds its base) or,
+  // for a delta sum, by the number of deltas (FedBuff). Rescale when they
+  // differ.
   if (st.backend_weight != st.total_weight) {
     const auto f = static_cast<float>(st.backend_weight / st.total_weight);
     for (auto& x : mean.values())
