@@ -7,7 +7,9 @@
 
 #include "actors/interfaces.hpp"
 #include "runtime/aggregation/aggregator.hpp"
+#include "runtime/aggregation/strategy.hpp"
 #include "runtime/aggregation/model_guard.hpp"
+#include "runtime/core/errors.hpp"
 #include "runtime/core/flat_model.hpp"
 #include "runtime/core/logging.hpp"
 #include "runtime/core/model_layout.hpp"
@@ -57,6 +59,36 @@ aggregation_start start_aggregation(Self* self,
   self->link_to(agg);
   self->send(agg, agg_reset_atom::value, m);
   return {std::move(agg), std::move(m)};
+}
+
+/// Hands the update `u` of `r.node_id`, admitted into the round collector
+/// of the serving actor `self` (a sync server or scheduler whose state has
+/// `agg`, `collector` and `log`), to its aggregation actor. When the answer
+/// comes, the fold or its refusal is recorded in the collector, unless the
+/// round was abandoned meanwhile, and `then(folded)` runs (to account bytes
+/// and close a complete round).
+template <class Self, class Then>
+void fold_for_round(Self* self, agg_update u, fit_result r, Then then) {
+  auto& st = self->state;
+  const auto round = st.collector.round();
+  self->request(st.agg, caf::infinite, agg_fold_atom::value, std::move(u))
+    .then(
+      [self, r, round, then](fold_receipt&) {
+        auto& s = self->state;
+        if (s.collector.round() != round)
+          return; // the round was abandoned
+        s.collector.folded(r);
+        then(true);
+      },
+      [self, id = r.node_id, round, then](caf::error& err) {
+        auto& s = self->state;
+        if (s.collector.round() != round)
+          return;
+        s.log.node->warn("round {}: update from {} refused: {}", round, id,
+                         describe(err));
+        s.collector.fold_failed(id, std::move(err));
+        then(false);
+      });
 }
 
 } // namespace fl

@@ -180,25 +180,8 @@ void on_update(scheduler_actor* self, update_msg& up) {
   fit_result r{id, up.num_samples, up.metrics};
   agg_update u{id, up.model.kind, up.model.values, std::move(up.model.owner),
                static_cast<double>(up.num_samples)};
-  const auto round = st.collector.round();
-  self->request(st.agg, caf::infinite, agg_fold_atom::value, std::move(u))
-    .then(
-      [self, r, round](fold_receipt&) {
-        auto& s = self->state;
-        if (s.collector.round() != round)
-          return;
-        s.collector.folded(r);
-        maybe_close(self);
-      },
-      [self, id, round](caf::error& err) {
-        auto& s = self->state;
-        if (s.collector.round() != round)
-          return;
-        s.log.node->warn("scheduler {}: update from {} refused: {}",
-                         s.cfg.id, id, describe(err));
-        s.collector.fold_failed(id, std::move(err));
-        maybe_close(self);
-      });
+  fold_for_round(self, std::move(u), std::move(r),
+                 [self](bool) { maybe_close(self); });
 }
 
 void quit_if_empty(scheduler_actor* self) {

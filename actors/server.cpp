@@ -211,26 +211,11 @@ void on_update(server_actor* self, update_msg& up) {
   const auto bytes = up.model.values.size_bytes();
   agg_update u{id, up.model.kind, up.model.values, std::move(up.model.owner),
                w};
-  const auto round = st.round;
-  self->request(st.agg, caf::infinite, agg_fold_atom::value, std::move(u))
-    .then(
-      [self, r, bytes, round](fold_receipt&) {
-        auto& s = self->state;
-        if (s.collector.round() != round)
-          return; // the round was abandoned
-        s.record.bytes_in += bytes;
-        s.collector.folded(r);
-        maybe_close(self);
-      },
-      [self, id, round](caf::error& err) {
-        auto& s = self->state;
-        if (s.collector.round() != round)
-          return;
-        s.log.node->warn("round {}: update from {} refused: {}", round, id,
-                         describe(err));
-        s.collector.fold_failed(id, std::move(err));
-        maybe_close(self);
-      });
+  fold_for_round(self, std::move(u), std::move(r), [self, bytes](bool ok) {
+    if (ok)
+      self->state.record.bytes_in += bytes;
+    maybe_close(self);
+  });
 }
 
 void start_round(server_actor* self) {
