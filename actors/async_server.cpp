@@ -80,11 +80,6 @@ struct async_state {
 
 using async_actor = caf::stateful_actor<async_state>;
 
-bool is_rejected_model(const caf::error& err) {
-  return err.category() == caf::atom("fl")
-         && err.code() == static_cast<uint8_t>(errc::rejected_model);
-}
-
 bool fedbuff_mode(const async_state& st) {
   return st.cfg.mode == federation_mode::fedbuff;
 }
@@ -269,7 +264,7 @@ void on_outcome(async_actor* self, agg_outcome& o) {
   }
   st.log.node->warn("model version {} kept: {}", st.version,
                     describe(o.reason));
-  if (!is_rejected_model(o.reason))
+  if (!has_code(o.reason, errc::rejected_model))
     return; // e.g. every delta of a FedBuff buffer was refused
   ++st.rejected;
   // The rejected candidate gets a metrics line of its own; nothing of it

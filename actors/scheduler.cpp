@@ -38,8 +38,7 @@ struct scheduler_state {
   round_collector collector;
   uint64_t announced_samples = 0; ///< in the last Join upstream; 0 = none
   bool exiting = false;
-  uint64_t base_version = 0;
-  model_state base; ///< the activation's model (its frame stays alive)
+  model_state base; ///< the activation's model and version
   static inline const char* name = "fl.scheduler";
 };
 
@@ -110,7 +109,7 @@ void close_round(scheduler_actor* self) {
       update_msg up;
       up.node_id = s.cfg.id;
       up.round = round;
-      up.base_version = s.base_version;
+      up.base_version = s.base.version;
       up.num_samples = samples;
       up.model.layout = s.cfg.layout;
       up.model.values = o.model.values;
@@ -148,7 +147,6 @@ void on_activation(scheduler_actor* self, activation_msg& act) {
     report_round_failure(self, act.round, "no member available");
     return;
   }
-  st.base_version = act.model_version;
   st.base = model_state{act.model_version, act.model.values, act.model.owner};
   st.collector.start(act.round, sampled);
   self->send(st.agg, agg_reset_atom::value, st.base);
@@ -221,7 +219,7 @@ void on_join(scheduler_actor* self, const caf::actor& route,
   if (!admit(self, st.members, route, j, st.log))
     return;
   deliver_to(self, st.members, j.node_id,
-             welcome_msg{j.node_id, st.cfg.id, st.base_version, 0,
+             welcome_msg{j.node_id, st.cfg.id, st.base.version, 0,
                          federation_mode::sync});
   if (st.exiting)
     deliver_to(self, st.members, j.node_id, exit_msg{"federation finished"});

@@ -349,9 +349,7 @@ void on_outcome(server_actor* self, agg_outcome& o) {
     }
   } else {
     r.accepted = false;
-    r.rejected = o.reason.category() == caf::atom("fl")
-                 && o.reason.code() == static_cast<uint8_t>(
-                      errc::rejected_model);
+    r.rejected = has_code(o.reason, errc::rejected_model);
     r.outcome = (r.rejected ? "rejected: " : "") + describe(o.reason);
   }
   const auto limit = st.cfg.guard.max_rejections;

@@ -38,6 +38,11 @@ std::string to_string(errc x) {
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
+bool has_code(const caf::error& err, errc code) {
+  return err.category() == caf::atom("fl")
+         && err.code() == static_cast<uint8_t>(code);
+}
+
 caf::error make_fl_error(errc code, std::string context) {
   return caf::make_error(code, std::move(context));
 }

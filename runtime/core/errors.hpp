@@ -80,6 +80,9 @@ std::string to_string(errc x);
 /// Short form: a `caf::error` in the fl category with a context message.
 caf::error make_fl_error(errc code, std::string context);
 
+/// True when `err` is the fl error `code` (false for other categories).
+bool has_code(const caf::error& err, errc code);
+
 /// Renders any `caf::error` (ours or CAF's) as "category: code (context)".
 std::string describe(const caf::error& err);
 

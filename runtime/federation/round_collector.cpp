@@ -7,7 +7,6 @@ namespace fl {
 void round_collector::start(uint64_t round,
                             const std::vector<std::string>& sampled) {
   round_ = round;
-  sampled_ = sampled.size();
   awaited_ = std::set<std::string>(sampled.begin(), sampled.end());
   in_flight_.clear();
   results_.clear();
@@ -56,7 +55,6 @@ size_t round_collector::deadline(uint64_t round) {
 
 void round_collector::abandon() {
   round_ = 0;
-  sampled_ = 0;
   awaited_.clear();
   in_flight_.clear();
   results_.clear();

@@ -65,7 +65,6 @@ public:
   }
 
   uint64_t round() const noexcept { return round_; }
-  size_t sampled() const noexcept { return sampled_; }
   size_t awaited() const noexcept { return awaited_.size(); }
   size_t in_flight() const noexcept { return in_flight_.size(); }
   const std::vector<fit_result>& results() const noexcept { return results_; }
@@ -79,7 +78,6 @@ public:
 
 private:
   uint64_t round_ = 0;
-  size_t sampled_ = 0;
   std::set<std::string> awaited_;
   std::set<std::string> in_flight_;
   std::vector<fit_result> results_;
