@@ -9,10 +9,13 @@
 #include "actors/aggregation_actor.hpp"
 
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include <caf/typed_event_based_actor.hpp>
 #include <fmt/format.h>
 
+#include "runtime/aggregation/aggregate.hpp"
 #include "runtime/storage/checkpoint.hpp"
 #include "runtime/core/errors.hpp"
 
@@ -28,8 +31,14 @@ struct aggregation_state {
   model_state current;
   double current_norm = 0; ///< ||current||, for the change bound
   sum_kind kind = sum_kind::params;
-  double total_weight = 0;   ///< sum of the updates' weights
-  double backend_weight = 0; ///< sum of the weights the backend was given
+  /// An upper bound on the sum of the updates' weights (begin): the backend
+  /// gets weights divided by it, which keeps its exact sum in range.
+  double budget = 1;
+  /// Sums that decide the mean, exact so that they do not depend on the
+  /// order of the folds: the updates' weights (for a delta sum, their
+  /// number) and the normalised weights the backend was given.
+  exact_sum total_weight;
+  exact_sum backend_weight;
   uint64_t rejections = 0; ///< consecutive rejected candidates
   static inline const char* name = "fl.aggregation";
 };
@@ -62,8 +71,8 @@ model_state as_version(uint64_t version, buffer xs) {
 
 caf::error begin_sum(aggregation_state& st, sum_kind kind) {
   st.kind = kind;
-  st.total_weight = 0;
-  st.backend_weight = 0;
+  st.total_weight.clear();
+  st.backend_weight.clear();
   return st.backend->begin(st.layout);
 }
 
@@ -126,17 +135,19 @@ agg_outcome decide(agg_actor self, buffer xs) {
 
 /// The sum's weighted mean in a fresh buffer; the sum restarts empty.
 caf::expected<buffer> take_mean(aggregation_state& st) {
-  if (!(st.total_weight > 0))
+  const double total = st.total_weight.value();
+  if (!(total > 0))
     return make_fl_error(errc::invalid_field, "no update was folded");
   auto mean = fresh_buffer(st.layout.numel());
   if (auto err = st.backend->finalize(mean.values()))
     return err;
-  // The backend divides by the weights it was given; the mean divides by
-  // the updates' weights (a delta in a params sum also folds its base) or,
-  // for a delta sum, by the number of deltas (FedBuff). Rescale when they
-  // differ.
-  if (st.backend_weight != st.total_weight) {
-    const auto f = static_cast<float>(st.backend_weight / st.total_weight);
+  // The backend divides by the weights it was given (normalised by the
+  // budget); the mean divides by the updates' weights (a delta in a params
+  // sum also folds its base) or, for a delta sum, by the number of deltas
+  // (FedBuff). Rescale when they differ.
+  const double given = st.backend_weight.value() * st.budget;
+  if (given != total) {
+    const auto f = static_cast<float>(given / total);
     for (auto& x : mean.values())
       x *= f;
   }
@@ -172,8 +183,12 @@ aggregation_behavior(agg_actor self, model_layout layout,
       if (auto err = begin_sum(st, sum_kind::params))
         st.log.node->error("aggregator: {}", describe(err));
     },
-    [self](agg_begin_atom, sum_kind kind) {
+    [self](agg_begin_atom, sum_kind kind, double budget) {
       auto& st = self->state;
+      if (budget > 0 && std::isfinite(budget))
+        st.budget = budget;
+      else
+        st.log.node->error("aggregator: weight budget {} ignored", budget);
       if (auto err = begin_sum(st, kind))
         st.log.node->error("aggregator: {}", describe(err));
     },
@@ -189,30 +204,43 @@ aggregation_behavior(agg_actor self, model_layout layout,
       const double s = clip_factor(*change, st.cfg.guard.clip_update_norm);
       const double w = u.weight;
       const auto base = current_values(st);
+      // A pair of folds is one update: when the second is refused, the
+      // first is taken back, so the sum never holds half an update.
       caf::error err;
+      std::vector<std::pair<span<const float>, double>> done;
       auto fold = [&](span<const float> xs, double weight) {
-        if (!err) {
-          err = st.backend->fold(xs, weight);
-          st.backend_weight += weight;
-        }
+        if (err)
+          return;
+        const double normalised = weight / st.budget;
+        err = st.backend->fold(xs, normalised);
+        if (!err)
+          done.emplace_back(xs, normalised);
       };
       if (st.kind == sum_kind::delta) {
         fold(u.values, w * s);
       } else if (u.kind == tensor_kind::delta) {
         // base + s * delta, folded without materialising the sum.
-        fold(base, w);
         fold(u.values, w * s);
+        fold(base, w);
       } else {
         // base + s * (params - base) = s * params + (1 - s) * base.
         fold(u.values, w * s);
         if (s < 1)
           fold(base, w * (1 - s));
       }
+      if (err) {
+        for (const auto& [xs, weight] : done)
+          if (auto undo = st.backend->unfold(xs, weight))
+            st.log.node->error("aggregator: {}", describe(undo));
+      } else {
+        for (const auto& d : done)
+          st.backend_weight.add(d.second);
+      }
       if (err)
         return err;
       // A delta sum (FedBuff) is divided by the number of deltas, so that
       // the staleness weights w = s(staleness) damp the step.
-      st.total_weight += st.kind == sum_kind::delta ? 1.0 : w;
+      st.total_weight.add(st.kind == sum_kind::delta ? 1.0 : w);
       return fold_receipt{u.node_id, *change, s < 1};
     },
     [self](agg_final_atom) -> agg_outcome {

@@ -12,6 +12,7 @@
 
 #include "actors/async_server.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <unordered_map>
@@ -466,7 +467,9 @@ caf::behavior async_server(async_actor* self,
   init.agg = std::move(started.agg);
   init.model = std::move(started.model);
   if (fedbuff_mode(init))
-    self->send(init.agg, agg_begin_atom::value, sum_kind::delta);
+    // Staleness weights are at most 1 and an apply folds K of them.
+    self->send(init.agg, agg_begin_atom::value, sum_kind::delta,
+               static_cast<double>(std::max<uint64_t>(init.cfg.buffer_k, 1)));
   if (!init.cfg.metrics_path.empty()) {
     auto sink = metrics_sink::open(init.cfg.metrics_path,
                                    init.cfg.start_version > 0);

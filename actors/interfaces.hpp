@@ -113,7 +113,10 @@ struct agg_outcome {
 /// are handled in order, so a finalize sees every fold sent before it.
 ///
 ///   reset(model_state)        the current model; starts an empty params sum
-///   begin(sum_kind)           discards the sum; starts an empty one
+///   begin(sum_kind, budget)   discards the sum; starts an empty one whose
+///                             updates' weights add up to at most budget
+///                             (the backend's exact sum is normalised by
+///                             it: same updates, same bits, any order)
 ///   fold(agg_update)          -> fold_receipt | error (size_mismatch,
 ///                                invalid_field, rejected_update, device)
 ///   finalize()                -> agg_outcome: the params mean becomes the
@@ -126,7 +129,7 @@ struct agg_outcome {
 ///   checkpoint(round)         -> version written | io_error
 using aggregation_actor = caf::typed_actor<
   caf::reacts_to<agg_reset_atom, model_state>,
-  caf::reacts_to<agg_begin_atom, sum_kind>,
+  caf::reacts_to<agg_begin_atom, sum_kind, double>,
   caf::replies_to<agg_fold_atom, agg_update>::with<fold_receipt>,
   caf::replies_to<agg_final_atom>::with<agg_outcome>,
   caf::replies_to<agg_mix_atom, agg_update, double>::with<agg_outcome>,

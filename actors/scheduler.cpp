@@ -83,8 +83,7 @@ void close_round(scheduler_actor* self) {
   auto [results, failures] = st.collector.take();
   const auto sampled = results.size() + failures.size();
   const auto need = st.sampler->required_results(sampled);
-  if (results.size() < need) {
-    self->send(st.agg, agg_begin_atom::value, sum_kind::params);
+  if (results.size() < need) { // the next activation begins a fresh sum
     report_round_failure(self, round,
                          "got " + std::to_string(results.size()) + "/"
                            + std::to_string(sampled) + " updates, quorum "
@@ -150,6 +149,8 @@ void on_activation(scheduler_actor* self, activation_msg& act) {
   st.base = model_state{act.model_version, act.model.values, act.model.owner};
   st.collector.start(act.round, sampled);
   self->send(st.agg, agg_reset_atom::value, st.base);
+  self->send(st.agg, agg_begin_atom::value, sum_kind::params,
+             st.members.sample_budget(sampled, st.cfg.guard.max_samples));
   multicast(self, st.members, sampled, act, [](size_t) {});
   self->delayed_send(self, to_timespan(st.cfg.round_deadline_s),
                      deadline_atom::value, act.round);

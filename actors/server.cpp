@@ -244,6 +244,9 @@ void start_round(server_actor* self) {
   st.current = phase::collecting;
   st.round_start = clock_type::now();
   st.collector.start(next, sampled);
+  // A fresh sum, its weights normalised by the most this round can fold.
+  self->send(st.agg, agg_begin_atom::value, sum_kind::params,
+             st.members.sample_budget(sampled, st.cfg.guard.max_samples));
   st.record = round_record{};
   st.record.round = st.round;
   st.record.sampled = sampled.size();
@@ -390,8 +393,7 @@ void close_round(server_actor* self) {
   if (auto no = st.strat->aggregate_fit(st.round, results, failures,
                                         r.sampled)) {
     r.accepted = false;
-    r.outcome = describe(no);
-    self->send(st.agg, agg_begin_atom::value, sum_kind::params);
+    r.outcome = describe(no); // the next round begins a fresh sum
     end_round(self);
     return;
   }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include "runtime/aggregation/aggregate.hpp"
 #include "runtime/aggregation/aggregator.hpp"
 #include "runtime/aggregation/cuda/cuda_figures.hpp"
 #include "runtime/core/errors.hpp"
@@ -22,8 +23,11 @@ double seconds_since(clk::time_point t) {
 
 void cpu_rows(const aggregation_bench_options& opts) {
   const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  std::printf("CPU: fold = acc += w * x (reads acc and x, writes acc: 3 "
-              "bytes of traffic per update byte); memcpy moves 2.\n"
+  std::printf("CPU: the exact fold (acc += round(w * x * 2^39) into int64: "
+              "reads 4+8, writes 8 bytes per value, 5 bytes of traffic per "
+              "update byte) next to the float fold it replaced (acc += w * x "
+              "in float, arrival-order dependent: 3 bytes per update byte); "
+              "memcpy moves 2.\n"
               "upd/copy: update bytes folded per second over bytes copied "
               "per second; traffic/copy: memory traffic over memcpy's.\n");
   std::printf("%-18s %10s %5s %12s %10s %12s %10s %12s\n", "setting",
@@ -60,20 +64,35 @@ void cpu_rows(const aggregation_bench_options& opts) {
                   ("memcpy x" + std::to_string(threads)).c_str(), size, "",
                   t_copy * 1e3, static_cast<double>(n) * 4 / t_copy / 1e9,
                   copy_traffic / 1e9);
+      auto row = [&](const std::string& label, int k, double per,
+                     double traffic_per_byte) {
+        const double upd = static_cast<double>(n) * 4 / per;
+        std::printf("%-18s %10.0e %5d %12.3f %10.2f %12.2f %9.0f%% %11.0f%%\n",
+                    label.c_str(), size, k, per * 1e3, upd / 1e9,
+                    traffic_per_byte * upd / 1e9,
+                    100 * upd / (copy_traffic / 2),
+                    100 * traffic_per_byte * upd / copy_traffic);
+      };
       auto agg = make_cpu_aggregator(threads);
       for (int k : opts.ks) {
+        const double w = 1.0 / k; // weights of one sum are normalised
         agg->begin(layout);
-        agg->fold(span<const float>{x}, 1.0); // warm the accumulator
+        agg->fold(span<const float>{x}, w); // warm the accumulator
         agg->begin(layout);
         auto t0 = clk::now();
         for (int i = 0; i < k; ++i)
-          agg->fold(span<const float>{x}, 1.0);
-        const double per = seconds_since(t0) / k;
-        const double upd = static_cast<double>(n) * 4 / per;
-        std::printf("%-18s %10.0e %5d %12.3f %10.2f %12.2f %9.0f%% %11.0f%%\n",
-                    agg->name().c_str(), size, k, per * 1e3, upd / 1e9,
-                    3 * upd / 1e9, 100 * upd / (copy_traffic / 2),
-                    100 * 3 * upd / copy_traffic);
+          agg->fold(span<const float>{x}, w);
+        row(agg->name() + " exact", k, seconds_since(t0) / k, 5);
+      }
+      if (threads == 1) {
+        std::vector<float> acc(n, 0.0f);
+        for (int k : opts.ks) {
+          auto t0 = clk::now();
+          for (int i = 0; i < k; ++i)
+            weighted_accumulate(span<float>{acc}, span<const float>{x},
+                                1.0 / k);
+          row("float fold x1", k, seconds_since(t0) / k, 3);
+        }
       }
     }
   }

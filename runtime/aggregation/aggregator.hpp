@@ -13,7 +13,11 @@ namespace fl {
 
 /// Folds updates into a weighted sum and produces the weighted mean; also
 /// applies FedAsync mixing. The CPU implementation is the reference; the
-/// CUDA one must match it. Implementations own their accumulator (host or
+/// CUDA one must match it. The CPU sum is exact and order-independent
+/// (runtime/aggregation/aggregate.hpp): callers keep the weights of one sum
+/// at most `exact_weight_limit` (4) and it refuses updates with values
+/// beyond `exact_value_limit` (2^21). The CUDA sum is float, in arrival
+/// order. Implementations own their accumulator (host or
 /// device memory, O(model)). Not thread-safe: one owner at a time.
 class aggregator {
 public:
@@ -27,6 +31,13 @@ public:
 
   /// acc += weight * update. Errors: `size_mismatch`; device errors.
   virtual caf::error fold(span<const float> update, double weight) = 0;
+
+  /// Takes back a fold that succeeded: acc -= weight * update (exactly,
+  /// for an exact sum). For a caller that folds two spans as one update
+  /// and must undo the first when the second is refused.
+  virtual caf::error unfold(span<const float> update, double weight) {
+    return fold(update, -weight);
+  }
 
   /// out = acc / (sum of weights). Errors: `invalid_field` with no weight.
   virtual caf::error finalize(span<float> out) = 0;

@@ -1,10 +1,15 @@
 // The CPU aggregator: the reference aggregation math (runtime/aggregate)
 // split into contiguous chunks over a small pool of threads, so a fold uses
-// the memory bandwidth of several cores.
+// the memory bandwidth of several cores. Its sum is exact fixed point
+// (exact_accumulate), so the mean does not depend on the order in which
+// updates arrive: same updates, same bits.
 
 #include <algorithm>
 #include <condition_variable>
+#include <cmath>
 #include <functional>
+#include <limits>
+#include <type_traits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -100,8 +105,8 @@ public:
   }
 
   caf::error begin(const model_layout& layout) override {
-    acc_.assign(layout.numel(), 0.0f);
-    total_ = 0;
+    acc_.assign(layout.numel(), 0);
+    total_.clear();
     return caf::none;
   }
 
@@ -111,22 +116,41 @@ public:
                            "update has " + std::to_string(x.size())
                              + " elements, the sum "
                              + std::to_string(acc_.size()));
-    span<float> acc{acc_};
-    for_chunks(acc.size(), [&](size_t first, size_t n) {
-      weighted_accumulate(acc.subspan(first, n), x.subspan(first, n), w);
-    });
-    total_ += w;
+    if (!(w >= 0) || total_.value() + w > exact_weight_limit)
+      return make_fl_error(errc::invalid_field,
+                           "fold weight " + std::to_string(w)
+                             + " would take the sum's weights beyond "
+                             + std::to_string(exact_weight_limit)
+                             + " (weights are normalised per sum)");
+    if (auto bad = accumulate(x, w, false); bad > 0) {
+      accumulate(x, w, true); // exact undo: the same terms, subtracted
+      return make_fl_error(errc::rejected_update,
+                           std::to_string(bad)
+                             + " update values are NaN or beyond +-"
+                             + std::to_string(exact_value_limit)
+                             + ", the range of the exact sum");
+    }
+    total_.add(w);
+    return caf::none;
+  }
+
+  caf::error unfold(span<const float> x, double w) override {
+    if (x.size() != acc_.size())
+      return make_fl_error(errc::size_mismatch, "update has the wrong size");
+    accumulate(x, w, true);
+    total_.subtract(w);
     return caf::none;
   }
 
   caf::error finalize(span<float> out) override {
     if (out.size() != acc_.size())
       return make_fl_error(errc::size_mismatch, "output has the wrong size");
-    if (!(total_ > 0))
+    const double total = total_.value();
+    if (!(total > 0))
       return make_fl_error(errc::invalid_field, "nothing was folded");
-    span<const float> acc{acc_};
+    span<const int64_t> acc{acc_};
     for_chunks(acc.size(), [&](size_t first, size_t n) {
-      finalize_average(acc.subspan(first, n), total_, out.subspan(first, n));
+      exact_finalize(acc.subspan(first, n), total, out.subspan(first, n));
     });
     return caf::none;
   }
@@ -144,10 +168,26 @@ public:
   }
 
 private:
+  /// Folds (or subtracts) w * x over the pool; returns how many values
+  /// are NaN or beyond the exact range.
+  uint64_t accumulate(span<const float> x, double w, bool subtract) {
+    span<int64_t> acc{acc_};
+    std::vector<uint64_t> bad(pool_.size(), 0);
+    for_chunks(acc.size(), [&](size_t first, size_t n, size_t part) {
+      auto found = exact_accumulate(acc.subspan(first, n),
+                                    x.subspan(first, n), w, subtract);
+      bad[part] = found ? *found : n;
+    });
+    uint64_t total = 0;
+    for (auto b : bad)
+      total += b;
+    return total;
+  }
+
   template <class F>
   void for_chunks(size_t n, F f) {
     if (n < parallel_threshold || pool_.size() == 1) {
-      f(0, n);
+      call(f, 0, n, 0);
       return;
     }
     const size_t parts = pool_.size();
@@ -157,14 +197,23 @@ private:
       const size_t first = std::min(n, i * per);
       const size_t last = i + 1 == parts ? n : std::min(n, first + per);
       if (last > first)
-        f(first, last - first);
+        call(f, first, last - first, i);
     };
     pool_.run(job);
   }
 
+  /// Runs a chunk job that may or may not want its chunk index.
+  template <class F>
+  static void call(F& f, size_t first, size_t n, size_t part) {
+    if constexpr (std::is_invocable_v<F&, size_t, size_t, size_t>)
+      f(first, n, part);
+    else
+      f(first, n);
+  }
+
   chunk_pool pool_;
-  std::vector<float> acc_;
-  double total_ = 0;
+  std::vector<int64_t> acc_;
+  exact_sum total_;
 };
 
 } // namespace

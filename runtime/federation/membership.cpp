@@ -90,6 +90,14 @@ uint64_t membership::sample_limit(const std::string& id,
   return max_samples > 0 ? std::min(limit, max_samples) : limit;
 }
 
+double membership::sample_budget(const std::vector<std::string>& ids,
+                                 uint64_t max_samples) const {
+  double total = 0;
+  for (const auto& id : ids)
+    total += static_cast<double>(sample_limit(id, max_samples));
+  return std::max(total, 1.0);
+}
+
 uint64_t membership::alive_samples() const {
   uint64_t n = 0;
   for (const auto& kv : members_)

@@ -75,6 +75,12 @@ public:
   /// an unknown id.
   uint64_t sample_limit(const std::string& id, uint64_t max_samples) const;
 
+  /// The sum of sample_limit() over `ids` (>= 1, as a double): an upper
+  /// bound on the weight a round of these members can fold, which the
+  /// aggregation actor's exact sum is normalised by.
+  double sample_budget(const std::vector<std::string>& ids,
+                       uint64_t max_samples) const;
+
   /// Sum of the samples the live members announced.
   uint64_t alive_samples() const;
 
