@@ -60,7 +60,8 @@ caf::expected<partition> make_partition(const node_config& cfg,
     return partition_shards(labels, total,
                             static_cast<uint64_t>(d.shards_per_client), seed);
   if (d.partition == "dirichlet")
-    return partition_dirichlet(labels, total, d.dirichlet_alpha, seed);
+    return partition_dirichlet(labels, total, d.dirichlet_alpha, seed,
+                               static_cast<uint64_t>(d.dirichlet_min_samples));
   return partition_labels(labels, total,
                           static_cast<uint64_t>(d.labels_per_client), seed);
 }

@@ -149,6 +149,10 @@ const std::vector<setting>& settings() {
                "iid | iid-unbalanced | shards | dirichlet | labels"),
     FL_SETTING("data.dirichlet_alpha", "dirichlet-alpha", for_sim | for_client,
                data.dirichlet_alpha, "Dirichlet concentration (dirichlet)"),
+    FL_SETTING("data.dirichlet_min_samples", "dirichlet-min-samples",
+               for_sim | for_client, data.dirichlet_min_samples,
+               "samples every client must get, else redraw (dirichlet; 0 = "
+               "number of classes, as FedLab)"),
     FL_SETTING("data.shards_per_client", "shards-per-client",
                for_sim | for_client, data.shards_per_client,
                "shards per client (shards)"),
@@ -507,6 +511,8 @@ caf::error validate(const node_config& c) {
                + c.data.partition + "'");
   if (!(c.data.dirichlet_alpha > 0))
     return bad("data.dirichlet_alpha must be > 0");
+  if (c.data.dirichlet_min_samples < 0)
+    return bad("data.dirichlet_min_samples must be >= 0");
   if (c.data.shards_per_client < 1)
     return bad("data.shards_per_client must be >= 1");
   if (c.data.labels_per_client < 1 || c.data.labels_per_client > 10)

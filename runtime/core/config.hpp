@@ -76,6 +76,7 @@ struct node_config {
     std::string dir = "/usr/share/datasets/fashion-mnist";
     std::string partition = "iid";  ///< iid | iid-unbalanced | shards | dirichlet | labels
     double dirichlet_alpha = 0.5;
+    int64_t dirichlet_min_samples = 0; ///< per client; 0 = number of classes
     int64_t shards_per_client = 2;
     int64_t labels_per_client = 2;
     double unbalance_sigma = 0.3;   ///< log-normal sigma for iid-unbalanced

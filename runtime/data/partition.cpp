@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <iomanip>
 #include <sstream>
 
 #include "runtime/core/errors.hpp"
@@ -73,25 +74,31 @@ caf::expected<partition> partition_iid_unbalanced(uint64_t n, uint64_t k,
                                                   uint64_t seed) {
   if (auto err = check_counts(n, k))
     return err;
+  if (!(sigma >= 0))
+    return bad("unbalance sigma must be >= 0");
   std::mt19937_64 rng{seed};
-  const double mean = std::log(static_cast<double>(n) / static_cast<double>(k))
-                      - sigma * sigma / 2;
-  std::lognormal_distribution<double> dist{mean, sigma};
-  std::vector<double> raw(k);
-  for (auto& x : raw)
-    x = dist(rng);
-  const double total = std::accumulate(raw.begin(), raw.end(), 0.0);
-  // One sample each first, then the rest by the drawn proportions.
-  std::vector<uint64_t> sizes(k, 1);
-  uint64_t rest = n - k, used = 0;
-  for (size_t c = 0; c < k; ++c) {
-    auto extra = static_cast<uint64_t>(std::floor(raw[c] / total
-                                                  * static_cast<double>(rest)));
-    sizes[c] += extra;
-    used += extra;
+  // FedLab's lognormal_unbalance_split: sizes ~ LogNormal(log(n/K), sigma),
+  // scaled to n and truncated; the shortfall goes to the first client.
+  const auto per_client = n / k;
+  std::vector<uint64_t> sizes(k, per_client);
+  if (sigma > 0) {
+    std::lognormal_distribution<double> dist{
+      std::log(static_cast<double>(per_client)), sigma};
+    std::vector<double> raw(k);
+    for (auto& x : raw)
+      x = dist(rng);
+    const double total = std::accumulate(raw.begin(), raw.end(), 0.0);
+    uint64_t used = 0;
+    for (size_t c = 0; c < k; ++c)
+      used += sizes[c] = static_cast<uint64_t>(raw[c] / total
+                                                * static_cast<double>(n));
+    sizes[0] += n - std::min(used, n);
   }
-  for (uint64_t c = 0; used < rest; c = (c + 1) % k, ++used)
-    ++sizes[c];
+  // As in FedLab, n - K * floor(n/K) samples stay unused when sigma is 0.
+  if (std::find(sizes.begin(), sizes.end(), 0u) != sizes.end())
+    return bad("unbalance sigma " + std::to_string(sigma)
+               + " left a client without samples; use a smaller sigma or "
+                 "fewer clients");
   auto idx = shuffled(n, rng);
   return fill(idx, sizes);
 }
@@ -129,12 +136,20 @@ caf::expected<partition> partition_dirichlet(const std::vector<int64_t>& labels,
                                              uint64_t min_samples) {
   if (!(alpha > 0))
     return bad("dirichlet alpha must be > 0");
-  if (auto err = check_counts(labels.size(), k * min_samples))
-    return bad("dirichlet: " + std::to_string(labels.size())
+  auto classes = by_class(labels);
+  if (min_samples == 0)
+    min_samples = classes.size(); // FedLab's default min_require_size
+  const uint64_t n = labels.size();
+  if (auto err = check_counts(n, k * min_samples))
+    return bad("dirichlet: " + std::to_string(n)
                + " samples are too few for " + std::to_string(k)
                + " clients with at least " + std::to_string(min_samples)
                + " each");
-  auto classes = by_class(labels);
+  // FedLab's hetero_dir_partition: per class, proportions ~ Dir(alpha),
+  // zeroed for clients that already hold n/K samples or more (the cap),
+  // cut points floor(cumsum * n_k); redrawn whole until every client holds
+  // at least min_samples.
+  const double cap = static_cast<double>(n) / static_cast<double>(k);
   std::mt19937_64 rng{seed};
   std::gamma_distribution<double> gamma{alpha, 1.0};
   constexpr int max_tries = 1000;
@@ -143,20 +158,40 @@ caf::expected<partition> partition_dirichlet(const std::vector<int64_t>& labels,
     for (auto members : classes) {
       std::shuffle(members.begin(), members.end(), rng);
       std::vector<double> w(k);
-      double sum = 0;
+      double draw_sum = 0;
       for (auto& x : w)
-        sum += (x = gamma(rng));
-      if (!(sum > 0)) // every draw underflowed: give the class to one client
-        w[std::uniform_int_distribution<size_t>{0, k - 1}(rng)] = sum = 1;
+        draw_sum += (x = gamma(rng));
+      double sum = 0;
+      for (size_t c = 0; c < k; ++c) {
+        w[c] = static_cast<double>(p[c].size()) < cap ? w[c] / draw_sum : 0.0;
+        sum += w[c];
+      }
+      if (!(sum > 0)) { // every draw underflowed: the first client below cap
+        for (size_t c = 0; c < k; ++c)
+          if (static_cast<double>(p[c].size()) < cap) {
+            w[c] = sum = 1;
+            break;
+          }
+      }
+      // Rounding leaves a few samples after the last cut; FedLab's split
+      // gives them to the last client even when it is capped, here they go
+      // to the last client below the cap (so no client passes the cap
+      // with two classes).
+      size_t last_open = 0;
+      for (size_t c = 0; c < k; ++c)
+        if (w[c] > 0)
+          last_open = c;
+      const auto m = static_cast<double>(members.size());
       size_t pos = 0;
       double cum = 0;
       for (size_t c = 0; c < k; ++c) {
         cum += w[c] / sum;
-        auto end = c + 1 == k ? members.size()
-                              : std::min(members.size(),
-                                         static_cast<size_t>(std::llround(
-                                           cum * static_cast<double>(
-                                                   members.size()))));
+        const size_t end = c == last_open
+                             ? members.size()
+                             : c > last_open
+                             ? pos
+                             : std::min(members.size(),
+                                        static_cast<size_t>(cum * m));
         if (end > pos)
           p[c].insert(p[c].end(), members.begin() + static_cast<ptrdiff_t>(pos),
                       members.begin() + static_cast<ptrdiff_t>(end));
@@ -189,38 +224,74 @@ caf::expected<partition> partition_labels(const std::vector<int64_t>& labels,
   if (auto err = check_counts(labels.size(), k))
     return err;
   std::mt19937_64 rng{seed};
-  // Client c takes classes c*per_client, c*per_client+1, ... (mod classes),
-  // each list shuffled: covers every class when k * per_client >= classes.
-  std::vector<int64_t> class_order(num_classes);
-  std::iota(class_order.begin(), class_order.end(), 0);
-  std::shuffle(class_order.begin(), class_order.end(), rng);
+  // FedLab's label_skew_quantity_based_partition: client c holds class
+  // c mod C plus per_client - 1 distinct classes drawn uniformly; each
+  // class is cut into as many near-equal parts (numpy's array_split) as
+  // clients hold it, handed out in client order.
+  std::uniform_int_distribution<uint64_t> pick{0, num_classes - 1};
   std::vector<std::vector<uint64_t>> holders(num_classes);
-  for (uint64_t c = 0; c < k; ++c)
-    for (uint64_t j = 0; j < per_client; ++j)
-      holders[static_cast<size_t>(
-                class_order[(c * per_client + j) % num_classes])]
-        .push_back(c);
+  for (uint64_t c = 0; c < k; ++c) {
+    std::vector<uint64_t> held{c % num_classes};
+    while (held.size() < per_client) {
+      const auto cls = pick(rng);
+      if (std::find(held.begin(), held.end(), cls) == held.end())
+        held.push_back(cls);
+    }
+    for (auto cls : held)
+      holders[cls].push_back(c);
+  }
   partition p(k);
   for (size_t cls = 0; cls < num_classes; ++cls) {
     auto members = classes[cls];
-    auto& hs = holders[cls];
-    if (hs.empty())
-      continue;
     std::shuffle(members.begin(), members.end(), rng);
+    auto hs = holders[cls];
+    std::sort(hs.begin(), hs.end());
+    if (hs.empty())
+      continue; // as in FedLab: a class nobody holds is left out
     if (members.size() < hs.size())
       return bad("class " + std::to_string(cls) + " has too few samples for "
                  + std::to_string(hs.size()) + " clients");
+    const size_t base = members.size() / hs.size();
+    const size_t extra = members.size() % hs.size();
+    size_t first = 0;
     for (size_t i = 0; i < hs.size(); ++i) {
-      auto first = members.size() * i / hs.size();
-      auto last = members.size() * (i + 1) / hs.size();
+      const size_t count = base + (i < extra ? 1 : 0);
       auto& dst = p[hs[i]];
       dst.insert(dst.end(), members.begin() + static_cast<ptrdiff_t>(first),
-                 members.begin() + static_cast<ptrdiff_t>(last));
+                 members.begin() + static_cast<ptrdiff_t>(first + count));
+      first += count;
     }
   }
   for (auto& xs : p)
     std::sort(xs.begin(), xs.end());
   return p;
+}
+
+partition_stats summarize(const partition& p,
+                          const std::vector<int64_t>& labels,
+                          int64_t num_classes) {
+  partition_stats st;
+  st.clients = p.size();
+  if (p.empty())
+    return st;
+  std::vector<uint64_t> sizes;
+  uint64_t classes_10 = 0;
+  for (const auto& xs : p) {
+    sizes.push_back(xs.size());
+    st.samples += xs.size();
+    std::vector<uint64_t> counts(static_cast<size_t>(num_classes));
+    for (auto s : xs)
+      ++counts[static_cast<size_t>(labels[static_cast<size_t>(s)])];
+    for (auto c : counts)
+      classes_10 += c >= 10;
+  }
+  std::sort(sizes.begin(), sizes.end());
+  st.min_size = sizes.front();
+  st.max_size = sizes.back();
+  st.median_size = sizes[(sizes.size() - 1) / 2];
+  st.mean_classes_10 = static_cast<double>(classes_10)
+                       / static_cast<double>(p.size());
+  return st;
 }
 
 std::string partition_report(const partition& p,
@@ -231,7 +302,6 @@ std::string partition_report(const partition& p,
   for (int64_t c = 0; c < num_classes; ++c)
     out << "  c" << c;
   out << "\n";
-  uint64_t min_n = UINT64_MAX, max_n = 0, total = 0;
   for (size_t i = 0; i < p.size(); ++i) {
     std::vector<uint64_t> counts(static_cast<size_t>(num_classes));
     for (auto s : p[i])
@@ -240,12 +310,13 @@ std::string partition_report(const partition& p,
     for (auto x : counts)
       out << "  " << x;
     out << "\n";
-    min_n = std::min<uint64_t>(min_n, p[i].size());
-    max_n = std::max<uint64_t>(max_n, p[i].size());
-    total += p[i].size();
   }
-  out << "clients " << p.size() << ", samples " << total << ", per client min "
-      << min_n << " max " << max_n << "\n";
+  const auto st = summarize(p, labels, num_classes);
+  out << "clients " << st.clients << ", samples " << st.samples
+      << ", per client min " << st.min_size << " median " << st.median_size
+      << " max " << st.max_size << ", classes with >= 10 samples "
+      << std::fixed << std::setprecision(2) << st.mean_classes_10
+      << " per client\n";
   return out.str();
 }
 

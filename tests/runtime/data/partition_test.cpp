@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <numeric>
 #include <set>
 
@@ -55,11 +56,11 @@ TEST_CASE("iid balanced gives exact equal shares", "[partition]") {
   CHECK(partition_iid(2, 3, 0).error() == errc::invalid_config);
 }
 
-TEST_CASE("iid unbalanced covers everything with uneven sizes",
+TEST_CASE("iid unbalanced follows FedLab's log-normal split",
           "[partition]") {
   auto p = partition_iid_unbalanced(6000, 50, 0.5, 3);
   REQUIRE(p);
-  CHECK(check_disjoint(*p) == 6000);
+  CHECK(check_disjoint(*p) == 6000); // the shortfall went to client 0
   size_t lo = SIZE_MAX, hi = 0;
   for (const auto& c : *p) {
     lo = std::min(lo, c.size());
@@ -68,6 +69,13 @@ TEST_CASE("iid unbalanced covers everything with uneven sizes",
   CHECK(lo >= 1);
   CHECK(hi > lo);
   CHECK(*partition_iid_unbalanced(6000, 50, 0.5, 3) == *p);
+  // sigma 0: floor(n/K) each, the remainder unused (as in FedLab).
+  auto even = partition_iid_unbalanced(1003, 10, 0, 3);
+  REQUIRE(even);
+  for (const auto& c : *even)
+    CHECK(c.size() == 100);
+  CHECK(partition_iid_unbalanced(1000, 10, -1, 3).error()
+        == errc::invalid_config);
 }
 
 TEST_CASE("shards give each client k shards of sorted labels",
@@ -82,15 +90,55 @@ TEST_CASE("shards give each client k shards of sorted labels",
   }
 }
 
-TEST_CASE("Dirichlet skew gives every client data or a clear error",
+namespace {
+
+/// n samples of 10 classes, class-sorted (as FedLab's targets often are).
+std::vector<int64_t> sorted_labels(size_t n) {
+  std::vector<int64_t> xs(n);
+  for (size_t i = 0; i < n; ++i)
+    xs[i] = static_cast<int64_t>(i * 10 / n);
+  return xs;
+}
+
+/// FedLab's defining properties of hetero_dir_partition.
+void check_dirichlet(const partition& p, const std::vector<int64_t>& ls,
+                     uint64_t min_samples) {
+  const double cap = static_cast<double>(ls.size())
+                     / static_cast<double>(p.size());
+  // Every sample is used once, so class counts sum to the dataset's.
+  CHECK(check_disjoint(p) == ls.size());
+  for (const auto& c : p) {
+    CHECK(c.size() >= min_samples);
+    // The cap: a client holding n/K or more gets nothing more, so without
+    // the last class it received (classes go in order) it is below n/K.
+    int64_t last = -1;
+    for (auto i : c)
+      last = std::max(last, ls[static_cast<size_t>(i)]);
+    size_t before_last = 0;
+    for (auto i : c)
+      before_last += ls[static_cast<size_t>(i)] != last;
+    CHECK(static_cast<double>(before_last) < cap);
+  }
+}
+
+} // namespace
+
+TEST_CASE("Dirichlet skew follows FedLab: minimum size, cap, all samples",
           "[partition]") {
   auto ls = labels();
   auto p = partition_dirichlet(ls, 10, 0.5, 0);
   REQUIRE(p);
-  CHECK(check_disjoint(*p) == 1000);
-  for (const auto& c : *p)
-    CHECK(c.size() >= 10);
+  check_dirichlet(*p, ls, 10); // min size: the number of classes
   CHECK(*partition_dirichlet(ls, 10, 0.5, 0) == *p);
+  auto big = sorted_labels(60000);
+  for (double alpha : {0.3, 0.1}) {
+    auto q = partition_dirichlet(big, 100, alpha, 1);
+    REQUIRE(q);
+    check_dirichlet(*q, big, 10);
+  }
+  auto strict = partition_dirichlet(big, 100, 0.3, 1, 200);
+  REQUIRE(strict);
+  check_dirichlet(*strict, big, 200);
   // A tiny alpha puts each class on about one client: 50 clients cannot
   // all get 10 samples, so it fails and says why.
   auto tiny = partition_dirichlet(ls, 50, 1e-4, 0);
@@ -99,21 +147,55 @@ TEST_CASE("Dirichlet skew gives every client data or a clear error",
   CHECK_THAT(describe(tiny.error()), Catch::Contains("too small"));
 }
 
-TEST_CASE("label quantity skew gives exactly k classes per client",
+TEST_CASE("label quantity skew follows FedLab: class c mod C plus k - 1 "
+          "drawn, near-equal parts",
           "[partition]") {
   auto ls = labels();
-  auto p = partition_labels(ls, 20, 2, 0);
+  auto p = partition_labels(ls, 20, 3, 0);
   REQUIRE(p);
-  CHECK(check_disjoint(*p) == 1000);
-  for (const auto& c : *p)
-    CHECK(classes_of(c, ls) == 2);
+  CHECK(check_disjoint(*p) == 1000); // 20 clients cover all 10 classes
+  std::vector<std::vector<size_t>> parts(10);
+  for (size_t c = 0; c < p->size(); ++c) {
+    const auto& xs = (*p)[c];
+    CHECK(classes_of(xs, ls) == 3);
+    std::vector<size_t> counts(10);
+    for (auto i : xs)
+      ++counts[static_cast<size_t>(ls[static_cast<size_t>(i)])];
+    CHECK(counts[c % 10] > 0);
+    for (size_t k = 0; k < 10; ++k)
+      if (counts[k] > 0)
+        parts[k].push_back(counts[k]);
+  }
+  for (const auto& ps : parts) {
+    REQUIRE(!ps.empty());
+    auto [lo, hi] = std::minmax_element(ps.begin(), ps.end());
+    CHECK(*hi - *lo <= 1);
+  }
+  // Fewer clients than classes: the classes nobody holds are left out.
+  auto few = partition_labels(ls, 3, 1, 0);
+  REQUIRE(few);
+  CHECK(check_disjoint(*few) == 300);
   CHECK(partition_labels(ls, 20, 11, 0).error() == errc::invalid_config);
 }
 
 TEST_CASE("the partition report counts samples and classes", "[partition]") {
   auto ls = labels();
-  auto p = partition_labels(ls, 5, 2, 0);
+  auto p = partition_labels(ls, 10, 2, 0); // every class is held
   REQUIRE(p);
   auto text = partition_report(*p, ls, 10);
-  CHECK_THAT(text, Catch::Contains("clients 5, samples 1000"));
+  CHECK_THAT(text, Catch::Contains("clients 10, samples 1000"));
+  CHECK_THAT(text, Catch::Contains("classes with >= 10 samples 2.00"));
+  auto st = summarize(*p, ls, 10);
+  size_t lo = SIZE_MAX, hi = 0;
+  std::vector<size_t> sizes;
+  for (const auto& c : *p) {
+    lo = std::min(lo, c.size());
+    hi = std::max(hi, c.size());
+    sizes.push_back(c.size());
+  }
+  std::sort(sizes.begin(), sizes.end());
+  CHECK(st.min_size == lo);
+  CHECK(st.max_size == hi);
+  CHECK(st.median_size == sizes[4]);
+  CHECK(st.mean_classes_10 == 2.0);
 }
