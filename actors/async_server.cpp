@@ -479,6 +479,8 @@ caf::behavior async_server(async_actor* self,
       return {};
     }
     init.metrics = std::move(*sink);
+    if (!init.cfg.manifest.empty())
+      init.metrics.write_line(init.cfg.manifest);
   }
   init.log.node->info("async server {} ready: {} ({} parameters, concurrency "
                       "{}), waiting for {} clients",

@@ -465,6 +465,8 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
       return {};
     }
     init.metrics = std::move(*sink);
+    if (!init.cfg.manifest.empty())
+      init.metrics.write_line(init.cfg.manifest);
   }
   if (init.cfg.start_round > 0)
     init.log.node->info("resuming after round {} at model version {}",

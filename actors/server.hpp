@@ -68,6 +68,9 @@ struct server_settings {
   double exit_grace_s = 10;
   uint32_t heartbeat_ms = 5000;
   std::string metrics_path;   ///< "" = no metrics file
+  /// The run manifest (runtime/storage/manifest.hpp), written as the
+  /// metrics file's first line (also when a resumed run appends); "" = none.
+  std::string manifest;
   std::string checkpoint_dir; ///< "" = no checkpoints
   /// Round/version to continue from (resume); 0 for a fresh start.
   uint64_t start_round = 0;

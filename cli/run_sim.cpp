@@ -41,7 +41,8 @@ int run_sim(const node_config& cfg, const loggers& log) {
   auto pool = spawn_training_pool(
     sys, static_cast<size_t>(cfg.training.workers), training->make, log);
   auto spawned = spawn_server_for(sys, cfg, n, std::move(initial->first),
-                                  evaluator, logs, log, initial->second);
+                                  evaluator, logs, log, initial->second,
+                                  "sim");
   if (!spawned) {
     log.node->error("{}", describe(spawned.error()));
     caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);

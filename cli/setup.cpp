@@ -8,6 +8,7 @@
 #include "runtime/core/errors.hpp"
 #include "runtime/aggregation/fedavg.hpp"
 #include "runtime/data/partition.hpp"
+#include "runtime/storage/manifest.hpp"
 #include "runtime/training/synthetic_trainer.hpp"
 #include "runtime/training/torch_trainer.hpp"
 
@@ -237,7 +238,8 @@ caf::expected<caf::actor>
 spawn_server_for(caf::actor_system& sys, const node_config& cfg,
                  uint64_t min_clients, flat_model initial,
                  caf::actor evaluator, const run_logs& logs,
-                 const loggers& log, resume_point from) {
+                 const loggers& log, resume_point from,
+                 const std::string& command) {
   auto folder = make_folder(cfg, log);
   if (!folder)
     return std::move(folder.error());
@@ -248,6 +250,7 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
     s.start_version = from.version;
     s.log_sink = logs.rounds;
     s.folder = *folder;
+    s.manifest = run_manifest(cfg, command);
     auto strat = std::make_shared<fedavg>(
       static_cast<uint64_t>(cfg.federation.clients_per_round),
       cfg.federation.quorum, static_cast<uint64_t>(cfg.federation.seed));
@@ -259,6 +262,7 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
   s.start_version = from.version;
   s.log_sink = logs.versions;
   s.folder = *folder;
+  s.manifest = run_manifest(cfg, command);
   return spawn_async_server(sys, s, std::move(initial), std::move(evaluator),
                             log);
 }

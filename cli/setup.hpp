@@ -71,7 +71,8 @@ caf::expected<caf::actor>
 spawn_server_for(caf::actor_system& sys, const node_config& cfg,
                  uint64_t min_clients, flat_model initial,
                  caf::actor evaluator, const run_logs& logs,
-                 const loggers& log, resume_point from = {});
+                 const loggers& log, resume_point from = {},
+                 const std::string& command = "server");
 
 /// The initial global model: the trainer's seeded initialisation, or with
 /// `output.resume` the checkpoint (whose layout must match the trainer's).

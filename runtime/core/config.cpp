@@ -1,5 +1,6 @@
 #include "runtime/core/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -8,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "runtime/core/errors.hpp"
+#include "runtime/core/json_text.hpp"
 
 namespace fl {
 
@@ -404,6 +406,67 @@ caf::error load_toml_file(node_config& cfg, const std::string& path) {
                            + ": " + std::string{e.description()});
   }
   return load_table(cfg, tbl, "", path);
+}
+
+namespace {
+
+/// The exact text of one setting's value, as TOML and JSON both take it
+/// (non-finite doubles, which neither validate nor JSON accepts, as 0).
+std::string exact_value(node_config& cfg, const setting& s) {
+  return std::visit(
+    [](auto* v) -> std::string {
+      using T = std::remove_pointer_t<decltype(v)>;
+      if constexpr (std::is_same<T, std::string>::value) {
+        return json_quote(*v);
+      } else if constexpr (std::is_same<T, bool>::value) {
+        return *v ? "true" : "false";
+      } else if constexpr (std::is_same<T, double>::value) {
+        if (!std::isfinite(*v))
+          return "0.0";
+        char buf[40];
+        std::snprintf(buf, sizeof(buf), "%.17g", *v);
+        std::string text = buf;
+        if (text.find_first_of(".e") == std::string::npos)
+          text += ".0";
+        return text;
+      } else {
+        return std::to_string(*v);
+      }
+    },
+    s.field(cfg));
+}
+
+} // namespace
+
+std::string to_toml(const node_config& cfg) {
+  node_config copy = cfg; // the accessors hand out mutable pointers
+  // One table per section, in the order sections first appear.
+  std::vector<std::pair<std::string, std::string>> tables;
+  for (const auto& s : settings()) {
+    const auto dot = s.info.key.find('.');
+    const auto sec = s.info.key.substr(0, dot);
+    auto t = std::find_if(tables.begin(), tables.end(),
+                          [&](const auto& x) { return x.first == sec; });
+    if (t == tables.end())
+      t = tables.insert(tables.end(), {sec, ""});
+    t->second += s.info.key.substr(dot + 1) + " = " + exact_value(copy, s)
+                 + "\n";
+  }
+  std::string out;
+  for (const auto& [sec, body] : tables)
+    out += (out.empty() ? "[" : "\n[") + sec + "]\n" + body;
+  return out;
+}
+
+std::string to_json(const node_config& cfg) {
+  node_config copy = cfg;
+  std::string out = "{";
+  for (const auto& s : settings()) {
+    if (out.size() > 1)
+      out += ',';
+    out += json_quote(s.info.key) + ":" + exact_value(copy, s);
+  }
+  return out + "}";
 }
 
 std::string to_string(federation_mode x) {

@@ -152,6 +152,14 @@ caf::error load_toml_file(node_config& cfg, const std::string& path);
 caf::error load_toml_string(node_config& cfg, const std::string& text,
                             const std::string& origin);
 
+/// Every setting of `cfg` as a TOML document (one table per section, values
+/// written exactly: doubles with 17 significant digits). Loading it with
+/// load_toml_string gives back an equal configuration.
+std::string to_toml(const node_config& cfg);
+
+/// Every setting of `cfg` as one JSON object {"section.name": value, ...}.
+std::string to_json(const node_config& cfg);
+
 /// Checks ranges and cross-field rules (e.g. quorum in (0, 1]).
 /// Errors: `invalid_config` naming the first bad setting.
 caf::error validate(const node_config& cfg);

@@ -8,28 +8,6 @@
 
 namespace fl {
 
-std::string json_quote(const std::string& x) {
-  std::string out = "\"";
-  for (char c : x) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 void json_record::key(const std::string& k) {
   if (!body_.empty())
     body_ += ',';
@@ -91,10 +69,13 @@ caf::expected<metrics_sink> metrics_sink::open(const std::string& path,
 }
 
 void metrics_sink::write(const json_record& r) {
+  write_line(r.str());
+}
+
+void metrics_sink::write_line(const std::string& json) {
   if (!file_)
     return;
-  auto line = r.str();
-  line += '\n';
+  auto line = json + '\n';
   std::fwrite(line.data(), 1, line.size(), file_.get());
   std::fflush(file_.get());
 }

@@ -7,6 +7,8 @@
 
 #include <caf/expected.hpp>
 
+#include "runtime/core/json_text.hpp"
+
 namespace fl {
 
 /// One JSON object built field by field; rendered on one line.
@@ -34,9 +36,6 @@ private:
   std::string body_;
 };
 
-/// Escapes `x` as a JSON string literal, quotes included.
-std::string json_quote(const std::string& x);
-
 /// Appends JSON lines to a file, one record per line, flushed per line so
 /// that a crash loses at most the record being written. Owned by one actor.
 class metrics_sink {
@@ -50,6 +49,8 @@ public:
   metrics_sink() = default;
 
   void write(const json_record& r);
+  /// Writes one already rendered JSON object as a line (the manifest).
+  void write_line(const std::string& json);
   bool enabled() const { return file_ != nullptr; }
 
 private:

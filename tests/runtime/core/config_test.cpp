@@ -95,3 +95,20 @@ TEST_CASE("every setting has a unique key and flag", "[config]") {
     CHECK(!s.help.empty());
   }
 }
+
+TEST_CASE("a configuration survives to_toml and load_toml_string exactly",
+          "[config][manifest]") {
+  node_config cfg;
+  cfg.federation.rounds = 17;
+  cfg.training.lr = 0.1 + 0.2; // not exactly representable in short form
+  cfg.data.partition = "dirichlet";
+  cfg.data.dirichlet_alpha = 1.0 / 3;
+  cfg.node.id = "a \"quoted\"\\ id\twith tab";
+  cfg.output.resume = true;
+  node_config back;
+  REQUIRE(!load_toml_string(back, to_toml(cfg), "round trip"));
+  CHECK(to_json(back) == to_json(cfg));
+  CHECK(back.training.lr == cfg.training.lr);
+  CHECK(back.node.id == cfg.node.id);
+  CHECK(to_json(node_config{}) != to_json(cfg));
+}
