@@ -15,6 +15,9 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <map>
+#include <optional>
+#include <set>
 #include <unordered_map>
 
 #include <caf/event_based_actor.hpp>
@@ -26,6 +29,7 @@
 #include "runtime/aggregation/async_rules.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/federation/fedbuff_schedule.hpp"
 #include "runtime/federation/membership.hpp"
 #include "runtime/storage/metrics.hpp"
 
@@ -40,7 +44,35 @@ enum class phase { waiting, serving, stopping };
 /// A member's model lease: a model is out and no update came back yet.
 struct lease {
   bool holds_model = false;
-  uint64_t id = 0; ///< identifies the model handed out (deadline)
+  uint64_t id = 0;   ///< identifies the model handed out (deadline)
+  size_t task = 0;   ///< logical clock: the planned task it runs
+  uint64_t version = 0; ///< logical clock: the version handed out
+};
+
+/// An update that waits for its buffer (logical clock).
+struct held_update {
+  agg_update update;
+  size_t task = 0;
+  uint64_t staleness = 0;
+  uint64_t base = 0; ///< the version it trained on
+};
+
+/// The books of a FedBuff run on a logical clock: the plan, who asked for
+/// work, the model after each applied buffer still needed as a base, and
+/// per buffer what was resolved and what waits.
+struct logical_run {
+  fedbuff_schedule plan;
+  std::unordered_map<std::string, size_t> next; ///< member -> its next task
+  std::set<std::string> ready;                  ///< asked for work, in id order
+  std::set<size_t> undispatched;                ///< task indexes
+  std::map<uint64_t, model_state> models;       ///< buffers applied -> model
+  uint64_t open = 0;                            ///< the buffer being summed
+  bool applying = false;
+  std::vector<uint64_t> resolved;               ///< per buffer
+  std::vector<uint64_t> folded;                 ///< per buffer
+  std::vector<uint64_t> refused;                ///< per buffer
+  std::map<uint64_t, std::map<uint64_t, uint64_t>> staleness; ///< per buffer
+  std::map<uint64_t, std::vector<held_update>> held; ///< per later buffer
 };
 
 struct async_state {
@@ -76,6 +108,7 @@ struct async_state {
   clock_type::time_point start;
   size_t evals_in_flight = 0;
   caf::error stop_reason;        ///< set when the run ends on an error
+  std::optional<logical_run> logical; ///< FedBuff on a logical clock
   static inline const char* name = "fl.async_server";
 };
 
@@ -201,8 +234,14 @@ void evaluate(async_actor* self) {
 /// then trains from the newest model, as if the step had been immediate
 /// (handing out the outgoing version would feed stale deltas back into the
 /// next buffers and can make FedBuff diverge under load).
+void logical_dispatch(async_actor* self);
+
 void dispatch(async_actor* self) {
   auto& st = self->state;
+  if (st.logical) {
+    logical_dispatch(self);
+    return;
+  }
   while (st.current == phase::serving && st.active < st.cfg.concurrency
          && st.pending_versions == 0 && !st.queue.empty()) {
     auto id = st.queue.front();
@@ -224,31 +263,40 @@ void dispatch(async_actor* self) {
   }
 }
 
-/// Frees `id`'s slot. Returns false if it held no model.
-bool release_slot(async_actor* self, const std::string& id) {
+void logical_resolved(async_actor* self, size_t task, bool folded);
+
+/// Frees `id`'s slot. Returns false if it held no model. With `gave_up`
+/// (a failure, loss or deadline), a planned task (logical clock) is
+/// resolved without a delta.
+bool release_slot(async_actor* self, const std::string& id,
+                  bool gave_up = true) {
   auto i = self->state.leases.find(id);
   if (i == self->state.leases.end() || !i->second.holds_model)
     return false;
   i->second.holds_model = false;
   --self->state.active;
+  if (gave_up && self->state.logical)
+    logical_resolved(self, i->second.task, false);
   return true;
 }
 
 void drop(async_actor* self, const std::string& id, uint64_t base,
           const caf::error& why) {
   auto& st = self->state;
-  ++st.dropped;
+  if (!st.logical) // on a logical clock, counted when its buffer is applied
+    ++st.dropped;
   st.log.node->info("dropped update from {} (base version {}, server at {}): "
                     "{}",
                     id, base, st.version, describe(why));
 }
 
-/// One update was incorporated (mixed, or folded into the FedBuff buffer).
+/// One update was incorporated (mixed, or folded into the FedBuff buffer;
+/// on a logical clock, when its buffer is applied).
 void count_applied(async_actor* self, uint64_t staleness) {
   auto& st = self->state;
   ++st.applied;
   ++st.staleness[staleness];
-  if (st.current == phase::serving && st.cfg.max_updates > 0
+  if (!st.logical && st.current == phase::serving && st.cfg.max_updates > 0
       && st.applied >= st.cfg.max_updates)
     stop(self, std::to_string(st.applied) + " updates applied");
 }
@@ -345,9 +393,174 @@ void buffer_in(async_actor* self, agg_update u, uint64_t base,
     });
 }
 
+// --- FedBuff on a logical clock ------------------------------------------
+// The plan (runtime/federation/fedbuff_schedule.hpp) fixes, for every task,
+// its member, its base (the model after `base` buffers) and its buffer.
+// This actor hands out a task once its member asked for work and its base
+// exists, folds a delta only while its buffer is the open one (later ones
+// wait in `held`), and applies a buffer when all its tasks are resolved.
+
+/// Plans the run over the members present now. Errors: as the plan's.
+caf::error start_logical(async_actor* self) {
+  auto& st = self->state;
+  if (st.cfg.max_updates == 0)
+    return make_fl_error(errc::invalid_config,
+                         "a FedBuff run on a logical clock needs "
+                         "--max-updates > 0");
+  std::vector<fedbuff_schedule::client> clients;
+  for (const auto& id : st.members.alive_ids()) {
+    auto i = st.cfg.speed.find(id);
+    const double factor = i == st.cfg.speed.end() ? 1.0 : i->second;
+    clients.push_back({id, static_cast<double>(std::max<uint64_t>(
+                             st.members.find(id)->num_samples, 1))
+                             * factor});
+  }
+  const auto k = std::max<uint64_t>(st.cfg.buffer_k, 1);
+  const auto buffers = (st.cfg.max_updates + k - 1) / k;
+  auto plan = fedbuff_schedule::plan(std::move(clients),
+                                     std::max<uint64_t>(st.cfg.concurrency, 1),
+                                     k, buffers, st.cfg.seed);
+  if (!plan)
+    return std::move(plan.error());
+  logical_run run;
+  run.plan = std::move(*plan);
+  for (size_t i = 0; i < run.plan.tasks().size(); ++i)
+    run.undispatched.insert(i);
+  run.models.emplace(0, st.model);
+  run.resolved.assign(buffers, 0);
+  run.folded.assign(buffers, 0);
+  run.refused.assign(buffers, 0);
+  st.log.node->info("FedBuff on a logical clock: {} tasks in {} buffers of {} "
+                    "(the run is reproducible)",
+                    run.plan.tasks().size(), buffers, k);
+  st.logical = std::move(run);
+  return caf::none;
+}
+
+void logical_dispatch(async_actor* self) {
+  auto& st = self->state;
+  auto& run = *st.logical;
+  if (st.current != phase::serving)
+    return;
+  for (auto it = run.ready.begin(); it != run.ready.end();) {
+    const auto id = *it;
+    const auto& mine = run.plan.tasks_of(id);
+    const auto n = run.next[id];
+    auto model = n < mine.size()
+                   ? run.models.find(run.plan.tasks()[mine[n]].base)
+                   : run.models.end();
+    if (!st.members.find(id) || model == run.models.end()) {
+      ++it; // no task left for it, or its base is not made yet
+      continue;
+    }
+    it = run.ready.erase(it);
+    const auto task = mine[n];
+    ++run.next[id];
+    run.undispatched.erase(task);
+    auto& l = st.leases[id];
+    l.holds_model = true;
+    l.id = st.next_lease++;
+    l.task = task;
+    l.version = model->second.version;
+    ++st.active;
+    model_msg m;
+    m.model_version = model->second.version;
+    m.model.layout = st.layout;
+    m.model.values = model->second.values;
+    m.model.owner = model->second.owner;
+    deliver_to(self, st.members, id, std::move(m));
+    self->delayed_send(self, to_timespan(st.cfg.update_deadline_s),
+                       deadline_atom::value, id, l.id);
+  }
+}
+
+void logical_apply(async_actor* self);
+
+/// Folds a delta of the open buffer.
+void logical_fold(async_actor* self, held_update h) {
+  auto& st = self->state;
+  const auto task = h.task;
+  const auto id = h.update.node_id;
+  ++st.agg_in_flight;
+  self->request(st.agg, caf::infinite, agg_fold_atom::value,
+                std::move(h.update))
+    .then(
+      [self, task, staleness = h.staleness](fold_receipt&) {
+        auto& run = *self->state.logical;
+        ++run.staleness[run.plan.tasks()[task].buffer][staleness];
+        agg_answered(self);
+        logical_resolved(self, task, true);
+      },
+      [self, task, id, base = h.base](caf::error& err) {
+        drop(self, id, base, err);
+        agg_answered(self);
+        logical_resolved(self, task, false);
+      });
+}
+
+/// Task `task` is done with (its delta folded, or none).
+void logical_resolved(async_actor* self, size_t task, bool folded) {
+  auto& run = *self->state.logical;
+  const auto b = run.plan.tasks()[task].buffer;
+  ++run.resolved[b];
+  ++(folded ? run.folded : run.refused)[b];
+  logical_apply(self);
+}
+
+/// Applies the open buffer once all its tasks are resolved; then the next
+/// buffer opens and the deltas that waited for it are folded.
+void logical_apply(async_actor* self) {
+  auto& st = self->state;
+  auto& run = *st.logical;
+  if (run.applying || run.open >= run.plan.buffers()
+      || run.resolved[run.open] < run.plan.k()
+      || st.current != phase::serving)
+    return;
+  run.applying = true;
+  ++st.agg_in_flight;
+  self->request(st.agg, caf::infinite, agg_apply_atom::value,
+                st.cfg.server_lr)
+    .then([self](agg_outcome& o) {
+      auto& s = self->state;
+      auto& r = *s.logical;
+      const auto b = r.open;
+      s.dropped += r.refused[b];
+      for (const auto& [stale, n] : r.staleness[b])
+        for (uint64_t i = 0; i < n; ++i)
+          count_applied(self, stale);
+      r.staleness.erase(b);
+      on_outcome(self, o);
+      r.models.emplace(b + 1, s.model);
+      r.open = b + 1;
+      r.applying = false;
+      // Models no task still needs as a base are let go.
+      const auto lowest = r.undispatched.empty()
+                            ? r.open
+                            : r.plan.tasks()[*r.undispatched.begin()].base;
+      r.models.erase(r.models.begin(), r.models.lower_bound(lowest));
+      agg_answered(self);
+      if (r.open == r.plan.buffers()) {
+        stop(self, std::to_string(s.applied) + " updates applied in "
+                     + std::to_string(r.open) + " buffers");
+        return;
+      }
+      auto waiting = std::move(r.held[r.open]);
+      r.held.erase(r.open);
+      for (auto& h : waiting)
+        logical_fold(self, std::move(h));
+      logical_apply(self); // a buffer whose tasks all failed
+      dispatch(self);
+    });
+}
+
 void on_update(async_actor* self, update_msg& up) {
   auto& st = self->state;
-  if (!release_slot(self, up.node_id)) {
+  // On a logical clock the lease names the planned task it answers.
+  std::optional<lease> leased;
+  if (auto i = st.leases.find(up.node_id);
+      st.logical && i != st.leases.end() && i->second.holds_model)
+    leased = i->second;
+  if (!release_slot(self, up.node_id, !leased)) {
     drop(self, up.node_id, up.base_version,
          make_fl_error(errc::unexpected_message,
                        "no model was handed out to it"));
@@ -355,16 +568,30 @@ void on_update(async_actor* self, update_msg& up) {
   }
   auto refuse = [&](caf::error why) {
     drop(self, up.node_id, up.base_version, why);
+    if (leased)
+      logical_resolved(self, leased->task, false);
     dispatch(self);
   };
   if (st.current != phase::serving)
     return refuse(make_fl_error(errc::unexpected_message, "server stopping"));
-  // Clients only ever get accepted versions: a base beyond st.version was
-  // never handed out, whatever the aggregation actor is making.
-  auto staleness = up.base_version > st.version
-                     ? staleness_of(st.version, up.base_version, 0)
-                     : staleness_of(st.version + st.pending_versions,
-                                    up.base_version, st.cfg.max_staleness);
+  caf::expected<uint64_t> staleness{uint64_t{0}};
+  if (leased) {
+    if (up.base_version != leased->version)
+      return refuse(make_fl_error(errc::invalid_field,
+                                  "base version "
+                                    + std::to_string(up.base_version)
+                                    + ", but version "
+                                    + std::to_string(leased->version)
+                                    + " was handed out"));
+    staleness = st.logical->plan.tasks()[leased->task].staleness();
+  } else {
+    // Clients only ever get accepted versions: a base beyond st.version
+    // was never handed out, whatever the aggregation actor is making.
+    staleness = up.base_version > st.version
+                  ? staleness_of(st.version, up.base_version, 0)
+                  : staleness_of(st.version + st.pending_versions,
+                                 up.base_version, st.cfg.max_staleness);
+  }
   if (!staleness)
     return refuse(staleness.error());
   if (up.model.layout != st.layout)
@@ -383,6 +610,20 @@ void on_update(async_actor* self, update_msg& up) {
     return refuse(make_fl_error(errc::invalid_field,
                                 buffered ? "FedBuff needs deltas"
                                          : "FedAsync needs parameters"));
+  if (leased) {
+    auto& run = *st.logical;
+    const auto buffer = run.plan.tasks()[leased->task].buffer;
+    held_update h{agg_update{up.node_id, up.model.kind, up.model.values,
+                             std::move(up.model.owner),
+                             st.cfg.staleness(*staleness)},
+                  leased->task, *staleness, up.base_version};
+    if (buffer == run.open)
+      logical_fold(self, std::move(h));
+    else
+      run.held[buffer].push_back(std::move(h));
+    dispatch(self);
+    return;
+  }
   if (st.cfg.max_updates > 0 && st.submitted >= st.cfg.max_updates)
     return refuse(make_fl_error(errc::unexpected_message,
                                 "the update budget is used up"));
@@ -441,6 +682,15 @@ void on_join(async_actor* self, const caf::actor& route, const join_msg& j) {
     st.current = phase::serving;
     st.start = clock_type::now();
     st.log.node->info("{} clients joined; serving models", st.members.alive());
+    if (fedbuff_mode(st) && st.cfg.logical_clock) {
+      if (auto err = start_logical(self)) {
+        stop(self, "no plan", std::move(err));
+        return;
+      }
+      for (auto& id : st.queue) // requests that came while waiting
+        st.logical->ready.insert(id);
+      st.queue.clear();
+    }
     if (st.cfg.max_seconds > 0)
       self->delayed_send(self, to_timespan(st.cfg.max_seconds),
                          stop_atom::value, true);
@@ -507,7 +757,10 @@ caf::behavior async_server(async_actor* self,
                      exit_msg{"training finished"});
           return;
         }
-        st.queue.push_back(r->node_id);
+        if (st.logical)
+          st.logical->ready.insert(r->node_id);
+        else
+          st.queue.push_back(r->node_id);
         dispatch(self);
       } else if (auto* up = std::get_if<update_msg>(&body)) {
         on_update(self, *up);
@@ -518,7 +771,8 @@ caf::behavior async_server(async_actor* self,
         // A failed or lost client frees its slot at once.
         if (!e->node_id.empty() && st.members.find(e->node_id)
             && release_slot(self, e->node_id)) {
-          ++st.dropped;
+          if (!st.logical) // else counted with its buffer
+            ++st.dropped;
           dispatch(self);
         }
       } else if (!std::holds_alternative<heartbeat_msg>(body)) {
@@ -537,7 +791,8 @@ caf::behavior async_server(async_actor* self,
       st.log.node->warn("{} sent no update within {} s; its slot is freed",
                         id, st.cfg.update_deadline_s);
       release_slot(self, id);
-      ++st.dropped;
+      if (!st.logical) // else counted with its buffer
+        ++st.dropped;
       dispatch(self);
     },
     [self](stop_atom, bool) { stop(self, "time limit reached"); },

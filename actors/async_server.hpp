@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -59,6 +60,17 @@ struct async_server_settings {
   std::shared_ptr<aggregator> folder;
   guard_settings guard;           ///< bounds on updates and models
   bool detached_aggregation = true; ///< off for deterministic tests
+  /// FedBuff: carry out a plan made on a logical clock
+  /// (runtime/federation/fedbuff_schedule.hpp) instead of following
+  /// arrival order, so the run gives the same bits whatever the timing.
+  /// Needs max_updates > 0 (rounded up to whole buffers) and the members
+  /// present when serving starts; a member lost later leaves its deltas
+  /// out (the run stays complete, not reproducible).
+  bool logical_clock = false;
+  /// Logical clock: a member's training takes its announced samples times
+  /// its factor here (1 when absent), e.g. the simulated stragglers'.
+  std::unordered_map<std::string, double> speed;
+  uint64_t seed = 0; ///< logical clock: orders idle members
   std::shared_ptr<async_log> log_sink; ///< optional
 };
 

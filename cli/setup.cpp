@@ -263,6 +263,13 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
   s.log_sink = logs.versions;
   s.folder = *folder;
   s.manifest = run_manifest(cfg, command);
+  s.logical_clock = cfg.async.clock == "logical"
+                    || (cfg.async.clock == "auto" && command == "sim");
+  s.seed = static_cast<uint64_t>(cfg.federation.seed);
+  for (uint64_t i = 0; i < static_cast<uint64_t>(cfg.federation.clients); ++i)
+    if (is_straggler(cfg, i))
+      s.speed["client-" + std::to_string(i)]
+        = cfg.federation.straggler_slowdown;
   return spawn_async_server(sys, s, std::move(initial), std::move(evaluator),
                             log);
 }

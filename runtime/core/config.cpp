@@ -125,6 +125,10 @@ const std::vector<setting>& settings() {
                async.max_seconds, "stop after this many seconds (0 = off)"),
     FL_SETTING("async.eval_every", "eval-every", for_sim | for_server,
                async.eval_every, "evaluate every N model versions"),
+    FL_SETTING("async.clock", "clock", for_sim | for_server, async.clock,
+               "FedBuff order: logical (reproducible: planned on a logical "
+               "clock) | arrival | auto (logical in sim, arrival on a "
+               "server)"),
     FL_SETTING("training.model", "model", for_all, training.model,
                "model: mlp | cnn | synthetic (no data, any size)"),
     FL_SETTING("training.synthetic_params", "synthetic-params", for_all,
@@ -539,6 +543,9 @@ caf::error validate(const node_config& c) {
     return bad("async.staleness_a and staleness_b must be >= 0");
   if (c.async.max_staleness < 0)
     return bad("async.max_staleness must be >= 0");
+  if (!one_of(c.async.clock, {"auto", "logical", "arrival"}))
+    return bad("async.clock must be auto, logical or arrival, got '"
+               + c.async.clock + "'");
   if (c.async.buffer_k < 1)
     return bad("async.buffer_k must be >= 1");
   if (!(c.async.server_lr > 0))

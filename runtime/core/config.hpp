@@ -60,6 +60,10 @@ struct node_config {
     int64_t max_updates = 0;        ///< stop after this many; 0 = rounds x clients_per_round
     double max_seconds = 0;         ///< stop after this long; 0 = off
     int64_t eval_every = 10;        ///< evaluate every N model versions
+    /// FedBuff: "logical" plans the run on a logical clock (reproducible),
+    /// "arrival" follows arrival order; "auto" = logical in sim, arrival
+    /// on a server.
+    std::string clock = "auto";
   } async;
   struct training_section {
     std::string model = "mlp";      ///< mlp | cnn | synthetic

@@ -63,7 +63,10 @@ run_client client.log --model synthetic --synthetic-params 50000 --clients 4 \
 await_server server.log
 
 grep -q "all clients finished" "$work/client.log"
-[ "$(wc -l <"$work/metrics.jsonl")" -eq 3 ] || { cat "$work/metrics.jsonl"; exit 1; }
+# A manifest (the secret token left out), then one record per round.
+head -1 "$work/metrics.jsonl" | grep -q '^{"manifest":{.*"command":"server"'
+! grep -q s3cret "$work/metrics.jsonl"
+[ "$(grep -c '"round":' "$work/metrics.jsonl")" -eq 3 ] || { cat "$work/metrics.jsonl"; exit 1; }
 grep -q '"round":3,"model_version":3,"accepted":true' "$work/metrics.jsonl"
 [ -s "$work/model.ckpt" ]
 
@@ -72,7 +75,8 @@ start_server resumed.log "${sync_flags[@]}" --rounds 5 --resume
 run_client client2.log --model synthetic --synthetic-params 50000 --clients 4
 await_server resumed.log
 grep -q "resuming from" "$work/resumed.log"
-[ "$(wc -l <"$work/metrics.jsonl")" -eq 5 ] || { cat "$work/metrics.jsonl"; exit 1; }
+[ "$(grep -c '"round":' "$work/metrics.jsonl")" -eq 5 ] || { cat "$work/metrics.jsonl"; exit 1; }
+[ "$(grep -c '^{"manifest":' "$work/metrics.jsonl")" -eq 2 ] # one per start
 grep -q '"round":5,"model_version":5,"accepted":true' "$work/metrics.jsonl"
 
 # The same across processes in FedBuff mode: the clients learn the mode from

@@ -50,7 +50,7 @@ wait_for() { # wait_for <seconds> <command...>
   for _ in $(seq $((limit * 10))); do "$@" && return 0; sleep 0.1; done
   echo "timed out waiting for: $*"; return 1
 }
-lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+lines() { [ -f "$1" ] && { grep -c '"round":' "$1" || true; } || echo 0; } # records
 at_least() { [ "$(lines "$1")" -ge "$2" ]; }
 show_logs() { for f in "$work"/*.log; do echo "== $f"; tail -20 "$f"; done; }
 trap 'show_logs; cleanup' ERR
