@@ -29,6 +29,7 @@
 #include "runtime/aggregation/async_rules.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/federation/evaluation_backlog.hpp"
 #include "runtime/federation/fedbuff_schedule.hpp"
 #include "runtime/federation/membership.hpp"
 #include "runtime/storage/metrics.hpp"
@@ -75,6 +76,12 @@ struct logical_run {
   std::map<uint64_t, std::vector<held_update>> held; ///< per later buffer
 };
 
+/// A version due for evaluation and its record.
+struct eval_job {
+  async_record record;
+  model_state model;
+};
+
 struct async_state {
   async_state() : members(model_layout{}, protocol_version) {}
   async_server_settings cfg;
@@ -109,6 +116,10 @@ struct async_state {
   size_t evals_in_flight = 0;
   caf::error stop_reason;        ///< set when the run ends on an error
   std::optional<logical_run> logical; ///< FedBuff on a logical clock
+  evaluation_backlog<eval_job> evals{1, false}; ///< bounded evaluations
+  /// Records by version, written in version order once complete (their
+  /// evaluations may finish out of order).
+  std::map<uint64_t, std::optional<async_record>> unwritten;
   static inline const char* name = "fl.async_server";
 };
 
@@ -123,9 +134,11 @@ double elapsed(const async_state& st) {
 }
 
 void stop(async_actor* self, const std::string& why, caf::error err = {});
+void dispatch(async_actor* self);
 
-void emit(async_actor* self, async_record r) {
+void write_record(async_actor* self, async_record r) {
   auto& st = self->state;
+  r.recorded_seconds = elapsed(st);
   std::string hist = "{";
   for (const auto& [s, n] : r.staleness) {
     if (hist.size() > 1)
@@ -145,8 +158,14 @@ void emit(async_actor* self, async_record r) {
     .add("models_rejected", r.models_rejected)
     .add("updates_per_second", rate)
     .add_raw("staleness", hist);
+  j.add("recorded_seconds", r.recorded_seconds);
   if (r.test_accuracy >= 0)
-    j.add("test_loss", r.test_loss).add("test_accuracy", r.test_accuracy);
+    j.add("evaluated_version", r.model_version)
+      .add("eval_seconds", r.eval_seconds)
+      .add("test_loss", r.test_loss)
+      .add("test_accuracy", r.test_accuracy);
+  else if (r.eval_skipped)
+    j.add("eval", "skipped");
   st.metrics.write(j);
   st.log.node->info("version {:>5} | acc {:.4f} | loss {:.4f} | {} applied, "
                     "{} dropped | {:.1f} updates/s | {:.1f} s",
@@ -155,6 +174,17 @@ void emit(async_actor* self, async_record r) {
                     r.elapsed_seconds);
   if (st.cfg.log_sink)
     st.cfg.log_sink->add(r);
+}
+
+/// Completes the record of r.model_version and writes every complete
+/// record in version order.
+void emit(async_actor* self, async_record r) {
+  auto& st = self->state;
+  st.unwritten[r.model_version] = std::move(r);
+  while (!st.unwritten.empty() && st.unwritten.begin()->second) {
+    write_record(self, std::move(*st.unwritten.begin()->second));
+    st.unwritten.erase(st.unwritten.begin());
+  }
 }
 
 void quit_when_done(async_actor* self) {
@@ -183,6 +213,10 @@ void agg_answered(async_actor* self) {
   final_record(self);
 }
 
+void run_evaluation(async_actor* self, eval_job job);
+
+/// Records the current version: evaluated (when there is an evaluator)
+/// through the bounded backlog, checkpointed when configured.
 void evaluate(async_actor* self) {
   auto& st = self->state;
   async_record r;
@@ -205,26 +239,53 @@ void evaluate(async_actor* self) {
     emit(self, std::move(r));
     return;
   }
-  ++st.evals_in_flight;
-  self->request(st.evaluator, caf::infinite, eval_input{st.model})
+  ++st.evals_in_flight; // counts waiting ones too, until recorded
+  st.unwritten.emplace(r.model_version, std::nullopt); // holds later ones
+  eval_job job{std::move(r), st.model};
+  auto offer = st.evals.offer(job);
+  if (offer.skipped) {
+    --st.evals_in_flight;
+    offer.skipped->record.eval_skipped = true;
+    emit(self, std::move(offer.skipped->record));
+  }
+  if (offer.start)
+    run_evaluation(self, std::move(job));
+}
+
+void run_evaluation(async_actor* self, eval_job job) {
+  auto& st = self->state;
+  const auto started = clock_type::now();
+  auto r = std::move(job.record);
+  auto after = [self] {
+    auto& s = self->state;
+    if (auto next = s.evals.done())
+      run_evaluation(self, std::move(*next));
+    dispatch(self); // training may have waited for evaluation
+  };
+  self->request(st.evaluator, caf::infinite, eval_input{std::move(job.model)})
     .then(
-      [self, r](eval_output& out) mutable {
+      [self, r, started, after](eval_output& out) mutable {
         auto& s = self->state;
         --s.evals_in_flight;
         r.test_loss = out.loss;
         r.test_accuracy = out.accuracy;
+        r.eval_seconds = std::chrono::duration<double>(clock_type::now()
+                                                       - started)
+                           .count();
         emit(self, r);
+        after();
         if (s.cfg.target_accuracy > 0 && out.accuracy >= s.cfg.target_accuracy
             && s.current != phase::stopping)
           stop(self, "target accuracy reached");
         else
           quit_when_done(self);
       },
-      [self, r](caf::error& err) mutable {
+      [self, r, after](caf::error& err) mutable {
         auto& s = self->state;
         --s.evals_in_flight;
         s.log.node->error("evaluation failed: {}", describe(err));
         emit(self, r);
+        after();
         quit_when_done(self);
       });
 }
@@ -242,8 +303,10 @@ void dispatch(async_actor* self) {
     logical_dispatch(self);
     return;
   }
+  // While evaluation lags (and skipping is off), training waits for it.
   while (st.current == phase::serving && st.active < st.cfg.concurrency
-         && st.pending_versions == 0 && !st.queue.empty()) {
+         && st.pending_versions == 0 && !st.evals.blocked()
+         && !st.queue.empty()) {
     auto id = st.queue.front();
     st.queue.pop_front();
     auto& l = st.leases[id];
@@ -440,7 +503,7 @@ caf::error start_logical(async_actor* self) {
 void logical_dispatch(async_actor* self) {
   auto& st = self->state;
   auto& run = *st.logical;
-  if (st.current != phase::serving)
+  if (st.current != phase::serving || st.evals.blocked())
     return;
   for (auto it = run.ready.begin(); it != run.ready.end();) {
     const auto id = *it;
@@ -708,6 +771,9 @@ caf::behavior async_server(async_actor* self,
   init.members = membership{init.layout, protocol_version};
   init.version = init.cfg.start_version;
   init.evaluator = std::move(evaluator);
+  init.cfg.eval_every = std::max<uint64_t>(init.cfg.eval_every, 1);
+  init.evals = evaluation_backlog<eval_job>{init.cfg.eval_limit,
+                                            init.cfg.eval_skip_superseded};
   init.log = std::move(log);
   auto started = start_aggregation(
     self, std::move(initial), init.version, init.cfg.folder,

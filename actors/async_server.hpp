@@ -28,6 +28,9 @@ struct async_record {
                                  ///< the start
   double test_loss = -1;
   double test_accuracy = -1;
+  double eval_seconds = 0;    ///< how long its evaluation took
+  bool eval_skipped = false;  ///< superseded before it was evaluated
+  double recorded_seconds = 0; ///< when the record was complete
   /// Staleness -> number of applied updates, since the previous record.
   std::map<uint64_t, uint64_t> staleness;
 };
@@ -48,6 +51,8 @@ struct async_server_settings {
   double max_seconds = 0;        ///< stop after this long (0 = off)
   double target_accuracy = 0;    ///< stop when reached (0 = off)
   uint64_t eval_every = 10;      ///< evaluate every N versions
+  uint64_t eval_limit = 1;       ///< evaluations at once (see server.hpp)
+  bool eval_skip_superseded = false; ///< else dispatch waits for them
   double update_deadline_s = 120; ///< a model out longer frees its slot
   double exit_grace_s = 10;
   uint32_t heartbeat_ms = 5000;

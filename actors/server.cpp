@@ -34,6 +34,7 @@
 #include "actors/members.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/federation/evaluation_backlog.hpp"
 #include "runtime/federation/membership.hpp"
 #include "runtime/federation/round_collector.hpp"
 #include "runtime/storage/metrics.hpp"
@@ -69,6 +70,9 @@ struct server_state {
   /// Records not yet written, by round: written in round order once ready
   /// (evaluated, or not to be evaluated).
   std::map<uint64_t, std::pair<round_record, bool>> awaiting_eval;
+  /// Evaluations running and the one waiting (bounded).
+  evaluation_backlog<model_state> evals{1, false};
+  bool round_waits_for_eval = false; ///< the next round starts after one
   caf::error stop_reason; ///< set when the run ends on an error
   static inline const char* name = "fl.server";
 };
@@ -83,8 +87,9 @@ void start_round(server_actor* self);
 void close_round(server_actor* self);
 void finish(server_actor* self);
 
-void emit(server_actor* self, const round_record& r) {
+void emit(server_actor* self, round_record r) {
   auto& st = self->state;
+  r.recorded_seconds = st.run_started ? seconds_since(st.run_start) : 0;
   json_record j;
   j.add("round", r.round)
     .add("model_version", r.model_version)
@@ -93,6 +98,7 @@ void emit(server_actor* self, const round_record& r) {
     .add("outcome", r.outcome)
     .add("round_seconds", r.round_seconds)
     .add("elapsed_seconds", r.elapsed_seconds)
+    .add("recorded_seconds", r.recorded_seconds)
     .add("sampled", static_cast<uint64_t>(r.sampled))
     .add("clients_ok", static_cast<uint64_t>(r.clients_ok))
     .add("clients_failed", static_cast<uint64_t>(r.clients_failed))
@@ -101,19 +107,26 @@ void emit(server_actor* self, const round_record& r) {
     .add("bytes_out", r.bytes_out)
     .add("bytes_in", r.bytes_in);
   if (r.test_accuracy >= 0)
-    j.add("test_loss", r.test_loss).add("test_accuracy", r.test_accuracy);
+    j.add("evaluated_version", r.evaluated_version)
+      .add("eval_seconds", r.eval_seconds)
+      .add("test_loss", r.test_loss)
+      .add("test_accuracy", r.test_accuracy);
+  else if (r.eval_skipped)
+    j.add("eval", "skipped");
   st.metrics.write(j);
   if (st.cfg.log_sink)
     st.cfg.log_sink->add(r);
   const auto total = st.cfg.rounds;
-  const double per_round = r.elapsed_seconds / static_cast<double>(
+  // The ETA counts the time evaluation holds rounds back.
+  const double per_round = r.recorded_seconds / static_cast<double>(
                              std::max<uint64_t>(1, r.round - st.cfg.start_round));
   const double eta = per_round * static_cast<double>(total - r.round);
   if (r.test_accuracy >= 0)
     st.log.node->info("round {:>3}/{} | acc {:.4f} | loss {:.4f} | {}/{} ok"
-                      " | {:.3f} s | ETA {:.1f} s",
+                      " | {:.3f} s + eval {:.3f} s | ETA {:.1f} s",
                       r.round, total, r.test_accuracy, r.test_loss,
-                      r.clients_ok, r.sampled, r.round_seconds, eta);
+                      r.clients_ok, r.sampled, r.round_seconds,
+                      r.eval_seconds, eta);
   else
     st.log.node->info("round {:>3}/{} | train loss {:.4f} | {}/{} ok | {:.3f} s"
                       " | ETA {:.1f} s",
@@ -244,6 +257,7 @@ void start_round(server_actor* self) {
   st.current = phase::collecting;
   st.round_start = clock_type::now();
   st.collector.start(next, sampled);
+  st.log.node->debug("round {} started: {} sampled", next, sampled.size());
   // A fresh sum, its weights normalised by the most this round can fold.
   self->send(st.agg, agg_begin_atom::value, sum_kind::params,
              st.members.sample_budget(sampled, st.cfg.guard.max_samples));
@@ -275,44 +289,89 @@ void emit_ready(server_actor* self) {
   }
 }
 
-/// Evaluates the accepted model of round `r.round` (the record is written
-/// when the evaluation returns); other records are written at once, after
-/// those of earlier rounds.
+void evaluate(server_actor* self, uint64_t round, model_state model);
+
+/// Records the model of round `r.round`: evaluated when it was accepted and
+/// the round is one to evaluate (every eval_every rounds, and the last);
+/// the record is written when its evaluation returns (or is skipped),
+/// after those of earlier rounds. Evaluations beyond eval_limit wait in
+/// the backlog.
 void evaluate_or_emit(server_actor* self, const round_record& r) {
   auto& st = self->state;
   const auto round = r.round;
-  const bool evaluate = st.evaluator && r.accepted;
-  st.awaiting_eval.emplace(round, std::make_pair(r, !evaluate));
-  if (!evaluate) {
+  const bool due = r.round % st.cfg.eval_every == 0
+                   || r.round >= st.cfg.rounds;
+  const bool evaluate_it = st.evaluator && r.accepted && due;
+  st.awaiting_eval.emplace(round, std::make_pair(r, !evaluate_it));
+  if (!evaluate_it) {
     emit_ready(self);
     return;
   }
-  auto done = [self, round](const eval_output* out, const caf::error* err) {
+  auto offer = st.evals.offer(st.model);
+  if (offer.skipped) {
+    // Superseded while it waited: its record goes out without accuracy.
+    for (auto& [n, entry] : st.awaiting_eval)
+      if (!entry.second && entry.first.model_version == offer.skipped->version
+          && n != round) {
+        entry.first.eval_skipped = true;
+        entry.second = true;
+        break;
+      }
+    emit_ready(self);
+  }
+  if (offer.start)
+    evaluate(self, round, st.model);
+}
+
+/// Round of the record waiting for the evaluation of `version`.
+uint64_t round_of(const server_state& st, uint64_t version) {
+  for (const auto& [n, entry] : st.awaiting_eval)
+    if (!entry.second && entry.first.model_version == version)
+      return n;
+  return 0;
+}
+
+void evaluate(server_actor* self, uint64_t round, model_state model) {
+  auto& st = self->state;
+  const auto started = clock_type::now();
+  const auto version = model.version;
+  auto done = [self, round, version, started](const eval_output* out,
+                                              const caf::error* err) {
     auto& s = self->state;
     auto i = s.awaiting_eval.find(round);
-    if (i == s.awaiting_eval.end())
-      return;
-    if (out) {
-      i->second.first.test_loss = out->loss;
-      i->second.first.test_accuracy = out->accuracy;
-    } else {
-      s.log.node->error("evaluation of round {} failed: {}", round,
-                        describe(*err));
+    if (i != s.awaiting_eval.end()) {
+      auto& rec = i->second.first;
+      if (out) {
+        rec.test_loss = out->loss;
+        rec.test_accuracy = out->accuracy;
+        rec.evaluated_version = version;
+        rec.eval_seconds = seconds_since(started);
+      } else {
+        s.log.node->error("evaluation of round {} failed: {}", round,
+                          describe(*err));
+      }
+      i->second.second = true;
+      emit_ready(self);
     }
-    i->second.second = true;
-    emit_ready(self);
     if (out && s.cfg.target_accuracy > 0
         && out->accuracy >= s.cfg.target_accuracy
         && s.current != phase::finishing) {
       s.log.node->info("target accuracy {:.4f} reached at round {}",
                        s.cfg.target_accuracy, round);
       s.collector.abandon(); // the round in progress (if any)
+      s.round_waits_for_eval = false;
       s.current = phase::finishing;
+    }
+    if (auto next = s.evals.done())
+      evaluate(self, round_of(s, next->version), std::move(*next));
+    if (s.round_waits_for_eval && !s.evals.blocked()) {
+      s.round_waits_for_eval = false;
+      start_round(self);
     }
     if (s.current == phase::finishing && s.awaiting_eval.empty())
       finish(self);
   };
-  self->request(st.evaluator, caf::infinite, eval_input{st.model})
+  self->request(st.evaluator, caf::infinite, eval_input{std::move(model)})
     .then([done](eval_output& out) { done(&out, nullptr); },
           [done](caf::error& err) { done(nullptr, &err); });
 }
@@ -325,6 +384,10 @@ void end_round(server_actor* self) {
   if (st.current == phase::finishing) // aborted meanwhile
     return;
   if (st.round < st.cfg.rounds) {
+    if (st.evals.blocked()) { // evaluation lags: it holds the next round
+      st.round_waits_for_eval = true;
+      return;
+    }
     start_round(self);
     return;
   }
@@ -446,6 +509,9 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
   init.layout = initial->layout();
   init.members = membership{init.layout, protocol_version};
   init.evaluator = std::move(evaluator);
+  init.cfg.eval_every = std::max<uint64_t>(init.cfg.eval_every, 1);
+  init.evals = evaluation_backlog<model_state>{init.cfg.eval_limit,
+                                               init.cfg.eval_skip_superseded};
   init.log = std::move(log);
   init.round = init.cfg.start_round;
   init.version = init.cfg.start_version;

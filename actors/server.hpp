@@ -33,6 +33,12 @@ struct round_record {
   double train_seconds = 0;   ///< mean client training time
   double test_loss = -1;      ///< -1 when not evaluated
   double test_accuracy = -1;  ///< -1 when not evaluated
+  uint64_t evaluated_version = 0; ///< the model version evaluated
+  double eval_seconds = 0;    ///< how long its evaluation took
+  bool eval_skipped = false;  ///< superseded before it was evaluated
+  /// Since the first round started, when the record was complete (its
+  /// evaluation done): against elapsed_seconds, how far evaluation lags.
+  double recorded_seconds = 0;
   uint64_t bytes_out = 0;     ///< model payload bytes sent (activations)
   uint64_t bytes_in = 0;      ///< model payload bytes received (updates)
 };
@@ -77,6 +83,13 @@ struct server_settings {
   uint64_t start_version = 0;
   /// Stop as soon as an evaluation reaches this accuracy (0 = off).
   double target_accuracy = 0;
+  /// Evaluate the accepted model every N rounds (and after the last).
+  uint64_t eval_every = 1;
+  /// Evaluations at once (the evaluator's workers); a model due beyond
+  /// them waits (runtime/federation/evaluation_backlog.hpp) and holds the
+  /// next round back, unless eval_skip_superseded.
+  uint64_t eval_limit = 1;
+  bool eval_skip_superseded = false;
   /// The aggregation backend its aggregation actor owns; null = a CPU
   /// aggregator with all cores.
   std::shared_ptr<aggregator> folder;

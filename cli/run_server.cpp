@@ -32,7 +32,11 @@ int run_server(const node_config& cfg, const loggers& log) {
     return 2;
   }
   run_logs logs;
-  auto evaluator = spawn_training_worker(sys, std::move(init_trainer), log);
+  init_trainer.reset();
+  // Evaluations run on a pool of their own (eval_workers), so a slow one
+  // does not queue behind training.
+  auto evaluator = spawn_training_pool(sys, eval_workers(cfg), training->make,
+                                       log);
   const auto min_clients = static_cast<uint64_t>(
     cfg.federation.min_clients > 0 ? cfg.federation.min_clients
                                    : cfg.federation.clients);

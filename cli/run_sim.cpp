@@ -37,7 +37,11 @@ int run_sim(const node_config& cfg, const loggers& log) {
     return 2;
   }
   run_logs logs;
-  auto evaluator = spawn_training_worker(sys, std::move(init_trainer), log);
+  init_trainer.reset();
+  // Evaluations run on a pool of their own (eval_workers), so a slow one
+  // does not queue behind training.
+  auto evaluator = spawn_training_pool(sys, eval_workers(cfg), training->make,
+                                       log);
   auto pool = spawn_training_pool(
     sys, static_cast<size_t>(cfg.training.workers), training->make, log);
   auto spawned = spawn_server_for(sys, cfg, n, std::move(initial->first),

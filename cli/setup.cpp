@@ -1,5 +1,7 @@
 #include "cli/setup.hpp"
 
+#include <thread>
+
 #include <algorithm>
 #include <cstdio>
 #include <random>
@@ -79,6 +81,12 @@ bool is_straggler(const node_config& cfg, uint64_t i) {
 
 } // namespace
 
+uint64_t eval_workers(const node_config& cfg) {
+  if (cfg.federation.eval_workers > 0)
+    return static_cast<uint64_t>(cfg.federation.eval_workers);
+  return std::max(1u, std::thread::hardware_concurrency() / 4);
+}
+
 caf::expected<std::vector<client_settings>>
 make_clients(const node_config& cfg, const training_setup& training,
              uint64_t first, uint64_t count, uint64_t total) {
@@ -148,6 +156,10 @@ server_settings make_server_settings(const node_config& cfg) {
   s.metrics_path = cfg.output.metrics;
   s.checkpoint_dir = cfg.output.checkpoint_dir;
   s.target_accuracy = cfg.federation.target_accuracy;
+  s.eval_every = static_cast<uint64_t>(
+    cfg.federation.eval_every > 0 ? cfg.federation.eval_every : 1);
+  s.eval_limit = eval_workers(cfg);
+  s.eval_skip_superseded = cfg.federation.eval_skip_superseded;
   s.guard = guard_settings_of(cfg);
   return s;
 }
@@ -184,7 +196,10 @@ async_server_settings make_async_settings(const node_config& cfg) {
       : cfg.federation.rounds * cfg.federation.clients_per_round);
   s.max_seconds = cfg.async.max_seconds;
   s.target_accuracy = cfg.federation.target_accuracy;
-  s.eval_every = static_cast<uint64_t>(cfg.async.eval_every);
+  s.eval_every = static_cast<uint64_t>(
+    cfg.federation.eval_every > 0 ? cfg.federation.eval_every : 10);
+  s.eval_limit = eval_workers(cfg);
+  s.eval_skip_superseded = cfg.federation.eval_skip_superseded;
   s.update_deadline_s = cfg.federation.round_deadline_s;
   s.heartbeat_ms = static_cast<uint32_t>(cfg.transport.heartbeat_s * 1000);
   s.metrics_path = cfg.output.metrics;

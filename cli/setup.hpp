@@ -67,6 +67,10 @@ struct resume_point {
   uint64_t version = 0;
 };
 
+/// How many evaluations run at once (federation.eval_workers; 0 = a
+/// quarter of the cores, at least 1): the evaluator pool's size.
+uint64_t eval_workers(const node_config& cfg);
+
 caf::expected<caf::actor>
 spawn_server_for(caf::actor_system& sys, const node_config& cfg,
                  uint64_t min_clients, flat_model initial,

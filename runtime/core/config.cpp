@@ -90,6 +90,18 @@ const std::vector<setting>& settings() {
                federation.total_clients,
                "clients in the whole federation, for partitioning "
                "(0 = --clients)"),
+    FL_SETTING("federation.eval_every", "eval-every", for_sim | for_server,
+               federation.eval_every,
+               "evaluate every N rounds (sync) or versions (async); 0 = 1 "
+               "in sync, 10 in async; the last model always"),
+    FL_SETTING("federation.eval_workers", "eval-workers", for_sim | for_server,
+               federation.eval_workers,
+               "evaluations running at once, each on its own thread (0 = "
+               "max(1, cores / 4)); more wait, holding training back"),
+    FL_SETTING("federation.eval_skip_superseded", "eval-skip-superseded",
+               for_sim | for_server, federation.eval_skip_superseded,
+               "skip a model waiting for evaluation once a newer one is due "
+               "(training never waits for evaluation)"),
     FL_SETTING("federation.target_accuracy", "target-accuracy",
                for_sim | for_server, federation.target_accuracy,
                "stop once the test accuracy reaches this (0 = off)"),
@@ -123,8 +135,6 @@ const std::vector<setting>& settings() {
                "round)"),
     FL_SETTING("async.max_seconds", "max-seconds", for_sim | for_server,
                async.max_seconds, "stop after this many seconds (0 = off)"),
-    FL_SETTING("async.eval_every", "eval-every", for_sim | for_server,
-               async.eval_every, "evaluate every N model versions"),
     FL_SETTING("async.clock", "clock", for_sim | for_server, async.clock,
                "FedBuff order: logical (reproducible: planned on a logical "
                "clock) | arrival | auto (logical in sim, arrival on a "
@@ -553,8 +563,8 @@ caf::error validate(const node_config& c) {
   if (c.async.concurrency < 0 || c.async.max_updates < 0
       || c.async.max_seconds < 0)
     return bad("async.concurrency, max_updates and max_seconds must be >= 0");
-  if (c.async.eval_every < 1)
-    return bad("async.eval_every must be >= 1");
+  if (c.federation.eval_every < 0 || c.federation.eval_workers < 0)
+    return bad("federation.eval_every and eval_workers must be >= 0");
   if (!one_of(c.training.model, {"mlp", "cnn", "synthetic"}))
     return bad("training.model must be mlp, cnn or synthetic, got '"
                + c.training.model + "'");

@@ -45,6 +45,14 @@ struct node_config {
     int64_t client_offset = 0;      ///< client: global index of its first client
     int64_t total_clients = 0;      ///< client: clients in the federation (partitioning); 0 = clients
     double target_accuracy = 0;     ///< stop once test accuracy reaches it; 0 = off
+    /// Evaluate every N rounds (sync) or model versions (async); 0 = every
+    /// round in sync, every 10 versions in async. The last model is always
+    /// evaluated.
+    int64_t eval_every = 0;
+    int64_t eval_workers = 0;       ///< evaluations at once; 0 = max(1, cores / 4)
+    /// A model waiting for evaluation is skipped when a newer one is due
+    /// (else training waits for evaluation).
+    bool eval_skip_superseded = false;
     double straggler_fraction = 0;  ///< share of clients that are slow (seeded)
     double straggler_slowdown = 5;  ///< how many times slower they are
   } federation;
@@ -59,7 +67,6 @@ struct node_config {
     int64_t concurrency = 0;        ///< clients training at once; 0 = clients_per_round
     int64_t max_updates = 0;        ///< stop after this many; 0 = rounds x clients_per_round
     double max_seconds = 0;         ///< stop after this long; 0 = off
-    int64_t eval_every = 10;        ///< evaluate every N model versions
     /// FedBuff: "logical" plans the run on a logical clock (reproducible),
     /// "arrival" follows arrival order; "auto" = logical in sim, arrival
     /// on a server.

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <limits>
 #include <optional>
 
@@ -33,16 +35,24 @@ struct fixture : test::deterministic_system {
   /// (done_atom) to `evaluator`.
   caf::actor evaluator;
 
+  /// The most evaluations the lagging evaluator held at once.
+  std::shared_ptr<size_t> max_held = std::make_shared<size_t>(0);
+
   fixture(uint64_t num_rounds, std::vector<test::conduct> clients,
           guard_settings g = {}, double quorum = 0.5,
           bool lagging_evaluator = false,
-          std::shared_ptr<aggregator> backend = nullptr) {
+          std::shared_ptr<aggregator> backend = nullptr,
+          std::function<void(server_settings&)> tweak = {},
+          std::function<caf::actor(caf::actor_system&)> make_evaluator = {}) {
+    if (make_evaluator)
+      evaluator = make_evaluator(sys);
     if (lagging_evaluator)
-      evaluator = sys.spawn([](caf::event_based_actor* self) {
+      evaluator = sys.spawn([max = max_held](caf::event_based_actor* self) {
         auto held = std::make_shared<std::vector<caf::response_promise>>();
         return caf::behavior{
-          [self, held](eval_input&) {
+          [self, held, max](eval_input&) {
             held->push_back(self->make_response_promise());
+            *max = std::max(*max, held->size());
             return held->back();
           },
           [held](done_atom) {
@@ -62,6 +72,8 @@ struct fixture : test::deterministic_system {
     s.detached_aggregation = false;
     s.folder = backend ? std::move(backend)
                        : std::shared_ptr<aggregator>{make_cpu_aggregator(1)};
+    if (tweak)
+      tweak(s);
     server = spawn_server(sys, s,
                           std::make_shared<fedavg>(clients.size(), quorum, 0),
                           test::synthetic_initial_model(
@@ -223,6 +235,118 @@ TEST_CASE("records reach the metrics in round order while evaluations lag",
   CHECK(rs[0].test_accuracy == 0.5);
   CHECK(rs[1].round == 2);
   CHECK_FALSE(rs[1].accepted);
+  caf::anon_send_exit(f.evaluator, caf::exit_reason::user_shutdown);
+  f.run();
+}
+
+namespace {
+
+std::vector<test::conduct> honest(size_t n) {
+  return std::vector<test::conduct>(n, test::conduct::honest);
+}
+
+} // namespace
+
+TEST_CASE("a lagging evaluator holds rounds back: at most eval_limit "
+          "evaluations out, one model waiting",
+          "[server][evaluation]") {
+  fixture f{6, honest(2), {}, 1.0, true, nullptr,
+            [](server_settings& s) { s.eval_limit = 2; }};
+  f.run();
+  // Rounds 1 and 2 are being evaluated, round 3's model waits, and round 4
+  // does not start until an evaluation returns.
+  CHECK(*f.max_held == 2);
+  CHECK(f.rounds->records().empty());
+  CHECK_THAT(f.logs.text(), Catch::Contains("round 3 started"));
+  CHECK_THAT(f.logs.text(), !Catch::Contains("round 4 started"));
+  for (int i = 0; i < 10 && !f.server_exit; ++i) {
+    caf::anon_send(f.evaluator, done_atom::value);
+    f.run();
+    CHECK(*f.max_held <= 2);
+  }
+  auto rs = f.rounds->records();
+  REQUIRE(rs.size() == 6);
+  for (const auto& r : rs) {
+    CHECK(r.test_accuracy == 0.5); // none skipped
+    CHECK(r.evaluated_version == r.model_version);
+  }
+  caf::anon_send_exit(f.evaluator, caf::exit_reason::user_shutdown);
+  f.run();
+}
+
+TEST_CASE("with skipping, rounds go on and only the newest waiting model "
+          "is evaluated",
+          "[server][evaluation]") {
+  fixture f{6, honest(2), {}, 1.0, true, nullptr, [](server_settings& s) {
+              s.eval_limit = 1;
+              s.eval_skip_superseded = true;
+            }};
+  f.run();
+  CHECK(*f.max_held == 1);
+  for (int i = 0; i < 5 && !f.server_exit; ++i) {
+    caf::anon_send(f.evaluator, done_atom::value);
+    f.run();
+  }
+  auto rs = f.rounds->records();
+  REQUIRE(rs.size() == 6);
+  // Round 1 was evaluated; 2 to 5 were superseded while waiting; the last
+  // round's model is always evaluated.
+  CHECK(rs[0].test_accuracy == 0.5);
+  for (size_t i = 1; i < 5; ++i) {
+    CHECK(rs[i].eval_skipped);
+    CHECK(rs[i].test_accuracy < 0);
+  }
+  CHECK(rs[5].test_accuracy == 0.5);
+  CHECK(rs[5].evaluated_version == 6);
+  caf::anon_send_exit(f.evaluator, caf::exit_reason::user_shutdown);
+  f.run();
+}
+
+TEST_CASE("eval_every evaluates every N rounds and the last",
+          "[server][evaluation]") {
+  fixture f{7, honest(2), {}, 1.0, true, nullptr,
+            [](server_settings& s) { s.eval_every = 3; }};
+  for (int i = 0; i < 10 && !f.server_exit; ++i) {
+    f.run();
+    caf::anon_send(f.evaluator, done_atom::value);
+  }
+  f.run();
+  auto rs = f.rounds->records();
+  REQUIRE(rs.size() == 7);
+  std::vector<uint64_t> evaluated;
+  for (const auto& r : rs)
+    if (r.test_accuracy >= 0)
+      evaluated.push_back(r.round);
+  CHECK(evaluated == std::vector<uint64_t>{3, 6, 7});
+  caf::anon_send_exit(f.evaluator, caf::exit_reason::user_shutdown);
+  f.run();
+}
+
+TEST_CASE("target accuracy stops the run at the evaluation that reaches it",
+          "[server][evaluation]") {
+  // The evaluation of version v reports accuracy v / 10; the target is 0.4.
+  fixture f{30, honest(2), {}, 1.0, false, nullptr,
+            [](server_settings& s) { s.target_accuracy = 0.4; },
+            [](caf::actor_system& sys) {
+              return sys.spawn([](caf::event_based_actor*) {
+                return caf::behavior{[](eval_input& in) {
+                  return eval_output{
+                    1, 1.0, static_cast<double>(in.model.version) / 10};
+                }};
+              });
+            }};
+  f.run();
+  f.expire_timers();
+  REQUIRE(f.server_exit);
+  CHECK(!*f.server_exit);
+  auto rs = f.rounds->records();
+  REQUIRE(rs.size() >= 4);
+  CHECK(rs[3].test_accuracy == Approx(0.4));
+  // At most the round already collecting when the answer came is recorded
+  // after it.
+  CHECK(rs.size() <= 5);
+  CHECK_THAT(f.logs.text(), Catch::Contains("target accuracy 0.4000 reached "
+                                            "at round 4"));
   caf::anon_send_exit(f.evaluator, caf::exit_reason::user_shutdown);
   f.run();
 }
