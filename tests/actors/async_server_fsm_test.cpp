@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <optional>
 
 #include "actors/async_server.hpp"
@@ -21,9 +22,15 @@ struct fixture : test::deterministic_system {
   caf::actor server;
   std::optional<caf::error> server_exit;
 
+  caf::actor evaluator;
+  std::shared_ptr<size_t> max_held = std::make_shared<size_t>(0);
+
+  /// With `eval_limit` > 0, a lagging evaluator (answers on done_atom)
+  /// evaluates every version under that limit.
   fixture(federation_mode mode, uint64_t max_updates,
           std::vector<test::conduct> clients, guard_settings g = {},
-          double server_lr = 1.0) {
+          double server_lr = 1.0, uint64_t eval_limit = 0,
+          bool skip = false) {
     async_server_settings s;
     s.mode = mode;
     s.min_clients = clients.size();
@@ -38,10 +45,30 @@ struct fixture : test::deterministic_system {
     s.detached_aggregation = false;
     s.folder = std::shared_ptr<aggregator>{make_cpu_aggregator(1)};
     s.log_sink = records;
+    if (eval_limit > 0) {
+      s.eval_every = 1;
+      s.eval_limit = eval_limit;
+      s.eval_skip_superseded = skip;
+      evaluator = sys.spawn([max = max_held](caf::event_based_actor* self) {
+        auto held = std::make_shared<std::vector<caf::response_promise>>();
+        return caf::behavior{
+          [self, held, max](eval_input&) {
+            held->push_back(self->make_response_promise());
+            *max = std::max(*max, held->size());
+            return held->back();
+          },
+          [held](done_atom) {
+            for (auto& rp : *held)
+              rp.deliver(eval_output{1, 0.25, 0.5});
+            held->clear();
+          },
+        };
+      });
+    }
     server = spawn_async_server(sys, s,
                                 test::synthetic_initial_model(
                                   test::synthetic_model_size),
-                                caf::actor{}, logs.log());
+                                evaluator, logs.log());
     server->attach_functor(
       [this](const caf::error& reason) { server_exit = reason; });
     for (size_t i = 0; i < clients.size(); ++i)
@@ -119,4 +146,51 @@ TEST_CASE("a failure report frees the client's slot at once",
   CHECK(rs.back().updates_dropped > 0);
   CHECK_THAT(f.logs.text(), Catch::Contains("client-1 reported")
                               && Catch::Contains("out of memory"));
+}
+
+TEST_CASE("a lagging evaluator holds FedAsync back instead of queueing "
+          "versions",
+          "[async_server][evaluation]") {
+  fixture f{federation_mode::async, 6,
+            {test::conduct::honest, test::conduct::honest}, {}, 1.0, 1};
+  f.run();
+  CHECK(*f.max_held == 1);
+  const auto early = f.records->records().size();
+  CHECK(early == 0); // version 1 is being evaluated, version 2 waits
+  for (int i = 0; i < 20 && !f.server_exit; ++i) {
+    caf::anon_send(f.evaluator, done_atom::value);
+    f.run();
+    CHECK(*f.max_held == 1);
+  }
+  auto rs = f.records->records();
+  REQUIRE(rs.size() >= 6);
+  for (size_t i = 0; i + 1 < rs.size(); ++i) {
+    CHECK(rs[i].model_version == i + 1); // every version, in order
+    CHECK(rs[i].test_accuracy == 0.5);
+  }
+  caf::anon_send_exit(f.evaluator, caf::exit_reason::user_shutdown);
+  f.run();
+}
+
+TEST_CASE("with skipping, FedAsync goes on and superseded versions are not "
+          "evaluated",
+          "[async_server][evaluation]") {
+  fixture f{federation_mode::async, 6,
+            {test::conduct::honest, test::conduct::honest}, {}, 1.0, 1, true};
+  f.run();
+  CHECK(*f.max_held == 1);
+  for (int i = 0; i < 20 && !f.server_exit; ++i) {
+    caf::anon_send(f.evaluator, done_atom::value);
+    f.run();
+  }
+  auto rs = f.records->records();
+  REQUIRE(!rs.empty());
+  size_t skipped = 0;
+  for (const auto& r : rs)
+    skipped += r.eval_skipped;
+  CHECK(skipped > 0);
+  CHECK(rs.back().test_accuracy == 0.5);
+  CHECK(rs.back().updates_applied == 6);
+  caf::anon_send_exit(f.evaluator, caf::exit_reason::user_shutdown);
+  f.run();
 }
