@@ -90,6 +90,7 @@ struct async_state {
   caf::actor evaluator;
   loggers log;
   metrics_sink metrics;
+  metrics_sink client_metrics;   ///< one record per update (optional)
   phase current = phase::waiting;
   uint64_t version = 0;
   model_state model; ///< the current global model (immutable)
@@ -616,6 +617,31 @@ void logical_apply(async_actor* self) {
     });
 }
 
+/// The per-client record of an update: taken (with its staleness) or
+/// refused (with the reason).
+void client_record(async_actor* self, const update_msg& up,
+                   std::optional<uint64_t> staleness, const caf::error& why) {
+  auto& st = self->state;
+  if (!st.client_metrics.enabled())
+    return;
+  json_record j;
+  j.add("client", up.node_id)
+    .add("base_version", up.base_version)
+    .add("version", st.version)
+    .add("status", why ? "refused" : "taken")
+    .add("samples", up.num_samples)
+    .add("train_loss", up.metrics.loss)
+    .add("train_accuracy", up.metrics.accuracy)
+    .add("train_seconds", up.metrics.train_seconds)
+    .add("bytes_in", static_cast<uint64_t>(up.model.values.size_bytes()))
+    .add("elapsed_seconds", elapsed(st));
+  if (staleness)
+    j.add("staleness", *staleness);
+  if (why)
+    j.add("reason", describe(why));
+  st.client_metrics.write(j);
+}
+
 void on_update(async_actor* self, update_msg& up) {
   auto& st = self->state;
   // On a logical clock the lease names the planned task it answers.
@@ -630,6 +656,7 @@ void on_update(async_actor* self, update_msg& up) {
     return;
   }
   auto refuse = [&](caf::error why) {
+    client_record(self, up, std::nullopt, why);
     drop(self, up.node_id, up.base_version, why);
     if (leased)
       logical_resolved(self, leased->task, false);
@@ -674,6 +701,7 @@ void on_update(async_actor* self, update_msg& up) {
                                 buffered ? "FedBuff needs deltas"
                                          : "FedAsync needs parameters"));
   if (leased) {
+    client_record(self, up, *staleness, caf::error{});
     auto& run = *st.logical;
     const auto buffer = run.plan.tasks()[leased->task].buffer;
     held_update h{agg_update{up.node_id, up.model.kind, up.model.values,
@@ -691,6 +719,7 @@ void on_update(async_actor* self, update_msg& up) {
     return refuse(make_fl_error(errc::unexpected_message,
                                 "the update budget is used up"));
   ++st.submitted;
+  client_record(self, up, *staleness, caf::error{});
   const double s = st.cfg.staleness(*staleness);
   agg_update u{up.node_id, up.model.kind, up.model.values,
                std::move(up.model.owner), buffered ? s : 1.0};
@@ -797,6 +826,16 @@ caf::behavior async_server(async_actor* self,
     init.metrics = std::move(*sink);
     if (!init.cfg.manifest.empty())
       init.metrics.write_line(init.cfg.manifest);
+  }
+  if (!init.cfg.client_metrics_path.empty()) {
+    auto sink = metrics_sink::open(init.cfg.client_metrics_path,
+                                   init.cfg.start_version > 0);
+    if (!sink) {
+      init.log.node->error("{}", describe(sink.error()));
+      self->quit(sink.error());
+      return {};
+    }
+    init.client_metrics = std::move(*sink);
   }
   init.log.node->info("async server {} ready: {} ({} parameters, concurrency "
                       "{}), waiting for {} clients",

@@ -58,6 +58,7 @@ struct async_server_settings {
   uint32_t heartbeat_ms = 5000;
   std::string metrics_path;      ///< "" = none
   std::string manifest;          ///< first metrics line ("" = none)
+  std::string client_metrics_path; ///< one JSON line per update ("" = none)
   std::string checkpoint_dir;    ///< "" = none (written at each evaluation)
   uint64_t start_version = 0;    ///< resume: continue from this version
   /// The backend of its aggregation actor (CPU or CUDA), which mixes

@@ -23,6 +23,7 @@
 
 #include "actors/server.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -56,6 +57,7 @@ struct server_state {
   caf::actor evaluator;
   loggers log;
   metrics_sink metrics;
+  metrics_sink client_metrics; ///< per-client records (optional)
   phase current = phase::waiting;
   uint64_t version = 0;
   uint64_t round = 0; ///< the last round started
@@ -434,6 +436,42 @@ void on_outcome(server_actor* self, agg_outcome& o) {
   end_round(self);
 }
 
+/// One record per sampled client of the round, in id order (so that
+/// reproducible runs give identical files apart from timings).
+void write_client_records(server_actor* self, std::vector<fit_result> results,
+                          std::vector<fit_failure> failures) {
+  auto& st = self->state;
+  if (!st.client_metrics.enabled())
+    return;
+  const auto bytes = st.model.values.size_bytes();
+  std::sort(results.begin(), results.end(),
+            [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
+  std::sort(failures.begin(), failures.end(),
+            [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
+  for (const auto& x : results) {
+    json_record j;
+    j.add("round", st.round)
+      .add("client", x.node_id)
+      .add("status", "ok")
+      .add("samples", x.num_samples)
+      .add("train_loss", x.metrics.loss)
+      .add("train_accuracy", x.metrics.accuracy)
+      .add("train_seconds", x.metrics.train_seconds)
+      .add("bytes_out", static_cast<uint64_t>(bytes))
+      .add("bytes_in", static_cast<uint64_t>(bytes));
+    st.client_metrics.write(j);
+  }
+  for (const auto& x : failures) {
+    json_record j;
+    j.add("round", st.round)
+      .add("client", x.node_id)
+      .add("status", "failed")
+      .add("reason", describe(x.reason))
+      .add("bytes_out", static_cast<uint64_t>(bytes));
+    st.client_metrics.write(j);
+  }
+}
+
 void close_round(server_actor* self) {
   auto& st = self->state;
   st.current = phase::aggregating;
@@ -441,6 +479,7 @@ void close_round(server_actor* self) {
   r.round_seconds = seconds_since(st.round_start);
   r.elapsed_seconds = seconds_since(st.run_start);
   auto [results, failures] = st.collector.take();
+  write_client_records(self, results, failures);
   r.clients_ok = results.size();
   r.clients_failed = failures.size();
   double loss_sum = 0, n = 0, seconds = 0;
@@ -533,6 +572,16 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
     init.metrics = std::move(*sink);
     if (!init.cfg.manifest.empty())
       init.metrics.write_line(init.cfg.manifest);
+  }
+  if (!init.cfg.client_metrics_path.empty()) {
+    auto sink = metrics_sink::open(init.cfg.client_metrics_path,
+                                   init.cfg.start_round > 0);
+    if (!sink) {
+      init.log.node->error("{}", describe(sink.error()));
+      self->quit(sink.error());
+      return {};
+    }
+    init.client_metrics = std::move(*sink);
   }
   if (init.cfg.start_round > 0)
     init.log.node->info("resuming after round {} at model version {}",

@@ -77,6 +77,10 @@ struct server_settings {
   /// The run manifest (runtime/storage/manifest.hpp), written as the
   /// metrics file's first line (also when a resumed run appends); "" = none.
   std::string manifest;
+  /// Per-client records (one JSON line per sampled client and round:
+  /// samples, loss, accuracy, training time, bytes, or why it failed);
+  /// "" = none.
+  std::string client_metrics_path;
   std::string checkpoint_dir; ///< "" = no checkpoints
   /// Round/version to continue from (resume); 0 for a fresh start.
   uint64_t start_round = 0;

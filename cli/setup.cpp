@@ -156,6 +156,7 @@ server_settings make_server_settings(const node_config& cfg) {
   s.metrics_path = cfg.output.metrics;
   s.checkpoint_dir = cfg.output.checkpoint_dir;
   s.target_accuracy = cfg.federation.target_accuracy;
+  s.client_metrics_path = cfg.output.client_metrics;
   s.eval_every = static_cast<uint64_t>(
     cfg.federation.eval_every > 0 ? cfg.federation.eval_every : 1);
   s.eval_limit = eval_workers(cfg);
@@ -198,6 +199,7 @@ async_server_settings make_async_settings(const node_config& cfg) {
   s.target_accuracy = cfg.federation.target_accuracy;
   s.eval_every = static_cast<uint64_t>(
     cfg.federation.eval_every > 0 ? cfg.federation.eval_every : 10);
+  s.client_metrics_path = cfg.output.client_metrics;
   s.eval_limit = eval_workers(cfg);
   s.eval_skip_superseded = cfg.federation.eval_skip_superseded;
   s.update_deadline_s = cfg.federation.round_deadline_s;

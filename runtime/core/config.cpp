@@ -208,6 +208,10 @@ const std::vector<setting>& settings() {
                "continue from the checkpoint in --checkpoint-dir"),
     FL_SETTING("output.metrics", "metrics", for_sim | for_server,
                output.metrics, "metrics JSONL file (\"\" = none)"),
+    FL_SETTING("output.client_metrics", "client-metrics", for_sim | for_server,
+               output.client_metrics,
+               "per-client JSONL records: each update's samples, loss, "
+               "training time and bytes, and each failure (\"\" = none)"),
     FL_SETTING("output.checkpoint_dir", "checkpoint-dir", for_sim | for_server,
                output.checkpoint_dir, "write checkpoints here (\"\" = none)"),
     FL_SETTING("output.log_level", "log-level", for_all, output.log_level,

@@ -114,6 +114,7 @@ struct node_config {
   } transport;
   struct output_section {
     std::string metrics = "fl-metrics.jsonl"; ///< JSONL metrics; "" = none
+    std::string client_metrics;     ///< per-client JSONL records; "" = none
     std::string checkpoint_dir;     ///< "" = no checkpoints
     bool resume = false;            ///< start from checkpoint_dir's checkpoint
     std::string log_level = "info"; ///< trace|debug|info|warn|error|off

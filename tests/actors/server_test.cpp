@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -349,4 +351,29 @@ TEST_CASE("target accuracy stops the run at the evaluation that reaches it",
                                             "at round 4"));
   caf::anon_send_exit(f.evaluator, caf::exit_reason::user_shutdown);
   f.run();
+}
+
+TEST_CASE("per-client records name each sampled client's result or failure",
+          "[server][client_metrics]") {
+  const std::string path = "/tmp/fl_server_test_clients.jsonl";
+  std::remove(path.c_str());
+  {
+    fixture f{2, {test::conduct::honest, test::conduct::fails,
+                  test::conduct::honest},
+              {}, 0.5, false, nullptr,
+              [&](server_settings& s) { s.client_metrics_path = path; }};
+    f.run();
+    REQUIRE(f.rounds->records().size() == 2);
+  }
+  std::ifstream in{path};
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  REQUIRE(lines.size() == 6); // 3 clients x 2 rounds
+  CHECK_THAT(lines[0], Catch::StartsWith("{\"round\":1,\"client\":\"client-0\","
+                                         "\"status\":\"ok\",\"samples\":"));
+  CHECK_THAT(lines[2], Catch::Contains("\"client\":\"client-1\",\"status\":"
+                                       "\"failed\",\"reason\":"));
+  CHECK_THAT(lines[3], Catch::StartsWith("{\"round\":2,"));
+  std::remove(path.c_str());
 }

@@ -31,9 +31,15 @@ same() { # same <dir a> <dir b>
 
 common=(--model synthetic --synthetic-params 20000 --clients 24 --workers 3
         --seed 5)
-run "$work/sync1" "${common[@]}" --clients-per-round 9 --rounds 4
-run "$work/sync2" "${common[@]}" --clients-per-round 9 --rounds 4
+run "$work/sync1" "${common[@]}" --clients-per-round 9 --rounds 4 \
+  --client-metrics "$work/sync1/c.jsonl"
+run "$work/sync2" "${common[@]}" --clients-per-round 9 --rounds 4 \
+  --client-metrics "$work/sync2/c.jsonl"
 same "$work/sync1" "$work/sync2"
+# Per-client records: one per sampled client and round, in the same order.
+[ "$(grep -c '"status":"ok"' "$work/sync1/c.jsonl")" -eq 36 ]
+diff <(sed -E 's/"train_seconds":[0-9.e+-]*,?//' "$work/sync1/c.jsonl") \
+     <(sed -E 's/"train_seconds":[0-9.e+-]*,?//' "$work/sync2/c.jsonl")
 grep -q '"test_accuracy"' "$work/sync1/m.jsonl"
 head -1 "$work/sync1/m.jsonl" | grep -q '^{"manifest":{"fedactor_version"'
 
