@@ -815,28 +815,16 @@ caf::behavior async_server(async_actor* self,
     // Staleness weights are at most 1 and an apply folds K of them.
     self->send(init.agg, agg_begin_atom::value, sum_kind::delta,
                static_cast<double>(std::max<uint64_t>(init.cfg.buffer_k, 1)));
-  if (!init.cfg.metrics_path.empty()) {
-    auto sink = metrics_sink::open(init.cfg.metrics_path,
-                                   init.cfg.start_version > 0);
-    if (!sink) {
-      init.log.node->error("{}", describe(sink.error()));
-      self->quit(sink.error());
-      return {};
-    }
-    init.metrics = std::move(*sink);
-    if (!init.cfg.manifest.empty())
-      init.metrics.write_line(init.cfg.manifest);
+  auto sinks = open_run_sinks(init.cfg.metrics_path,
+                               init.cfg.client_metrics_path,
+                               init.cfg.start_version > 0, init.cfg.manifest);
+  if (!sinks) {
+    init.log.node->error("{}", describe(sinks.error()));
+    self->quit(sinks.error());
+    return {};
   }
-  if (!init.cfg.client_metrics_path.empty()) {
-    auto sink = metrics_sink::open(init.cfg.client_metrics_path,
-                                   init.cfg.start_version > 0);
-    if (!sink) {
-      init.log.node->error("{}", describe(sink.error()));
-      self->quit(sink.error());
-      return {};
-    }
-    init.client_metrics = std::move(*sink);
-  }
+  init.metrics = std::move(sinks->records);
+  init.client_metrics = std::move(sinks->clients);
   init.log.node->info("async server {} ready: {} ({} parameters, concurrency "
                       "{}), waiting for {} clients",
                       init.cfg.id, fedbuff_mode(init) ? "FedBuff" : "FedAsync",

@@ -561,28 +561,16 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
     init.log);
   init.agg = std::move(started.agg);
   init.model = std::move(started.model);
-  if (!init.cfg.metrics_path.empty()) {
-    auto sink = metrics_sink::open(init.cfg.metrics_path,
-                                   init.cfg.start_round > 0);
-    if (!sink) {
-      init.log.node->error("{}", describe(sink.error()));
-      self->quit(sink.error());
-      return {};
-    }
-    init.metrics = std::move(*sink);
-    if (!init.cfg.manifest.empty())
-      init.metrics.write_line(init.cfg.manifest);
+  auto sinks = open_run_sinks(init.cfg.metrics_path,
+                               init.cfg.client_metrics_path,
+                               init.cfg.start_round > 0, init.cfg.manifest);
+  if (!sinks) {
+    init.log.node->error("{}", describe(sinks.error()));
+    self->quit(sinks.error());
+    return {};
   }
-  if (!init.cfg.client_metrics_path.empty()) {
-    auto sink = metrics_sink::open(init.cfg.client_metrics_path,
-                                   init.cfg.start_round > 0);
-    if (!sink) {
-      init.log.node->error("{}", describe(sink.error()));
-      self->quit(sink.error());
-      return {};
-    }
-    init.client_metrics = std::move(*sink);
-  }
+  init.metrics = std::move(sinks->records);
+  init.client_metrics = std::move(sinks->clients);
   if (init.cfg.start_round > 0)
     init.log.node->info("resuming after round {} at model version {}",
                         init.cfg.start_round, init.cfg.start_version);

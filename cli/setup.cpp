@@ -336,6 +336,18 @@ void print_run_summary(const node_config& cfg, const run_logs& logs,
                     / last.elapsed_seconds
                 : 0.0);
   std::printf("total            %.2f s\n", wall_seconds);
+  size_t evaluated = 0, skipped = 0;
+  double eval_total = 0;
+  for (const auto& r : rs) {
+    evaluated += r.test_accuracy >= 0;
+    skipped += r.eval_skipped;
+    eval_total += r.test_accuracy >= 0 ? r.eval_seconds : 0;
+  }
+  if (evaluated > 0)
+    std::printf("evaluations      %zu (mean %.3f s), %zu skipped as "
+                "superseded\n",
+                evaluated, eval_total / static_cast<double>(evaluated),
+                skipped);
   if (last.test_accuracy >= 0)
     std::printf("final accuracy   %.4f (test loss %.4f)\n", last.test_accuracy,
                 last.test_loss);
@@ -371,16 +383,31 @@ void print_summary(const round_log& log, double wall_seconds) {
     std::printf("no round completed\n");
     return;
   }
-  std::vector<double> times;
-  for (const auto& r : rs)
+  auto median_of = [](std::vector<double> xs) {
+    if (xs.empty())
+      return 0.0;
+    std::sort(xs.begin(), xs.end());
+    return xs[xs.size() / 2];
+  };
+  std::vector<double> times, evals;
+  for (const auto& r : rs) {
     times.push_back(r.round_seconds);
-  std::sort(times.begin(), times.end());
-  const double median = times[times.size() / 2];
+    if (r.test_accuracy >= 0)
+      evals.push_back(r.eval_seconds);
+  }
   const auto& last = rs.back();
   std::printf("\n== summary ==\n");
   std::printf("rounds           %zu (model version %llu)\n", rs.size(),
               static_cast<unsigned long long>(last.model_version));
-  std::printf("median round     %.3f s\n", median);
+  std::printf("median round     %.3f s (training and aggregation)\n",
+              median_of(times));
+  if (!evals.empty())
+    std::printf("median eval      %.3f s (%zu evaluations)\n",
+                median_of(evals), evals.size());
+  std::printf("per round        %.3f s with evaluation (%.2f s until the "
+              "last record)\n",
+              last.recorded_seconds / static_cast<double>(rs.size()),
+              last.recorded_seconds);
   std::printf("total            %.2f s\n", wall_seconds);
   if (last.test_accuracy >= 0)
     std::printf("final accuracy   %.4f (test loss %.4f)\n", last.test_accuracy,

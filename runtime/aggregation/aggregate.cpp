@@ -23,6 +23,17 @@ caf::error check_sizes(size_t x, size_t y) {
                                               + " elements");
 }
 
+/// The sizes match and there is weight to divide by.
+caf::error check_finalize(size_t acc, size_t out, double total_weight) {
+  if (auto err = check_sizes(acc, out))
+    return err;
+  if (!(total_weight > 0.0))
+    return make_fl_error(errc::invalid_field,
+                         "total weight must be positive, got "
+                           + std::to_string(total_weight));
+  return caf::none;
+}
+
 } // namespace
 
 // The loops below are written so GCC vectorises them at -O2/-O3: restrict
@@ -43,12 +54,8 @@ caf::error weighted_accumulate(span<float> acc, span<const float> x,
 
 caf::error finalize_average(span<const float> acc, double total_weight,
                             span<float> out) {
-  if (auto err = check_sizes(acc.size(), out.size()))
+  if (auto err = check_finalize(acc.size(), out.size(), total_weight))
     return err;
-  if (!(total_weight > 0.0))
-    return make_fl_error(errc::invalid_field,
-                         "total weight must be positive, got "
-                           + std::to_string(total_weight));
   const auto inv = static_cast<float>(1.0 / total_weight);
   const float* a = acc.data();
   float* o = out.data();
@@ -178,12 +185,8 @@ caf::expected<uint64_t> exact_accumulate(span<int64_t> acc,
 
 caf::error exact_finalize(span<const int64_t> acc, double total_weight,
                           span<float> out) {
-  if (auto err = check_sizes(acc.size(), out.size()))
+  if (auto err = check_finalize(acc.size(), out.size(), total_weight))
     return err;
-  if (!(total_weight > 0.0))
-    return make_fl_error(errc::invalid_field,
-                         "total weight must be positive, got "
-                           + std::to_string(total_weight));
   const double scale = std::ldexp(1.0, -exact_fraction_bits) / total_weight;
   const int64_t* a = acc.data();
   float* o = out.data();

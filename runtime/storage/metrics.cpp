@@ -68,6 +68,28 @@ caf::expected<metrics_sink> metrics_sink::open(const std::string& path,
   return result;
 }
 
+caf::expected<run_sinks> open_run_sinks(const std::string& path,
+                                        const std::string& clients_path,
+                                        bool append,
+                                        const std::string& manifest) {
+  run_sinks out;
+  if (!path.empty()) {
+    auto sink = metrics_sink::open(path, append);
+    if (!sink)
+      return std::move(sink.error());
+    out.records = std::move(*sink);
+    if (!manifest.empty())
+      out.records.write_line(manifest);
+  }
+  if (!clients_path.empty()) {
+    auto sink = metrics_sink::open(clients_path, append);
+    if (!sink)
+      return std::move(sink.error());
+    out.clients = std::move(*sink);
+  }
+  return out;
+}
+
 void metrics_sink::write(const json_record& r) {
   write_line(r.str());
 }

@@ -60,4 +60,20 @@ private:
   std::unique_ptr<std::FILE, closer> file_;
 };
 
+/// The metrics files of a run: the records (the manifest first) and the
+/// per-client records.
+struct run_sinks {
+  metrics_sink records;
+  metrics_sink clients;
+};
+
+/// Opens `path` and `clients_path` ("" = that file is off), appending when
+/// `append` (a resumed run); writes `manifest` ("" = none) as the first line
+/// of the records (also when appending: one per start).
+/// Errors: `io_error` naming the file.
+caf::expected<run_sinks> open_run_sinks(const std::string& path,
+                                        const std::string& clients_path,
+                                        bool append,
+                                        const std::string& manifest);
+
 } // namespace fl

@@ -9,6 +9,7 @@
 #include "actors/async_server.hpp"
 #include "runtime/core/errors.hpp"
 #include "support/deterministic.hpp"
+#include "support/lagging_evaluator.hpp"
 #include "support/scripted_client.hpp"
 #include "support/synthetic_federation.hpp"
 
@@ -49,21 +50,7 @@ struct fixture : test::deterministic_system {
       s.eval_every = 1;
       s.eval_limit = eval_limit;
       s.eval_skip_superseded = skip;
-      evaluator = sys.spawn([max = max_held](caf::event_based_actor* self) {
-        auto held = std::make_shared<std::vector<caf::response_promise>>();
-        return caf::behavior{
-          [self, held, max](eval_input&) {
-            held->push_back(self->make_response_promise());
-            *max = std::max(*max, held->size());
-            return held->back();
-          },
-          [held](done_atom) {
-            for (auto& rp : *held)
-              rp.deliver(eval_output{1, 0.25, 0.5});
-            held->clear();
-          },
-        };
-      });
+      evaluator = test::spawn_lagging_evaluator(sys, max_held);
     }
     server = spawn_async_server(sys, s,
                                 test::synthetic_initial_model(
@@ -193,4 +180,31 @@ TEST_CASE("with skipping, FedAsync goes on and superseded versions are not "
   CHECK(rs.back().updates_applied == 6);
   caf::anon_send_exit(f.evaluator, caf::exit_reason::user_shutdown);
   f.run();
+}
+
+TEST_CASE("FedBuff on a logical clock without an update budget stops with "
+          "a clear error",
+          "[async_server]") {
+  test::deterministic_system d;
+  async_server_settings s;
+  s.mode = federation_mode::fedbuff;
+  s.min_clients = 1;
+  s.max_updates = 0;
+  s.logical_clock = true;
+  s.exit_grace_s = 1;
+  s.detached_aggregation = false;
+  auto server = spawn_async_server(d.sys, s,
+                                   test::synthetic_initial_model(
+                                     test::synthetic_model_size),
+                                   caf::actor{}, d.logs.log());
+  std::optional<caf::error> exit;
+  server->attach_functor([&](const caf::error& reason) { exit = reason; });
+  auto errors = std::make_shared<std::vector<error_msg>>();
+  d.sys.spawn(test::scripted_client, server, "client-0",
+              test::conduct::honest, errors);
+  d.run();
+  d.expire_timers();
+  REQUIRE(exit);
+  CHECK(exit->code() == static_cast<uint8_t>(errc::invalid_config));
+  CHECK_THAT(d.logs.text(), Catch::Contains("needs --max-updates > 0"));
 }

@@ -27,49 +27,62 @@ namespace {
 
 using models = std::vector<std::vector<float>>;
 
-/// Client `index`: joins with 40 + 7 index samples; on each activation it
+/// Client `index` (40 + 7 index samples): for each model it gets it
 /// computes an update of mixed magnitudes (where a float sum depends on its
-/// order) and holds it until it receives (done_atom).
+/// order) and holds it until it receives (done_atom). Passive (sync), it
+/// answers activations with parameters; active (FedBuff), it asks for a
+/// model, answers with a delta and asks again once released. `holding`
+/// counts the updates held by all clients.
 caf::behavior held_client(caf::event_based_actor* self, caf::actor server,
-                          uint64_t index) {
+                          uint64_t index, bool active,
+                          std::shared_ptr<size_t> holding) {
   const auto id = "client-" + std::to_string(index);
   const uint64_t samples = 40 + 7 * index;
   auto join = test::synthetic_join(id);
   join.num_samples = samples;
   self->send(server, deliver_atom::value, envelope{"", join});
+  if (active)
+    self->send(server, deliver_atom::value, envelope{"", request_msg{id}});
   auto held = std::make_shared<std::optional<update_msg>>();
+  auto hold = [=](const tensor& model, uint64_t version, uint64_t round) {
+    auto xs = std::make_shared<std::vector<float>>(model.values.size());
+    for (size_t j = 0; j < xs->size(); ++j) {
+      const double scale = std::pow(10.0, static_cast<double>(j % 5) - 4);
+      const double change = scale * std::sin(static_cast<double>(
+                                      j * 31 + index * 17 + version * 7
+                                      + round));
+      (*xs)[j] = active ? static_cast<float>(change - 0.05 * model.values[j])
+                        : model.values[j] + static_cast<float>(change);
+    }
+    update_msg up;
+    up.node_id = id;
+    up.round = round;
+    up.base_version = version;
+    up.num_samples = samples;
+    up.model.layout = model.layout;
+    up.model.kind = active ? tensor_kind::delta : tensor_kind::params;
+    up.model.values = span<const float>{*xs};
+    up.model.owner = xs;
+    *held = std::move(up);
+    ++*holding;
+  };
   return {
     [=](deliver_atom, envelope& env) {
-      if (std::holds_alternative<exit_msg>(env.body)) {
+      if (std::holds_alternative<exit_msg>(env.body))
         self->quit();
-        return;
-      }
-      auto* act = std::get_if<activation_msg>(&env.body);
-      if (!act)
-        return;
-      auto params = std::make_shared<std::vector<float>>(
-        act->model.values.begin(), act->model.values.end());
-      for (size_t j = 0; j < params->size(); ++j) {
-        const double scale = std::pow(10.0, static_cast<double>(j % 5) - 4);
-        (*params)[j] += static_cast<float>(
-          scale * std::sin(static_cast<double>(j * 31 + index * 17
-                                               + act->round)));
-      }
-      update_msg up;
-      up.node_id = id;
-      up.round = act->round;
-      up.base_version = act->model_version;
-      up.num_samples = samples;
-      up.model.layout = act->model.layout;
-      up.model.values = span<const float>{*params};
-      up.model.owner = params;
-      *held = std::move(up);
+      else if (auto* act = std::get_if<activation_msg>(&env.body))
+        hold(act->model, act->model_version, act->round);
+      else if (auto* m = std::get_if<model_msg>(&env.body))
+        hold(m->model, m->model_version, 0);
     },
     [=](done_atom) {
-      if (*held) {
-        self->send(server, deliver_atom::value, envelope{"", **held});
-        held->reset();
-      }
+      if (!*held)
+        return;
+      self->send(server, deliver_atom::value, envelope{"", **held});
+      held->reset();
+      --*holding;
+      if (active)
+        self->send(server, deliver_atom::value, envelope{"", request_msg{id}});
     },
   };
 }
@@ -105,8 +118,9 @@ models run_sync(size_t clients, uint64_t rounds,
                                test::synthetic_model_size),
                              evaluator, d.logs.log());
   std::vector<caf::actor> cs;
+  auto holding = std::make_shared<size_t>(0);
   for (size_t i = 0; i < clients; ++i)
-    cs.push_back(d.sys.spawn(held_client, server, i));
+    cs.push_back(d.sys.spawn(held_client, server, i, false, holding));
   d.run();
   for (uint64_t r = 0; r < rounds; ++r) {
     for (auto i : orders[r % orders.size()]) {
@@ -118,56 +132,6 @@ models run_sync(size_t clients, uint64_t rounds,
   caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
   d.run();
   return *seen;
-}
-
-/// An active (FedBuff) client: asks for a model, computes a delta of mixed
-/// magnitudes from it, holds it until (done_atom), then asks again.
-caf::behavior held_async_client(caf::event_based_actor* self,
-                                caf::actor server, uint64_t index,
-                                std::shared_ptr<size_t> holding) {
-  const auto id = "client-" + std::to_string(index);
-  auto join = test::synthetic_join(id);
-  join.num_samples = 40 + 7 * index;
-  self->send(server, deliver_atom::value, envelope{"", join});
-  self->send(server, deliver_atom::value, envelope{"", request_msg{id}});
-  auto held = std::make_shared<std::optional<update_msg>>();
-  return {
-    [=](deliver_atom, envelope& env) {
-      if (std::holds_alternative<exit_msg>(env.body)) {
-        self->quit();
-        return;
-      }
-      auto* m = std::get_if<model_msg>(&env.body);
-      if (!m)
-        return;
-      auto delta = std::make_shared<std::vector<float>>(m->model.values.size());
-      for (size_t j = 0; j < delta->size(); ++j) {
-        const double scale = std::pow(10.0, static_cast<double>(j % 5) - 5);
-        (*delta)[j] = static_cast<float>(
-          scale * std::sin(static_cast<double>(j * 13 + index * 29
-                                               + m->model_version * 7))
-          - 0.05 * m->model.values[j]);
-      }
-      update_msg up;
-      up.node_id = id;
-      up.base_version = m->model_version;
-      up.num_samples = 40 + 7 * index;
-      up.model.layout = m->model.layout;
-      up.model.kind = tensor_kind::delta;
-      up.model.values = span<const float>{*delta};
-      up.model.owner = delta;
-      *held = std::move(up);
-      ++*holding;
-    },
-    [=](done_atom) {
-      if (!*held)
-        return;
-      self->send(server, deliver_atom::value, envelope{"", **held});
-      held->reset();
-      --*holding;
-      self->send(server, deliver_atom::value, envelope{"", request_msg{id}});
-    },
-  };
 }
 
 /// A FedBuff run of `clients` held clients on a logical clock; whenever
@@ -197,7 +161,7 @@ models run_fedbuff(size_t clients, uint64_t order_seed) {
   auto holding = std::make_shared<size_t>(0);
   std::vector<caf::actor> cs;
   for (size_t i = 0; i < clients; ++i)
-    cs.push_back(d.sys.spawn(held_async_client, server, i, holding));
+    cs.push_back(d.sys.spawn(held_client, server, i, true, holding));
   d.run();
   std::mt19937_64 rng{order_seed};
   for (int step = 0; step < 10000 && *holding > 0; ++step) {

@@ -19,6 +19,7 @@
 #include "runtime/aggregation/fedavg.hpp"
 #include "runtime/core/errors.hpp"
 #include "support/deterministic.hpp"
+#include "support/lagging_evaluator.hpp"
 #include "support/scripted_client.hpp"
 #include "support/synthetic_federation.hpp"
 
@@ -49,21 +50,7 @@ struct fixture : test::deterministic_system {
     if (make_evaluator)
       evaluator = make_evaluator(sys);
     if (lagging_evaluator)
-      evaluator = sys.spawn([max = max_held](caf::event_based_actor* self) {
-        auto held = std::make_shared<std::vector<caf::response_promise>>();
-        return caf::behavior{
-          [self, held, max](eval_input&) {
-            held->push_back(self->make_response_promise());
-            *max = std::max(*max, held->size());
-            return held->back();
-          },
-          [held](done_atom) {
-            for (auto& rp : *held)
-              rp.deliver(eval_output{1, 0.25, 0.5});
-            held->clear();
-          },
-        };
-      });
+      evaluator = test::spawn_lagging_evaluator(sys, max_held);
     server_settings s;
     s.rounds = num_rounds;
     s.min_clients = clients.size();

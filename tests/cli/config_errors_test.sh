@@ -27,6 +27,10 @@ expect_error "must be a number" sim --config "$work/type.toml"
 printf '[[node]]\nrole = "client"\nclients = 1\n' >"$work/cluster.toml"
 expect_error "exactly one server" launch "$work/cluster.toml"
 expect_error "upstream HOST:PORT is required" scheduler
+expect_error "async.clock must be auto, logical or arrival" sim --clock sideways
+expect_error "eval_every and eval_workers must be >= 0" sim --eval-workers -1
+printf '{"round":1}\n' >"$work/records.jsonl"
+expect_error "does not start with a run manifest" sim --config "$work/records.jsonl"
 
 # Flags override the file.
 printf '[federation]\nquorum = 7\n' >"$work/override.toml"

@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 
 # The records without the manifest line and without timing fields.
 untimed() {
-  tail -n +2 "$1" | sed -E 's/"[a-z_]*(seconds|per_second)":[0-9.e+-]*,?//g'
+  grep -v '^{"manifest"' "$1" | sed -E 's/"[a-z_]*(seconds|per_second)":[0-9.e+-]*,?//g'
 }
 
 run() { # run <dir> <flags...>
