@@ -26,6 +26,7 @@
 #include "actors/aggregation_actor.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/members.hpp"
+#include "actors/run_files.hpp"
 #include "runtime/aggregation/async_rules.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "runtime/core/errors.hpp"
@@ -815,16 +816,8 @@ caf::behavior async_server(async_actor* self,
     // Staleness weights are at most 1 and an apply folds K of them.
     self->send(init.agg, agg_begin_atom::value, sum_kind::delta,
                static_cast<double>(std::max<uint64_t>(init.cfg.buffer_k, 1)));
-  auto sinks = open_run_sinks(init.cfg.metrics_path,
-                               init.cfg.client_metrics_path,
-                               init.cfg.start_version > 0, init.cfg.manifest);
-  if (!sinks) {
-    init.log.node->error("{}", describe(sinks.error()));
-    self->quit(sinks.error());
+  if (!open_run_files(self, init.cfg, init.cfg.start_version > 0))
     return {};
-  }
-  init.metrics = std::move(sinks->records);
-  init.client_metrics = std::move(sinks->clients);
   init.log.node->info("async server {} ready: {} ({} parameters, concurrency "
                       "{}), waiting for {} clients",
                       init.cfg.id, fedbuff_mode(init) ? "FedBuff" : "FedAsync",

@@ -33,6 +33,7 @@
 #include "actors/aggregation_actor.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/members.hpp"
+#include "actors/run_files.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/federation/evaluation_backlog.hpp"
@@ -561,16 +562,8 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
     init.log);
   init.agg = std::move(started.agg);
   init.model = std::move(started.model);
-  auto sinks = open_run_sinks(init.cfg.metrics_path,
-                               init.cfg.client_metrics_path,
-                               init.cfg.start_round > 0, init.cfg.manifest);
-  if (!sinks) {
-    init.log.node->error("{}", describe(sinks.error()));
-    self->quit(sinks.error());
+  if (!open_run_files(self, init.cfg, init.cfg.start_round > 0))
     return {};
-  }
-  init.metrics = std::move(sinks->records);
-  init.client_metrics = std::move(sinks->clients);
   if (init.cfg.start_round > 0)
     init.log.node->info("resuming after round {} at model version {}",
                         init.cfg.start_round, init.cfg.start_version);
