@@ -541,6 +541,24 @@ void logical_dispatch(async_actor* self) {
 
 void logical_apply(async_actor* self);
 
+/// A member is gone: its tasks not yet handed out are resolved without a
+/// delta, so their buffers still close (the run completes; it is no longer
+/// the planned one).
+void logical_forget(async_actor* self, const std::string& id) {
+  auto& run = *self->state.logical;
+  const auto& mine = run.plan.tasks_of(id);
+  auto& next = run.next[id];
+  if (next < mine.size())
+    self->state.log.node->warn("{} planned task(s) of {} are dropped; this "
+                               "run no longer follows its plan",
+                               mine.size() - next, id);
+  run.ready.erase(id);
+  for (; next < mine.size(); ++next) {
+    run.undispatched.erase(mine[next]);
+    logical_resolved(self, mine[next], false);
+  }
+}
+
 /// Folds a delta of the open buffer.
 void logical_fold(async_actor* self, held_update h) {
   auto& st = self->state;
@@ -758,6 +776,8 @@ void on_lost(async_actor* self, const std::string& id, const caf::error& why) {
     return;
   }
   st.log.node->warn("lost {}: {}", id, describe(why));
+  if (st.logical)
+    logical_forget(self, id);
   dispatch(self);
 }
 

@@ -208,3 +208,45 @@ TEST_CASE("FedBuff on a logical clock without an update budget stops with "
   CHECK(exit->code() == static_cast<uint8_t>(errc::invalid_config));
   CHECK_THAT(d.logs.text(), Catch::Contains("needs --max-updates > 0"));
 }
+
+TEST_CASE("FedBuff on a logical clock completes when a member is lost",
+          "[async_server]") {
+  test::deterministic_system d;
+  async_server_settings s;
+  s.mode = federation_mode::fedbuff;
+  s.min_clients = 3;
+  s.concurrency = 3;
+  s.buffer_k = 2;
+  s.max_updates = 8;
+  s.logical_clock = true;
+  s.exit_grace_s = 1;
+  s.detached_aggregation = false;
+  auto records = std::make_shared<async_log>();
+  s.log_sink = records;
+  auto server = spawn_async_server(d.sys, s,
+                                   test::synthetic_initial_model(
+                                     test::synthetic_model_size),
+                                   caf::actor{}, d.logs.log());
+  std::optional<caf::error> exit;
+  server->attach_functor([&](const caf::error& reason) { exit = reason; });
+  auto errors = std::make_shared<std::vector<error_msg>>();
+  // client-2 joins but never answers; it is then reported lost.
+  const test::conduct conducts[] = {test::conduct::honest,
+                                   test::conduct::honest,
+                                   test::conduct::silent};
+  for (size_t i = 0; i < 3; ++i)
+    d.sys.spawn(test::scripted_client, server, "client-" + std::to_string(i),
+                conducts[i], errors);
+  d.run();
+  caf::anon_send(server, lost_atom::value, std::string{"client-2"},
+                 make_fl_error(errc::peer_lost, "connection closed"));
+  d.run();
+  d.expire_timers();
+  REQUIRE(exit);
+  CHECK(!*exit);
+  auto rs = records->records();
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().model_version == 4); // every buffer was applied
+  CHECK_THAT(d.logs.text(), Catch::Contains("this run no longer follows its "
+                                            "plan"));
+}
