@@ -173,23 +173,16 @@ caf::expected<partition> partition_dirichlet(const std::vector<int64_t>& labels,
             break;
           }
       }
-      // Rounding leaves a few samples after the last cut; FedLab's split
-      // gives them to the last client even when it is capped, here they go
-      // to the last client below the cap (so no client passes the cap
-      // with two classes).
-      size_t last_open = 0;
-      for (size_t c = 0; c < k; ++c)
-        if (w[c] > 0)
-          last_open = c;
+      // As numpy's split at floor(cumsum * n_k): the last client gets
+      // what is left after the last cut, even when capped (at most one
+      // sample of rounding then).
       const auto m = static_cast<double>(members.size());
       size_t pos = 0;
       double cum = 0;
       for (size_t c = 0; c < k; ++c) {
         cum += w[c] / sum;
-        const size_t end = c == last_open
+        const size_t end = c + 1 == k
                              ? members.size()
-                             : c > last_open
-                             ? pos
                              : std::min(members.size(),
                                         static_cast<size_t>(cum * m));
         if (end > pos)

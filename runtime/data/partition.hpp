@@ -42,9 +42,9 @@ caf::expected<partition> partition_shards(const std::vector<int64_t>& labels,
 /// Dirichlet label skew (FedLab's hetero_dir_partition): for each class in
 /// turn, split its samples over clients with proportions ~ Dir(alpha),
 /// where a client that already holds n/K samples or more gets none (the
-/// cap; a client passes it only with the class that took it over; the
-/// samples that rounding leaves after the last cut go to the last client
-/// below the cap, where FedLab gives them to the last client). The
+/// cap; a client passes it only with the class that took it over, and the
+/// last client, as in FedLab, also gets the at most one sample per class
+/// that rounding leaves after the last cut). The
 /// whole split is redrawn (at most 1000 times) until every client has at
 /// least `min_samples` (0 = the number of classes, FedLab's default);
 /// fails with a clear error if alpha is too small for that.

@@ -107,17 +107,26 @@ void check_dirichlet(const partition& p, const std::vector<int64_t>& ls,
                      / static_cast<double>(p.size());
   // Every sample is used once, so class counts sum to the dataset's.
   CHECK(check_disjoint(p) == ls.size());
-  for (const auto& c : p) {
+  for (size_t k = 0; k < p.size(); ++k) {
+    const auto& c = p[k];
     CHECK(c.size() >= min_samples);
-    // The cap: a client holding n/K or more gets nothing more, so without
-    // the last class it received (classes go in order) it is below n/K.
-    int64_t last = -1;
+    // The cap: a client holding n/K or more gets nothing more, so before
+    // the class that took it over (classes go in order) it held less than
+    // n/K. The last client also takes the rounding leftover of each later
+    // class (at most one sample each, as numpy's split gives it in
+    // FedLab), so for it the crossing class is the last with 2 or more.
+    const size_t least = k + 1 == p.size() ? 2 : 1;
+    std::vector<size_t> counts(10);
     for (auto i : c)
-      last = std::max(last, ls[static_cast<size_t>(i)]);
-    size_t before_last = 0;
-    for (auto i : c)
-      before_last += ls[static_cast<size_t>(i)] != last;
-    CHECK(static_cast<double>(before_last) < cap);
+      ++counts[static_cast<size_t>(ls[static_cast<size_t>(i)])];
+    size_t crossing = 0;
+    for (size_t cls = 0; cls < counts.size(); ++cls)
+      if (counts[cls] >= least)
+        crossing = cls;
+    size_t before = 0;
+    for (size_t cls = 0; cls < crossing; ++cls)
+      before += counts[cls];
+    CHECK(static_cast<double>(before) < cap);
   }
 }
 
