@@ -203,6 +203,17 @@ aggregation_behavior(agg_actor self, model_layout layout,
                                + " sent parameters");
       const double s = clip_factor(*change, st.cfg.guard.clip_update_norm);
       const double w = u.weight;
+      // The weights of a params sum stay within the budget (an honest
+      // round always does: see membership::sample_budget).
+      const double so_far = st.kind == sum_kind::params
+                              ? st.total_weight.value()
+                              : 0.0;
+      if (so_far + w > st.budget * (1 + 1e-12))
+        return make_fl_error(errc::rejected_update,
+                             fmt::format("update from {} weighs {:.6g}; with "
+                                         "the {:.6g} folded that exceeds the "
+                                         "round's weight budget {:.6g}",
+                                         u.node_id, w, so_far, st.budget));
       const auto base = current_values(st);
       // A pair of folds is one update: when the second is refused, the
       // first is taken back, so the sum never holds half an update.

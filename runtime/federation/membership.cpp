@@ -92,9 +92,18 @@ uint64_t membership::sample_limit(const std::string& id,
 
 double membership::sample_budget(const std::vector<std::string>& ids,
                                  uint64_t max_samples) const {
-  double total = 0;
+  if (ids.empty())
+    return 1.0;
+  std::vector<double> limits;
+  limits.reserve(ids.size());
   for (const auto& id : ids)
-    total += static_cast<double>(sample_limit(id, max_samples));
+    limits.push_back(static_cast<double>(sample_limit(id, max_samples)));
+  auto mid = limits.begin() + static_cast<ptrdiff_t>(limits.size() / 2);
+  std::nth_element(limits.begin(), mid, limits.end());
+  const double cap = std::max(*mid, 1.0) * budget_spread;
+  double total = 0;
+  for (double x : limits)
+    total += std::min(x, cap);
   return std::max(total, 1.0);
 }
 

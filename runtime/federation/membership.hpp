@@ -75,11 +75,17 @@ public:
   /// an unknown id.
   uint64_t sample_limit(const std::string& id, uint64_t max_samples) const;
 
-  /// The sum of sample_limit() over `ids` (>= 1, as a double): an upper
-  /// bound on the weight a round of these members can fold, which the
-  /// aggregation actor's exact sum is normalised by.
+  /// The weight budget of a round of `ids`: the sum of their sample_limit(),
+  /// each capped at `budget_spread` times the median limit (>= 1, as a
+  /// double). The aggregation actor normalises its exact sum by it and
+  /// refuses an update weighing more, so one member announcing an absurd
+  /// sample count can neither take the round nor, by inflating the budget,
+  /// erase the precision of the others' updates.
   double sample_budget(const std::vector<std::string>& ids,
                        uint64_t max_samples) const;
+
+  /// How many times the median announced samples one member may weigh.
+  static constexpr double budget_spread = 1024;
 
   /// Sum of the samples the live members announced.
   uint64_t alive_samples() const;

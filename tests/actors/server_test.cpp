@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -363,4 +364,51 @@ TEST_CASE("per-client records name each sampled client's result or failure",
                                        "\"failed\",\"reason\":"));
   CHECK_THAT(lines[3], Catch::StartsWith("{\"round\":2,"));
   std::remove(path.c_str());
+}
+
+TEST_CASE("a member announcing 2^62 samples can neither take the round nor "
+          "erase the others' updates",
+          "[server][guard]") {
+  // One run without the attacker, and two with it (claiming its samples, or
+  // announcing them and staying silent): the honest updates make the same
+  // model every time (to float precision: the attacker's capped share of
+  // the budget changes the rounding, not the result).
+  auto model_after = [](test::conduct attacker, bool with_attacker) {
+    std::vector<test::conduct> cs{test::conduct::honest,
+                                  test::conduct::honest};
+    if (with_attacker)
+      cs.push_back(attacker);
+    std::vector<float> seen;
+    fixture f{1, cs, {}, 0.5, false, nullptr, {},
+              [&seen](caf::actor_system& sys) {
+                return sys.spawn([&seen](caf::event_based_actor*) {
+                  return caf::behavior{[&seen](eval_input& in) {
+                    seen.assign(in.model.values.begin(),
+                                in.model.values.end());
+                    return eval_output{1, 0.5, 0.5};
+                  }};
+                });
+              }};
+    f.run();
+    f.expire_timers();
+    auto rs = f.rounds->records();
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].accepted);
+    CHECK(rs[0].clients_ok == 2);
+    caf::anon_send_exit(f.evaluator, caf::exit_reason::user_shutdown);
+    f.run();
+    return seen;
+  };
+  const auto honest_only = model_after(test::conduct::honest, false);
+  REQUIRE(!honest_only.empty());
+  for (auto attacker : {test::conduct::announces_huge,
+                        test::conduct::announces_huge_silent}) {
+    const auto m = model_after(attacker, true);
+    REQUIRE(m.size() == honest_only.size());
+    double worst = 0;
+    for (size_t i = 0; i < m.size(); ++i)
+      worst = std::max(worst, std::fabs(static_cast<double>(m[i])
+                                        - honest_only[i]));
+    CHECK(worst < 1e-6);
+  }
 }

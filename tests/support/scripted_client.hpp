@@ -20,6 +20,8 @@ enum class conduct {
   honest,       ///< moves the model a little towards 0.5
   huge_values,  ///< finite but enormous values (3e38)
   huge_samples, ///< claims 2^62 samples
+  announces_huge, ///< announces 2^62 samples at join and claims them
+  announces_huge_silent, ///< announces 2^62 samples at join, never answers
   fails,        ///< reports a training failure
   fails_later,  ///< honest in round 1, then reports failures
   silent,       ///< never answers
@@ -38,7 +40,7 @@ inline void send_env(caf::event_based_actor* self, const caf::actor& to,
 inline void answer(caf::event_based_actor* self, const caf::actor& server,
                    const std::string& id, conduct how, uint64_t round,
                    uint64_t version, const tensor& model, bool delta) {
-  if (how == conduct::silent)
+  if (how == conduct::silent || how == conduct::announces_huge_silent)
     return;
   if (how == conduct::fails || (how == conduct::fails_later && round > 1)) {
     send_env(self, server,
@@ -57,7 +59,10 @@ inline void answer(caf::event_based_actor* self, const caf::actor& server,
   up.node_id = id;
   up.round = round;
   up.base_version = version;
-  up.num_samples = how == conduct::huge_samples ? uint64_t{1} << 62 : 50;
+  up.num_samples = how == conduct::huge_samples
+                       || how == conduct::announces_huge
+                     ? uint64_t{1} << 62
+                     : 50;
   up.model.kind = delta ? tensor_kind::delta : tensor_kind::params;
   up.model.layout = model.layout;
   up.model.values = span<const float>{*params};
@@ -68,7 +73,10 @@ inline void answer(caf::event_based_actor* self, const caf::actor& server,
 inline caf::behavior scripted_client(caf::event_based_actor* self,
                                      caf::actor server, std::string id,
                                      conduct how, error_log errors) {
-  send_env(self, server, synthetic_join(id));
+  auto join = synthetic_join(id);
+  if (how == conduct::announces_huge || how == conduct::announces_huge_silent)
+    join.num_samples = uint64_t{1} << 62;
+  send_env(self, server, std::move(join));
   auto mode = std::make_shared<federation_mode>(federation_mode::sync);
   return {
     [=](deliver_atom, envelope& env) {
