@@ -71,8 +71,7 @@ struct logical_run {
   uint64_t open = 0;                            ///< the buffer being summed
   bool applying = false;
   std::vector<uint64_t> resolved;               ///< per buffer
-  std::vector<uint64_t> folded;                 ///< per buffer
-  std::vector<uint64_t> refused;                ///< per buffer
+  std::vector<uint64_t> refused;                ///< per buffer: no delta
   std::map<uint64_t, std::map<uint64_t, uint64_t>> staleness; ///< per buffer
   std::map<uint64_t, std::vector<held_update>> held; ///< per later buffer
 };
@@ -292,13 +291,13 @@ void run_evaluation(async_actor* self, eval_job job) {
       });
 }
 
+void logical_dispatch(async_actor* self);
+
 /// Hands models to queued clients while slots are free. While the
 /// aggregation actor is making a version, requests wait for it: a client
 /// then trains from the newest model, as if the step had been immediate
 /// (handing out the outgoing version would feed stale deltas back into the
 /// next buffers and can make FedBuff diverge under load).
-void logical_dispatch(async_actor* self);
-
 void dispatch(async_actor* self) {
   auto& st = self->state;
   if (st.logical) {
@@ -493,7 +492,6 @@ caf::error start_logical(async_actor* self) {
     run.undispatched.insert(i);
   run.models.emplace(0, st.model);
   run.resolved.assign(buffers, 0);
-  run.folded.assign(buffers, 0);
   run.refused.assign(buffers, 0);
   st.log.node->info("FedBuff on a logical clock: {} tasks in {} buffers of {} "
                     "(the run is reproducible)",
@@ -586,7 +584,8 @@ void logical_resolved(async_actor* self, size_t task, bool folded) {
   auto& run = *self->state.logical;
   const auto b = run.plan.tasks()[task].buffer;
   ++run.resolved[b];
-  ++(folded ? run.folded : run.refused)[b];
+  if (!folded)
+    ++run.refused[b];
   logical_apply(self);
 }
 
