@@ -49,6 +49,12 @@ using clock_type = std::chrono::steady_clock;
 
 enum class phase { waiting, collecting, aggregating, finishing };
 
+/// A model due for evaluation: the round that made it and the model.
+struct eval_job {
+  uint64_t round = 0;
+  model_state model;
+};
+
 struct server_state {
   server_state() : members(model_layout{}, protocol_version) {}
   server_settings cfg;
@@ -73,8 +79,8 @@ struct server_state {
   /// Records not yet written, by round: written in round order once ready
   /// (evaluated, or not to be evaluated).
   std::map<uint64_t, std::pair<round_record, bool>> awaiting_eval;
-  /// Evaluations running and the one waiting (bounded).
-  evaluation_backlog<model_state> evals{1, false};
+  /// Evaluations running and the one waiting (bounded): round and model.
+  evaluation_backlog<eval_job> evals{1, false};
   bool round_waits_for_eval = false; ///< the next round starts after one
   caf::error stop_reason; ///< set when the run ends on an error
   static inline const char* name = "fl.server";
@@ -292,7 +298,7 @@ void emit_ready(server_actor* self) {
   }
 }
 
-void evaluate(server_actor* self, uint64_t round, model_state model);
+void evaluate(server_actor* self, eval_job job);
 
 /// Records the model of round `r.round`: evaluated when it was accepted and
 /// the round is one to evaluate (every eval_every rounds, and the last);
@@ -310,34 +316,24 @@ void evaluate_or_emit(server_actor* self, const round_record& r) {
     emit_ready(self);
     return;
   }
-  auto offer = st.evals.offer(st.model);
+  eval_job job{round, st.model};
+  auto offer = st.evals.offer(job);
   if (offer.skipped) {
     // Superseded while it waited: its record goes out without accuracy.
-    for (auto& [n, entry] : st.awaiting_eval)
-      if (!entry.second && entry.first.model_version == offer.skipped->version
-          && n != round) {
-        entry.first.eval_skipped = true;
-        entry.second = true;
-        break;
-      }
+    auto& entry = st.awaiting_eval.at(offer.skipped->round);
+    entry.first.eval_skipped = true;
+    entry.second = true;
     emit_ready(self);
   }
   if (offer.start)
-    evaluate(self, round, st.model);
+    evaluate(self, std::move(job));
 }
 
-/// Round of the record waiting for the evaluation of `version`.
-uint64_t round_of(const server_state& st, uint64_t version) {
-  for (const auto& [n, entry] : st.awaiting_eval)
-    if (!entry.second && entry.first.model_version == version)
-      return n;
-  return 0;
-}
-
-void evaluate(server_actor* self, uint64_t round, model_state model) {
+void evaluate(server_actor* self, eval_job job) {
   auto& st = self->state;
   const auto started = clock_type::now();
-  const auto version = model.version;
+  const auto round = job.round;
+  const auto version = job.model.version;
   auto done = [self, round, version, started](const eval_output* out,
                                               const caf::error* err) {
     auto& s = self->state;
@@ -366,7 +362,7 @@ void evaluate(server_actor* self, uint64_t round, model_state model) {
       s.current = phase::finishing;
     }
     if (auto next = s.evals.done())
-      evaluate(self, round_of(s, next->version), std::move(*next));
+      evaluate(self, std::move(*next));
     if (s.round_waits_for_eval && !s.evals.blocked()) {
       s.round_waits_for_eval = false;
       start_round(self);
@@ -374,7 +370,8 @@ void evaluate(server_actor* self, uint64_t round, model_state model) {
     if (s.current == phase::finishing && s.awaiting_eval.empty())
       finish(self);
   };
-  self->request(st.evaluator, caf::infinite, eval_input{std::move(model)})
+  self->request(st.evaluator, caf::infinite,
+                eval_input{std::move(job.model)})
     .then([done](eval_output& out) { done(&out, nullptr); },
           [done](caf::error& err) { done(nullptr, &err); });
 }
@@ -550,8 +547,8 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
   init.members = membership{init.layout, protocol_version};
   init.evaluator = std::move(evaluator);
   init.cfg.eval_every = std::max<uint64_t>(init.cfg.eval_every, 1);
-  init.evals = evaluation_backlog<model_state>{init.cfg.eval_limit,
-                                               init.cfg.eval_skip_superseded};
+  init.evals = evaluation_backlog<eval_job>{init.cfg.eval_limit,
+                                            init.cfg.eval_skip_superseded};
   init.log = std::move(log);
   init.round = init.cfg.start_round;
   init.version = init.cfg.start_version;
