@@ -74,6 +74,9 @@ struct logical_run {
   std::vector<uint64_t> refused;                ///< per buffer: no delta
   std::map<uint64_t, std::map<uint64_t, uint64_t>> staleness; ///< per buffer
   std::map<uint64_t, std::vector<held_update>> held; ///< per later buffer
+  /// Per buffer, per task: its per-client record, written in task order
+  /// when the buffer is applied (so the file is the same in every run).
+  std::map<uint64_t, std::map<size_t, std::string>> client_lines;
 };
 
 /// A version due for evaluation and its record.
@@ -611,6 +614,9 @@ void logical_apply(async_actor* self) {
         for (uint64_t i = 0; i < n; ++i)
           count_applied(self, stale);
       r.staleness.erase(b);
+      for (const auto& [task, line] : r.client_lines[b])
+        s.client_metrics.write_line(line);
+      r.client_lines.erase(b);
       on_outcome(self, o);
       r.models.emplace(b + 1, s.model);
       r.open = b + 1;
@@ -636,16 +642,21 @@ void logical_apply(async_actor* self) {
 }
 
 /// The per-client record of an update: taken (with its staleness) or
-/// refused (with the reason).
+/// refused (with the reason). On a logical clock (`task` given) it names the
+/// planned buffer instead of the current version and waits for its buffer.
 void client_record(async_actor* self, const update_msg& up,
-                   std::optional<uint64_t> staleness, const caf::error& why) {
+                   std::optional<uint64_t> staleness, const caf::error& why,
+                   std::optional<size_t> task = std::nullopt) {
   auto& st = self->state;
   if (!st.client_metrics.enabled())
     return;
   json_record j;
-  j.add("client", up.node_id)
-    .add("base_version", up.base_version)
-    .add("version", st.version)
+  j.add("client", up.node_id).add("base_version", up.base_version);
+  if (task)
+    j.add("buffer", st.logical->plan.tasks()[*task].buffer);
+  else
+    j.add("version", st.version);
+  j
     .add("status", why ? "refused" : "taken")
     .add("samples", up.num_samples)
     .add("train_loss", up.metrics.loss)
@@ -657,6 +668,11 @@ void client_record(async_actor* self, const update_msg& up,
     j.add("staleness", *staleness);
   if (why)
     j.add("reason", describe(why));
+  if (task) {
+    const auto buffer = st.logical->plan.tasks()[*task].buffer;
+    st.logical->client_lines[buffer][*task] = j.str();
+    return;
+  }
   st.client_metrics.write(j);
 }
 
@@ -674,7 +690,8 @@ void on_update(async_actor* self, update_msg& up) {
     return;
   }
   auto refuse = [&](caf::error why) {
-    client_record(self, up, std::nullopt, why);
+    client_record(self, up, std::nullopt, why,
+                  leased ? std::optional<size_t>{leased->task} : std::nullopt);
     drop(self, up.node_id, up.base_version, why);
     if (leased)
       logical_resolved(self, leased->task, false);
@@ -719,7 +736,7 @@ void on_update(async_actor* self, update_msg& up) {
                                 buffered ? "FedBuff needs deltas"
                                          : "FedAsync needs parameters"));
   if (leased) {
-    client_record(self, up, *staleness, caf::error{});
+    client_record(self, up, *staleness, caf::error{}, leased->task);
     auto& run = *st.logical;
     const auto buffer = run.plan.tasks()[leased->task].buffer;
     held_update h{agg_update{up.node_id, up.model.kind, up.model.values,

@@ -225,6 +225,11 @@ make_folder(const node_config& cfg, const loggers& log) {
   if (!reason.empty())
     log.node->info("aggregation on the CPU: no usable GPU ({})", reason);
   log.node->info("aggregator: {}", (*agg)->name());
+  if ((*agg)->name().rfind("cpu", 0) != 0)
+    log.node->warn("the {} aggregator sums in float, in arrival order: runs "
+                   "are not bit-identical (--aggregation-device cpu sums "
+                   "exactly)",
+                   (*agg)->name());
   return std::shared_ptr<aggregator>{std::move(*agg)};
 }
 

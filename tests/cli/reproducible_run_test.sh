@@ -9,6 +9,9 @@ FL_NODE=${1:?usage: reproducible_run_test.sh path/to/fl-node}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# Every line without timing fields.
+untimed_all() { sed -E 's/"[a-z_]*seconds":[0-9.e+-]*,?//g' "$1"; }
+
 # The records without the manifest line and without timing fields.
 untimed() {
   grep -v '^{"manifest"' "$1" | sed -E 's/"[a-z_]*(seconds|per_second)":[0-9.e+-]*,?//g'
@@ -38,8 +41,7 @@ run "$work/sync2" "${common[@]}" --clients-per-round 9 --rounds 4 \
 same "$work/sync1" "$work/sync2"
 # Per-client records: one per sampled client and round, in the same order.
 [ "$(grep -c '"status":"ok"' "$work/sync1/c.jsonl")" -eq 36 ]
-diff <(sed -E 's/"train_seconds":[0-9.e+-]*,?//' "$work/sync1/c.jsonl") \
-     <(sed -E 's/"train_seconds":[0-9.e+-]*,?//' "$work/sync2/c.jsonl")
+diff <(untimed_all "$work/sync1/c.jsonl") <(untimed_all "$work/sync2/c.jsonl")
 grep -q '"test_accuracy"' "$work/sync1/m.jsonl"
 head -1 "$work/sync1/m.jsonl" | grep -q '^{"manifest":{"fedactor_version"'
 
@@ -53,7 +55,9 @@ grep -q "would overwrite" "$work/clobber"
 
 buff=(--mode fedbuff --concurrency 8 --buffer-k 4 --max-updates 40
       --eval-every 2)
-run "$work/buff1" "${common[@]}" "${buff[@]}"
-run "$work/buff2" "${common[@]}" "${buff[@]}"
+run "$work/buff1" "${common[@]}" "${buff[@]}" --client-metrics "$work/buff1/c.jsonl"
+run "$work/buff2" "${common[@]}" "${buff[@]}" --client-metrics "$work/buff2/c.jsonl"
 same "$work/buff1" "$work/buff2"
+[ "$(grep -c '"status":"taken"' "$work/buff1/c.jsonl")" -eq 40 ]
+diff <(untimed_all "$work/buff1/c.jsonl") <(untimed_all "$work/buff2/c.jsonl")
 echo "reproducible: sync and FedBuff runs and the manifest rerun match"
