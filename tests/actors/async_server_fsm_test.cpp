@@ -31,7 +31,7 @@ struct fixture : test::deterministic_system {
   fixture(federation_mode mode, uint64_t max_updates,
           std::vector<test::conduct> clients, guard_settings g = {},
           double server_lr = 1.0, uint64_t eval_limit = 0,
-          bool skip = false) {
+          bool skip = false, bool logical_clock = false) {
     async_server_settings s;
     s.mode = mode;
     s.min_clients = clients.size();
@@ -46,6 +46,7 @@ struct fixture : test::deterministic_system {
     s.detached_aggregation = false;
     s.folder = std::shared_ptr<aggregator>{make_cpu_aggregator(1)};
     s.log_sink = records;
+    s.logical_clock = logical_clock;
     if (eval_limit > 0) {
       s.eval_every = 1;
       s.eval_limit = eval_limit;
@@ -185,68 +186,32 @@ TEST_CASE("with skipping, FedAsync goes on and superseded versions are not "
 TEST_CASE("FedBuff on a logical clock without an update budget stops with "
           "a clear error",
           "[async_server]") {
-  test::deterministic_system d;
-  async_server_settings s;
-  s.mode = federation_mode::fedbuff;
-  s.min_clients = 1;
-  s.max_updates = 0;
-  s.logical_clock = true;
-  s.exit_grace_s = 1;
-  s.detached_aggregation = false;
-  auto server = spawn_async_server(d.sys, s,
-                                   test::synthetic_initial_model(
-                                     test::synthetic_model_size),
-                                   caf::actor{}, d.logs.log());
-  std::optional<caf::error> exit;
-  server->attach_functor([&](const caf::error& reason) { exit = reason; });
-  auto errors = std::make_shared<std::vector<error_msg>>();
-  d.sys.spawn(test::scripted_client, server, "client-0",
-              test::conduct::honest, errors);
-  d.run();
-  d.expire_timers();
-  REQUIRE(exit);
-  CHECK(exit->code() == static_cast<uint8_t>(errc::invalid_config));
-  CHECK_THAT(d.logs.text(), Catch::Contains("needs --max-updates > 0"));
+  fixture f{federation_mode::fedbuff, 0, {test::conduct::honest}, {}, 1.0, 0,
+            false, true};
+  f.run();
+  f.expire_timers();
+  REQUIRE(f.server_exit);
+  CHECK(f.server_exit->code() == static_cast<uint8_t>(errc::invalid_config));
+  CHECK_THAT(f.logs.text(), Catch::Contains("needs --max-updates > 0"));
 }
 
 TEST_CASE("FedBuff on a logical clock completes when a member is lost",
           "[async_server]") {
-  test::deterministic_system d;
-  async_server_settings s;
-  s.mode = federation_mode::fedbuff;
-  s.min_clients = 3;
-  s.concurrency = 3;
-  s.buffer_k = 2;
-  s.max_updates = 8;
-  s.logical_clock = true;
-  s.exit_grace_s = 1;
-  s.detached_aggregation = false;
-  auto records = std::make_shared<async_log>();
-  s.log_sink = records;
-  auto server = spawn_async_server(d.sys, s,
-                                   test::synthetic_initial_model(
-                                     test::synthetic_model_size),
-                                   caf::actor{}, d.logs.log());
-  std::optional<caf::error> exit;
-  server->attach_functor([&](const caf::error& reason) { exit = reason; });
-  auto errors = std::make_shared<std::vector<error_msg>>();
   // client-2 joins but never answers; it is then reported lost.
-  const test::conduct conducts[] = {test::conduct::honest,
-                                   test::conduct::honest,
-                                   test::conduct::silent};
-  for (size_t i = 0; i < 3; ++i)
-    d.sys.spawn(test::scripted_client, server, "client-" + std::to_string(i),
-                conducts[i], errors);
-  d.run();
-  caf::anon_send(server, lost_atom::value, std::string{"client-2"},
+  fixture f{federation_mode::fedbuff, 8,
+            {test::conduct::honest, test::conduct::honest,
+             test::conduct::silent},
+            {}, 1.0, 0, false, true};
+  f.run();
+  caf::anon_send(f.server, lost_atom::value, std::string{"client-2"},
                  make_fl_error(errc::peer_lost, "connection closed"));
-  d.run();
-  d.expire_timers();
-  REQUIRE(exit);
-  CHECK(!*exit);
-  auto rs = records->records();
+  f.run();
+  f.expire_timers();
+  REQUIRE(f.server_exit);
+  CHECK(!*f.server_exit);
+  auto rs = f.records->records();
   REQUIRE(!rs.empty());
   CHECK(rs.back().model_version == 4); // every buffer was applied
-  CHECK_THAT(d.logs.text(), Catch::Contains("this run no longer follows its "
+  CHECK_THAT(f.logs.text(), Catch::Contains("this run no longer follows its "
                                             "plan"));
 }
