@@ -59,9 +59,7 @@ struct fixture : test::deterministic_system {
     s.detached_aggregation = false;
     s.folder = std::shared_ptr<aggregator>{make_cpu_aggregator(1)};
     sched = spawn_scheduler(sys, s, upstream, logs.log());
-    for (size_t i = 0; i < clients.size(); ++i)
-      sys.spawn(test::scripted_client, sched, "client-" + std::to_string(i),
-                clients[i], errors);
+    test::spawn_scripted_clients(sys, sched, clients, errors);
   }
 
   /// The fake server activates the scheduler for `round`.

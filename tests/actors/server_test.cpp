@@ -71,9 +71,7 @@ struct fixture : test::deterministic_system {
                           evaluator, logs.log());
     server->attach_functor(
       [this](const caf::error& reason) { server_exit = reason; });
-    for (size_t i = 0; i < clients.size(); ++i)
-      sys.spawn(test::scripted_client, server, "client-" + std::to_string(i),
-                clients[i], errors);
+    test::spawn_scripted_clients(sys, server, clients, errors);
   }
 };
 

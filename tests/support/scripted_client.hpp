@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
 #include "actors/interfaces.hpp"
@@ -99,6 +100,17 @@ inline caf::behavior scripted_client(caf::event_based_actor* self,
       }
     },
   };
+}
+
+/// Spawns one scripted client per conduct, named client-0, client-1, ...,
+/// each joining `target` (a server, scheduler or connector).
+inline void spawn_scripted_clients(caf::actor_system& sys,
+                                   const caf::actor& target,
+                                   const std::vector<conduct>& conducts,
+                                   const error_log& errors) {
+  for (size_t i = 0; i < conducts.size(); ++i)
+    sys.spawn(scripted_client, target, "client-" + std::to_string(i),
+              conducts[i], errors);
 }
 
 } // namespace fl::test
