@@ -13,6 +13,7 @@
 #include "runtime/core/flat_model.hpp"
 #include "runtime/core/logging.hpp"
 #include "runtime/core/model_layout.hpp"
+#include "runtime/storage/strategy_state.hpp"
 
 namespace fl {
 
@@ -25,6 +26,16 @@ struct aggregation_settings {
   /// a GPU synchronisation never occupies a scheduler thread the serving
   /// actor needs. Deterministic tests turn it off.
   bool detached = true;
+  /// How updates become the next model (the strategy's plan): streaming
+  /// mean or a robust rule, norm bound, server optimizer, control
+  /// variates.
+  aggregation_plan plan;
+  /// A robust rule keeps at most this many updates of one sum resident
+  /// (the round's sample or FedBuff's K); more are refused. 0 = no bound.
+  uint64_t resident_limit = 0;
+  /// State to start from (a resumed run): server optimizer moments and
+  /// control variates, as saved next to the model checkpoint.
+  strategy_state initial_state;
 };
 
 /// Spawns the aggregation actor for models with `layout` (protocol in
@@ -35,6 +46,20 @@ aggregation_actor spawn_aggregation_actor(caf::actor_system& sys,
                                           model_layout layout,
                                           std::shared_ptr<aggregator> backend,
                                           aggregation_settings s, loggers log);
+
+/// The update `up` as the aggregation actor takes it, with `weight`:
+/// ownership of its bytes (dense or compressed) passes, nothing is copied.
+inline agg_update to_agg_update(update_msg& up, double weight) {
+  agg_update u;
+  u.node_id = up.node_id;
+  u.kind = up.model.kind;
+  u.values = up.model.values;
+  u.owner = std::move(up.model.owner);
+  u.weight = weight;
+  u.packed = std::move(up.model.packed);
+  u.local_steps = up.metrics.local_steps;
+  return u;
+}
 
 /// What a serving actor holds after start_aggregation().
 struct aggregation_start {

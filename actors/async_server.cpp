@@ -321,6 +321,8 @@ void dispatch(async_actor* self) {
     ++st.active;
     model_msg m;
     m.model_version = st.version;
+    if (st.cfg.strat)
+      m.config = st.cfg.strat->fit_config(st.version, id);
     m.model.layout = st.layout;
     m.model.values = st.model.values;
     m.model.owner = st.model.owner;
@@ -531,6 +533,8 @@ void logical_dispatch(async_actor* self) {
     ++st.active;
     model_msg m;
     m.model_version = model->second.version;
+    if (st.cfg.strat)
+      m.config = st.cfg.strat->fit_config(model->second.version, id);
     m.model.layout = st.layout;
     m.model.values = model->second.values;
     m.model.owner = model->second.owner;
@@ -662,7 +666,7 @@ void client_record(async_actor* self, const update_msg& up,
     .add("train_loss", up.metrics.loss)
     .add("train_accuracy", up.metrics.accuracy)
     .add("train_seconds", up.metrics.train_seconds)
-    .add("bytes_in", static_cast<uint64_t>(up.model.values.size_bytes()))
+    .add("bytes_in", up.model.payload_bytes())
     .add("elapsed_seconds", elapsed(st));
   if (staleness)
     j.add("staleness", *staleness);
@@ -730,18 +734,14 @@ void on_update(async_actor* self, update_msg& up) {
                                   + " samples; at most "
                                   + std::to_string(limit) + " allowed"));
   const bool buffered = fedbuff_mode(st);
-  const auto want = buffered ? tensor_kind::delta : tensor_kind::params;
-  if (up.model.kind != want)
-    return refuse(make_fl_error(errc::invalid_field,
-                                buffered ? "FedBuff needs deltas"
-                                         : "FedAsync needs parameters"));
+  // FedBuff sums deltas; FedAsync mixes parameters or (compressed) deltas.
+  if (buffered && up.model.kind != tensor_kind::delta)
+    return refuse(make_fl_error(errc::invalid_field, "FedBuff needs deltas"));
   if (leased) {
     client_record(self, up, *staleness, caf::error{}, leased->task);
     auto& run = *st.logical;
     const auto buffer = run.plan.tasks()[leased->task].buffer;
-    held_update h{agg_update{up.node_id, up.model.kind, up.model.values,
-                             std::move(up.model.owner),
-                             st.cfg.staleness(*staleness)},
+    held_update h{to_agg_update(up, st.cfg.staleness(*staleness)),
                   leased->task, *staleness, up.base_version};
     if (buffer == run.open)
       logical_fold(self, std::move(h));
@@ -756,8 +756,7 @@ void on_update(async_actor* self, update_msg& up) {
   ++st.submitted;
   client_record(self, up, *staleness, caf::error{});
   const double s = st.cfg.staleness(*staleness);
-  agg_update u{up.node_id, up.model.kind, up.model.values,
-               std::move(up.model.owner), buffered ? s : 1.0};
+  auto u = to_agg_update(up, buffered ? s : 1.0);
   if (buffered)
     buffer_in(self, std::move(u), up.base_version, *staleness);
   else
@@ -843,8 +842,13 @@ caf::behavior async_server(async_actor* self,
   init.log = std::move(log);
   auto started = start_aggregation(
     self, std::move(initial), init.version, init.cfg.folder,
-    aggregation_settings{init.cfg.guard, init.cfg.checkpoint_dir,
-                         init.cfg.detached_aggregation},
+    aggregation_settings{init.cfg.guard,
+                         init.cfg.checkpoint_dir,
+                         init.cfg.detached_aggregation,
+                         init.cfg.strat ? init.cfg.strat->plan()
+                                        : aggregation_plan{},
+                         std::max<uint64_t>(init.cfg.buffer_k, 1),
+                         std::move(init.cfg.initial_state)},
     init.log);
   init.agg = std::move(started.agg);
   init.model = std::move(started.model);

@@ -7,6 +7,9 @@
 #include <unordered_map>
 
 #include <caf/actor.hpp>
+
+#include "runtime/aggregation/strategy.hpp"
+#include "runtime/storage/strategy_state.hpp"
 #include <caf/actor_system.hpp>
 
 #include "actors/server.hpp"
@@ -46,6 +49,12 @@ struct async_server_settings {
   staleness_fn staleness;        ///< s(t - tau)
   uint64_t max_staleness = 100;
   uint64_t buffer_k = 10;        ///< FedBuff
+  /// The strategy (strategy.hpp): its fit_config goes out with every
+  /// model, its plan decides how FedBuff combines a buffer (robust rules,
+  /// server optimizer, norm bound); null = plain FedAsync / FedBuff.
+  std::shared_ptr<strategy> strat;
+  /// The strategy's saved state when resuming (optimizer moments).
+  strategy_state initial_state;
   double server_lr = 1.0;        ///< FedBuff
   uint64_t max_updates = 300;    ///< stop after this many applied (0 = off)
   double max_seconds = 0;        ///< stop after this long (0 = off)

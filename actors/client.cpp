@@ -1,6 +1,7 @@
 #include "actors/client.hpp"
 
 #include <chrono>
+#include <functional>
 #include <optional>
 
 #include <caf/event_based_actor.hpp>
@@ -19,6 +20,9 @@ namespace {
 // Welcome says which.
 
 struct client_state {
+  /// Compresses this client's updates (null: dense); keeps the
+  /// error-feedback residual between its fits.
+  std::shared_ptr<compressor> comp;
   bool welcomed = false;
   federation_mode mode = federation_mode::sync;
   uint64_t busy_round = 0;        ///< sync round being trained, 0 = idle
@@ -50,18 +54,48 @@ void release(client_actor* self, const client_settings& s,
 
 /// Trains on `model` in the pool and sends the update (params, or the delta
 /// to `model` in fedbuff mode). `round` is 0 in the active modes.
+/// Reports a failed fit (or one refused before it started) upstream.
+void report_failure(client_actor* self, const client_settings& s,
+                    const caf::actor& upstream, const loggers& log,
+                    uint64_t round, const caf::error& err) {
+  self->state.busy = false;
+  self->state.busy_round = 0;
+  log.node->warn("client {}: training failed: {}", s.id, describe(err));
+  // Reported at once: the round counts this client as failed instead
+  // of waiting for its deadline.
+  send_env(self, upstream,
+           error_msg{static_cast<uint16_t>(errc::training_failed),
+                     s.id + ": training failed: " + describe(err), s.id,
+                     round});
+  // An active client tries again, after a pause so that a trainer
+  // that always fails does not spin.
+  if (self->state.mode != federation_mode::sync)
+    self->delayed_send(upstream, std::chrono::seconds(1), deliver_atom::value,
+                       envelope{"", request_msg{s.id}});
+}
+
 void start_fit(client_actor* self, const client_settings& s,
                const caf::actor& upstream, const caf::actor& pool,
                const loggers& log, uint64_t round, uint64_t base,
-               tensor model) {
+               tensor model, const config_map& instructions,
+               const tensor& control) {
   self->state.busy = true;
   self->state.busy_round = round;
+  auto cfg = apply_instructions(s.fit, instructions);
+  if (!cfg) {
+    report_failure(self, s, upstream, log, round, cfg.error());
+    return;
+  }
   fit_input in;
   in.global = model.values;
   in.global_owner = model.owner;
   in.samples = s.samples;
   in.seed = s.seed * 1000003u + (round != 0 ? round : base + 1);
-  in.config = s.fit;
+  in.config = *cfg;
+  in.instructions = instructions;
+  in.control = control.values;
+  in.control_owner = control.owner;
+  in.finish = make_update_finish(s.attack, self->state.comp);
   self->request(pool, caf::infinite, std::move(in))
     .then(
       [=](fit_output& out) mutable {
@@ -71,8 +105,12 @@ void start_fit(client_actor* self, const client_settings& s,
         up.base_version = base;
         up.num_samples = out.num_samples;
         up.metrics = out.metrics;
+        up.extra = std::move(out.extra);
         up.model.layout = model.layout;
-        if (self->state.mode == federation_mode::fedbuff) {
+        if (out.packed) {
+          up.model.kind = tensor_kind::delta;
+          up.model.packed = std::move(out.packed);
+        } else if (self->state.mode == federation_mode::fedbuff) {
           // Delta to the model we started from; `model` keeps it alive.
           auto& p = *out.params;
           for (size_t i = 0; i < p.size(); ++i)
@@ -81,8 +119,10 @@ void start_fit(client_actor* self, const client_settings& s,
         } else {
           up.model.kind = tensor_kind::params;
         }
-        up.model.values = span<const float>{*out.params};
-        up.model.owner = out.params;
+        if (out.params) {
+          up.model.values = span<const float>{*out.params};
+          up.model.owner = out.params;
+        }
         if (s.slowdown > 1) {
           // Hold the update until the simulated extra time has passed.
           self->state.held = std::move(up);
@@ -94,21 +134,40 @@ void start_fit(client_actor* self, const client_settings& s,
         release(self, s, upstream, std::move(up));
       },
       [=](caf::error& err) {
-        self->state.busy = false;
-        self->state.busy_round = 0;
-        log.node->warn("client {}: training failed: {}", s.id, describe(err));
-        // Reported at once: the round counts this client as failed instead
-        // of waiting for its deadline.
+        report_failure(self, s, upstream, log, round, err);
+      });
+}
+
+/// Client-side evaluation of `m` on the held-out samples; answers
+/// EvalResult, or an Error (code not_implemented) without held-out data.
+void start_eval(client_actor* self, const client_settings& s,
+                const caf::actor& upstream, const caf::actor& pool,
+                const loggers& log, evaluate_msg& m) {
+  const auto round = m.round;
+  if (!s.holdout || s.holdout->empty()) {
+    send_env(self, upstream,
+             error_msg{static_cast<uint16_t>(errc::not_implemented),
+                       s.id + " has no held-out data to evaluate on", s.id,
+                       round});
+    return;
+  }
+  client_eval_input in{model_state{m.model_version, m.model.values,
+                                   m.model.owner},
+                       s.holdout};
+  self->request(pool, caf::infinite, std::move(in))
+    .then(
+      [=](eval_output& out) {
         send_env(self, upstream,
-                 error_msg{static_cast<uint16_t>(errc::training_failed),
-                           s.id + ": training failed: " + describe(err), s.id,
-                           round});
-        // An active client tries again, after a pause so that a trainer
-        // that always fails does not spin.
-        if (self->state.mode != federation_mode::sync)
-          self->delayed_send(upstream, std::chrono::seconds(1),
-                             deliver_atom::value,
-                             envelope{"", request_msg{s.id}});
+                 eval_result_msg{s.id, round, out.num_samples, out.loss,
+                                 out.accuracy});
+      },
+      [=](caf::error& err) {
+        log.node->warn("client {}: evaluation failed: {}", s.id,
+                       describe(err));
+        send_env(self, upstream,
+                 error_msg{static_cast<uint16_t>(errc::not_implemented),
+                           s.id + ": evaluation failed: " + describe(err),
+                           s.id, round});
       });
 }
 
@@ -123,6 +182,10 @@ caf::behavior client_behavior(client_actor* self, client_settings s,
   join.layout_hash = s.layout.hash();
   join.numel = s.layout.numel();
   send_env(self, upstream, std::move(join));
+  if (s.compression.method != "none")
+    self->state.comp = std::make_shared<compressor>(
+      s.compression, s.layout.numel(),
+      s.seed * 0x9e3779b97f4a7c15ull + std::hash<std::string>{}(s.id));
   return {
     [=](deliver_atom, envelope& env) {
       auto& st = self->state;
@@ -142,14 +205,17 @@ caf::behavior client_behavior(client_actor* self, client_settings s,
           return;
         }
         start_fit(self, s, upstream, pool, log, act->round,
-                  act->model_version, std::move(act->model));
+                  act->model_version, std::move(act->model), act->config,
+                  act->control);
       } else if (auto* m = std::get_if<model_msg>(&body)) {
         if (st.busy) {
           log.node->debug("client {}: model while training; ignored", s.id);
           return;
         }
         start_fit(self, s, upstream, pool, log, 0, m->model_version,
-                  std::move(m->model));
+                  std::move(m->model), m->config, tensor{});
+      } else if (auto* ev = std::get_if<evaluate_msg>(&body)) {
+        start_eval(self, s, upstream, pool, log, *ev);
       } else if (auto* x = std::get_if<exit_msg>(&body)) {
         log.node->debug("client {} exits: {}", s.id, x->reason);
         self->quit();

@@ -9,6 +9,7 @@
 
 #include "runtime/core/logging.hpp"
 #include "runtime/training/trainer.hpp"
+#include "runtime/training/update_transforms.hpp"
 
 namespace fl {
 
@@ -27,6 +28,14 @@ struct client_settings {
   /// Simulated slowness: the client reports its update only after
   /// (slowdown - 1) x its training time more (1 = no delay).
   double slowdown = 1;
+  /// Held-out samples for client-side evaluation (Evaluate); none = the
+  /// client answers Evaluate with an Error.
+  std::shared_ptr<const std::vector<int64_t>> holdout;
+  /// How its updates are compressed ("none": dense). The compressor and
+  /// its error-feedback state live with the client actor.
+  compression_settings compression;
+  /// A simulated Byzantine client ("none": honest).
+  byzantine_settings attack;
 };
 
 /// Spawns a client: it joins `upstream` (a server, scheduler or upstream
@@ -34,7 +43,11 @@ struct client_settings {
 /// each Activation, train in `pool` and send an Update) or async/fedbuff
 /// (active: Request a model, train, send an Update -- params, or the delta
 /// in fedbuff -- and repeat). A failed fit is reported upstream at once as
-/// an Error naming the client and round. It ends on Exit, when its upstream
+/// an Error naming the client and round. The activation's configuration
+/// (the strategy's instructions) overrides its own fit settings for that
+/// fit, and a SCAFFOLD correction is added to every gradient. On Evaluate
+/// it scores the model on its held-out samples and answers EvalResult.
+/// It ends on Exit, when its upstream
 /// is lost (with that error) or refuses its join (with the refusal).
 caf::actor spawn_client(caf::actor_system& sys, client_settings s,
                         caf::actor upstream, caf::actor pool, loggers log);

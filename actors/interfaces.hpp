@@ -23,6 +23,7 @@
 //
 // training worker (actors/training_pool.hpp)
 //   in : fit_input -> fit_output | error; eval_input -> eval_output | error
+//        client_eval_input -> eval_output | error
 //
 // downstream connector (actors/downstream_connector.hpp), published
 //   in : (frame_atom, wire_frame) from remote upstream connectors
@@ -52,6 +53,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/types.hpp"
+#include "runtime/compression/encoded_tensor.hpp"
 #include "runtime/training/trainer.hpp"
 
 namespace fl {
@@ -71,6 +73,13 @@ struct eval_input {
   model_state model;
 };
 
+/// Evaluate `model` on a client's held-out samples (client-side
+/// evaluation).
+struct client_eval_input {
+  model_state model;
+  std::shared_ptr<const std::vector<int64_t>> samples;
+};
+
 /// What a running sum holds: the weighted mean of client parameters (sync
 /// rounds, the scheduler; deltas are added to the base model first) or the
 /// weighted mean of deltas (FedBuff, applied to the current model).
@@ -86,6 +95,11 @@ struct agg_update {
   span<const float> values;
   std::shared_ptr<const void> owner;
   double weight = 0; ///< > 0: samples (FedAvg) or s(staleness) (FedBuff)
+  /// A compressed delta (then `values` is empty and kind is delta): folded
+  /// block by block, never decoded whole (unless a robust rule must keep
+  /// it resident).
+  std::shared_ptr<const encoded_tensor> packed;
+  uint64_t local_steps = 0; ///< the client's optimizer steps (SCAFFOLD)
 };
 
 /// The reply to a fold: the update is in the sum.
@@ -119,8 +133,14 @@ struct agg_outcome {
 ///                             it: same updates, same bits, any order)
 ///   fold(agg_update)          -> fold_receipt | error (size_mismatch,
 ///                                invalid_field, rejected_update, device)
-///   finalize()                -> agg_outcome: the params mean becomes the
-///                                candidate; the sum restarts empty
+///   finalize(scale)           -> agg_outcome: the round's combined model m
+///                                (the params mean, or the plan's robust
+///                                rule over the resident updates) gives the
+///                                candidate x + scale (m - x), stepped by
+///                                the plan's server optimizer; the sum
+///                                restarts empty
+///   control(node_id)          -> model_state: SCAFFOLD's correction
+///                                c - c_i for that client
 ///   mix(agg_update, alpha)    -> agg_outcome: FedAsync, candidate =
 ///                                (1 - alpha) current + alpha update
 ///   apply(server_lr)          -> agg_outcome: FedBuff, candidate =
@@ -131,7 +151,8 @@ using aggregation_actor = caf::typed_actor<
   caf::reacts_to<agg_reset_atom, model_state>,
   caf::reacts_to<agg_begin_atom, sum_kind, double>,
   caf::replies_to<agg_fold_atom, agg_update>::with<fold_receipt>,
-  caf::replies_to<agg_final_atom>::with<agg_outcome>,
+  caf::replies_to<agg_final_atom, double>::with<agg_outcome>,
+  caf::replies_to<agg_control_atom, std::string>::with<model_state>,
   caf::replies_to<agg_mix_atom, agg_update, double>::with<agg_outcome>,
   caf::replies_to<agg_apply_atom, double>::with<agg_outcome>,
   caf::replies_to<checkpoint_atom, uint64_t>::with<uint64_t>>;
@@ -142,6 +163,7 @@ using aggregation_actor = caf::typed_actor<
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fl::fit_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fl::fit_output)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fl::eval_input)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fl::client_eval_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fl::eval_output)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fl::model_state)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(fl::sum_kind)

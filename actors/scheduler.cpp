@@ -97,7 +97,7 @@ void close_round(scheduler_actor* self) {
     loss_sum += r.metrics.loss * static_cast<double>(r.num_samples);
   }
   const auto ok = results.size();
-  self->request(st.agg, caf::infinite, agg_final_atom::value)
+  self->request(st.agg, caf::infinite, agg_final_atom::value, 1.0)
     .then([self, round, samples, loss_sum, ok, sampled](agg_outcome& o) {
       auto& s = self->state;
       if (!o.accepted) {
@@ -176,9 +176,8 @@ void on_update(scheduler_actor* self, update_msg& up) {
     maybe_close(self);
     return;
   }
-  fit_result r{id, up.num_samples, up.metrics};
-  agg_update u{id, up.model.kind, up.model.values, std::move(up.model.owner),
-               static_cast<double>(up.num_samples)};
+  fit_result r{id, up.num_samples, up.metrics, up.extra};
+  auto u = to_agg_update(up, static_cast<double>(up.num_samples));
   fold_for_round(self, std::move(u), std::move(r),
                  [self](bool) { maybe_close(self); });
 }

@@ -25,7 +25,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
+#include <set>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -82,6 +84,15 @@ struct server_state {
   /// Evaluations running and the one waiting (bounded): round and model.
   evaluation_backlog<eval_job> evals{1, false};
   bool round_waits_for_eval = false; ///< the next round starts after one
+  /// Client-side evaluations in flight, by round: who has yet to answer
+  /// and the sample-weighted sums so far.
+  struct client_eval {
+    std::set<std::string> pending;
+    double loss = 0, accuracy = 0, samples = 0;
+    uint64_t answered = 0;
+  };
+  std::map<uint64_t, client_eval> client_evals;
+  aggregation_plan plan; ///< the strategy's, read once
   caf::error stop_reason; ///< set when the run ends on an error
   static inline const char* name = "fl.server";
 };
@@ -115,6 +126,10 @@ void emit(server_actor* self, round_record r) {
     .add("train_seconds", r.train_seconds)
     .add("bytes_out", r.bytes_out)
     .add("bytes_in", r.bytes_in);
+  if (r.clients_evaluated > 0)
+    j.add("clients_evaluated", r.clients_evaluated)
+      .add("client_eval_loss", r.client_eval_loss)
+      .add("client_eval_accuracy", r.client_eval_accuracy);
   if (r.test_accuracy >= 0)
     j.add("evaluated_version", r.evaluated_version)
       .add("eval_seconds", r.eval_seconds)
@@ -226,18 +241,57 @@ void on_update(server_actor* self, update_msg& up) {
                                 "it claims " + std::to_string(up.num_samples)
                                   + " samples; at most "
                                   + std::to_string(limit) + " allowed"));
-  fit_result r{id, up.num_samples, up.metrics};
+  fit_result r{id, up.num_samples, up.metrics, up.extra};
   const double w = st.strat->fit_weight(r);
-  if (!(w > 0))
+  if (!(w > 0) || !std::isfinite(w))
     return refuse(make_fl_error(errc::invalid_field, "update has no weight"));
-  const auto bytes = up.model.values.size_bytes();
-  agg_update u{id, up.model.kind, up.model.values, std::move(up.model.owner),
-               w};
+  const auto bytes = up.model.payload_bytes();
+  auto u = to_agg_update(up, w);
   fold_for_round(self, std::move(u), std::move(r), [self, bytes](bool ok) {
     if (ok)
       self->state.record.bytes_in += bytes;
     maybe_close(self);
   });
+}
+
+/// Sends the round's activation to `sampled`: one multicast per distinct
+/// configuration (one for the built-in strategies), or, with SCAFFOLD,
+/// one activation per client carrying its correction c - c_i (asked of the
+/// aggregation actor, which holds the control variates).
+void activate(server_actor* self, const std::vector<std::string>& sampled,
+              activation_msg act) {
+  auto& st = self->state;
+  const auto model_bytes = act.model.values.size_bytes();
+  if (st.plan.control_variates) {
+    for (const auto& id : sampled) {
+      const auto round = act.round;
+      self->request(st.agg, caf::infinite, agg_control_atom::value, id)
+        .then([self, id, round, act](model_state& c) mutable {
+          auto& s = self->state;
+          if (s.current != phase::collecting || s.round != round)
+            return;
+          act.config = s.strat->fit_config(round, id);
+          act.control.kind = tensor_kind::delta;
+          act.control.layout = s.layout;
+          act.control.values = c.values;
+          act.control.owner = c.owner;
+          const auto bytes = act.model.values.size_bytes() * 2;
+          multicast(self, s.members, {id}, act, [&](size_t n) {
+            s.record.bytes_out += bytes * n;
+          });
+        });
+    }
+    return;
+  }
+  std::map<config_map, std::vector<std::string>> by_config;
+  for (const auto& id : sampled)
+    by_config[st.strat->fit_config(act.round, id)].push_back(id);
+  for (auto& [config, ids] : by_config) {
+    act.config = config;
+    multicast(self, st.members, ids, act, [&](size_t n) {
+      st.record.bytes_out += model_bytes * n;
+    });
+  }
 }
 
 void start_round(server_actor* self) {
@@ -280,10 +334,7 @@ void start_round(server_actor* self) {
   act.model.layout = st.layout;
   act.model.values = st.model.values;
   act.model.owner = st.model.owner;
-  const auto model_bytes = act.model.values.size_bytes();
-  multicast(self, st.members, sampled, act, [&](size_t n) {
-    st.record.bytes_out += model_bytes * n;
-  });
+  activate(self, sampled, std::move(act));
   self->delayed_send(self, to_timespan(st.cfg.round_deadline_s),
                      deadline_atom::value, st.round);
 }
@@ -292,7 +343,9 @@ void start_round(server_actor* self) {
 /// still being evaluated.
 void emit_ready(server_actor* self) {
   auto& pending = self->state.awaiting_eval;
-  while (!pending.empty() && pending.begin()->second.second) {
+  auto& clients = self->state.client_evals;
+  while (!pending.empty() && pending.begin()->second.second
+         && !clients.count(pending.begin()->first)) {
     emit(self, pending.begin()->second.first);
     pending.erase(pending.begin());
   }
@@ -376,10 +429,80 @@ void evaluate(server_actor* self, eval_job job) {
           [done](caf::error& err) { done(nullptr, &err); });
 }
 
+/// Closes the client-side evaluation of `round` (all answered, or its
+/// deadline): the weighted means go into its record.
+void close_client_eval(server_actor* self, uint64_t round) {
+  auto& st = self->state;
+  auto i = st.client_evals.find(round);
+  if (i == st.client_evals.end())
+    return;
+  auto ev = std::move(i->second);
+  st.client_evals.erase(i);
+  auto rec = st.awaiting_eval.find(round);
+  if (rec != st.awaiting_eval.end() && ev.samples > 0) {
+    rec->second.first.clients_evaluated = ev.answered;
+    rec->second.first.client_eval_loss = ev.loss / ev.samples;
+    rec->second.first.client_eval_accuracy = ev.accuracy / ev.samples;
+  }
+  if (!ev.pending.empty())
+    st.log.node->warn("round {}: {} client(s) did not evaluate in time",
+                      round, ev.pending.size());
+  const bool waiting = !st.awaiting_eval.empty();
+  emit_ready(self);
+  if (waiting && st.current == phase::finishing && st.awaiting_eval.empty())
+    finish(self);
+}
+
+/// One client's answer to Evaluate (a result, or an error saying why not).
+void on_client_eval(server_actor* self, const std::string& id,
+                    uint64_t round, const eval_result_msg* r) {
+  auto& st = self->state;
+  auto i = st.client_evals.find(round);
+  if (i == st.client_evals.end() || !i->second.pending.erase(id)) {
+    st.log.node->debug("unexpected evaluation from {} for round {}", id,
+                       round);
+    return;
+  }
+  if (r) {
+    const auto n = static_cast<double>(r->num_samples);
+    i->second.loss += r->loss * n;
+    i->second.accuracy += r->accuracy * n;
+    i->second.samples += n;
+    ++i->second.answered;
+  }
+  if (i->second.pending.empty())
+    close_client_eval(self, round);
+}
+
+/// Asks the strategy's sample of clients to evaluate the model accepted in
+/// the current round on their held-out data.
+void start_client_eval(server_actor* self) {
+  auto& st = self->state;
+  std::vector<client_info> available;
+  for (auto& id : st.members.alive_ids())
+    available.push_back(client_info{id, st.members.find(id)->num_samples});
+  auto ids = st.strat->configure_evaluate(st.round, available);
+  if (ids.empty())
+    return;
+  auto& ev = st.client_evals[st.round];
+  ev.pending.insert(ids.begin(), ids.end());
+  evaluate_msg m;
+  m.round = st.round;
+  m.model_version = st.version;
+  m.model.layout = st.layout;
+  m.model.values = st.model.values;
+  m.model.owner = st.model.owner;
+  multicast(self, st.members, ids, m, [](size_t) {});
+  self->delayed_send(self, to_timespan(st.cfg.round_deadline_s),
+                     client_eval_deadline_atom::value, st.round);
+}
+
 /// The round's outcome is known: record it, go on or finish.
 void end_round(server_actor* self) {
   auto& st = self->state;
   st.record.model_version = st.version;
+  if (st.record.accepted)
+    start_client_eval(self);
   evaluate_or_emit(self, st.record);
   if (st.current == phase::finishing) // aborted meanwhile
     return;
@@ -497,7 +620,8 @@ void close_round(server_actor* self) {
     end_round(self);
     return;
   }
-  self->request(st.agg, caf::infinite, agg_final_atom::value)
+  self->request(st.agg, caf::infinite, agg_final_atom::value,
+                st.strat->step_scale(results))
     .then([self](agg_outcome& o) { on_outcome(self, o); },
           [self](caf::error& err) {
             agg_outcome o;
@@ -555,10 +679,13 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
   auto started = start_aggregation(
     self, std::move(initial), init.version, init.cfg.folder,
     aggregation_settings{init.cfg.guard, init.cfg.checkpoint_dir,
-                         init.cfg.detached_aggregation},
+                         init.cfg.detached_aggregation, init.strat->plan(),
+                         init.cfg.resident_limit,
+                         std::move(init.cfg.initial_state)},
     init.log);
   init.agg = std::move(started.agg);
   init.model = std::move(started.model);
+  init.plan = init.strat->plan();
   if (!open_run_files(self, init.cfg, init.cfg.start_round > 0))
     return {};
   if (init.cfg.start_round > 0)
@@ -586,9 +713,19 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
         on_join(self, route, *j);
       } else if (auto* up = std::get_if<update_msg>(&body)) {
         on_update(self, *up);
+      } else if (auto* r = std::get_if<eval_result_msg>(&body)) {
+        if (st.members.find(r->node_id))
+          on_client_eval(self, r->node_id, r->round, r);
       } else if (auto* e = std::get_if<error_msg>(&body)) {
         if (e->node_id.empty() || !st.members.find(e->node_id)) {
           st.log.node->warn("a client reported: {}", e->message);
+          return;
+        }
+        if (e->code == static_cast<uint16_t>(errc::not_implemented)
+            && st.client_evals.count(e->round)) {
+          // A client that cannot evaluate: its training is unaffected.
+          st.log.node->warn("{}", e->message);
+          on_client_eval(self, e->node_id, e->round, nullptr);
           return;
         }
         fail_member(self, e->node_id,
@@ -612,6 +749,9 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
                           round, late);
         maybe_close(self);
       }
+    },
+    [self](client_eval_deadline_atom, uint64_t round) {
+      close_client_eval(self, round);
     },
     [self](stop_atom) {
       auto& st = self->state;

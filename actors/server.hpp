@@ -14,6 +14,7 @@
 #include "runtime/core/flat_model.hpp"
 #include "runtime/core/logging.hpp"
 #include "runtime/aggregation/strategy.hpp"
+#include "runtime/storage/strategy_state.hpp"
 
 namespace fl {
 
@@ -41,6 +42,11 @@ struct round_record {
   double recorded_seconds = 0;
   uint64_t bytes_out = 0;     ///< model payload bytes sent (activations)
   uint64_t bytes_in = 0;      ///< model payload bytes received (updates)
+  /// Client-side evaluation of this round's model (sample-weighted over
+  /// the clients that answered); clients_evaluated = 0 when none ran.
+  uint64_t clients_evaluated = 0;
+  double client_eval_loss = -1;
+  double client_eval_accuracy = -1;
 };
 
 /// Thread-safe list of records: a server appends, an embedding application
@@ -102,14 +108,23 @@ struct server_settings {
   /// The aggregation actor runs on its own thread (off for deterministic
   /// tests).
   bool detached_aggregation = true;
+  /// A robust rule keeps at most this many updates of a round (0 = as
+  /// many as are sampled).
+  uint64_t resident_limit = 0;
+  /// The strategy's saved state when resuming.
+  strategy_state initial_state;
   std::shared_ptr<round_log> log_sink; ///< optional
 };
 
 /// Spawns the synchronous server: waits for `min_clients` joins, then runs
-/// `rounds` rounds of sample -> activate -> hand each update to its
+/// `rounds` rounds of sample -> activate (with the strategy's per-client
+/// configuration and, for SCAFFOLD, each client's correction) -> hand each
+/// update to its
 /// aggregation actor as it arrives -> aggregate (quorum + deadline; the
 /// candidate is guarded) -> evaluate (on `evaluator`, a training worker,
-/// when valid) -> checkpoint (written by the aggregation actor); finally
+/// when valid; and, every N rounds as the strategy says, on a sample of
+/// clients' held-out data) -> checkpoint (written by the aggregation
+/// actor); finally
 /// sends Exit to every member and ends once they are gone (or after
 /// exit_grace_s).
 /// Joins whose protocol or model layout differ from the server's are

@@ -35,8 +35,20 @@ caf::behavior training_worker(caf::event_based_actor*,
     // place in the pool) survives.
     [impl, log](fit_input& in) -> caf::expected<fit_output> {
       auto out = guarded("fit", [&] { return impl->fit(in); });
+      if (out && in.finish)
+        if (auto err = in.finish(in, *out))
+          out = std::move(err);
       if (!out)
         log.train->warn("fit failed: {}", describe(out.error()));
+      return out;
+    },
+    [impl, log](client_eval_input& in) -> caf::expected<eval_output> {
+      auto out = guarded("evaluate", [&] {
+        return impl->evaluate_samples(in.model.values, *in.samples);
+      });
+      if (!out)
+        log.train->warn("client evaluation failed: {}",
+                        describe(out.error()));
       return out;
     },
     [impl, log](eval_input& in) -> caf::expected<eval_output> {

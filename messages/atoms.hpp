@@ -32,6 +32,7 @@ using deadline_atom = caf::atom_constant<caf::atom("fl_dline")>;
 using done_atom = caf::atom_constant<caf::atom("fl_done")>;
 using status_atom = caf::atom_constant<caf::atom("fl_status")>;
 using stop_atom = caf::atom_constant<caf::atom("fl_stop")>;
+using client_eval_deadline_atom = caf::atom_constant<caf::atom("fl_cedl")>;
 // The aggregation actor's protocol (actors/interfaces.hpp).
 using agg_reset_atom = caf::atom_constant<caf::atom("fl_areset")>;
 using agg_begin_atom = caf::atom_constant<caf::atom("fl_abegin")>;
@@ -39,6 +40,7 @@ using agg_fold_atom = caf::atom_constant<caf::atom("fl_afold")>;
 using agg_final_atom = caf::atom_constant<caf::atom("fl_afinal")>;
 using agg_mix_atom = caf::atom_constant<caf::atom("fl_amix")>;
 using agg_apply_atom = caf::atom_constant<caf::atom("fl_aapply")>;
+using agg_control_atom = caf::atom_constant<caf::atom("fl_actrl")>;
 using checkpoint_atom = caf::atom_constant<caf::atom("fl_ckpt")>;
 
 } // namespace fl

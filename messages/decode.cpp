@@ -73,19 +73,132 @@ caf::expected<node_role> get_role(wire::Role x) {
   }
 }
 
-/// Validates a Tensor and returns it as a view into the frame.
+/// A capnp list's storage as a typed view (zero copy). Errors:
+/// `malformed_message` when the list is not stored as plain T values.
+template <class T, class List>
+caf::expected<span<const T>> raw_view(List list, const std::string& field) {
+  auto raw = capnp::toAny(list).getRawBytes();
+  if (raw.size() != size_t{list.size()} * sizeof(T)
+      || reinterpret_cast<uintptr_t>(raw.begin()) % alignof(T) != 0)
+    return fail(errc::malformed_message, field + ": not a packed list");
+  return span<const T>{reinterpret_cast<const T*>(raw.begin()), list.size()};
+}
+
+/// Validates a Packed payload of `numel` values (views into the frame).
+caf::expected<std::shared_ptr<const encoded_tensor>>
+get_packed(wire::Packed::Reader p, wire::DType dtype, uint64_t numel,
+           const std::string& f, const std::shared_ptr<const byte_buffer>& owner) {
+  auto t = std::make_shared<encoded_tensor>();
+  t->numel = numel;
+  t->owner = owner;
+  switch (p.which()) {
+    case wire::Packed::HALF: {
+      if (dtype == wire::DType::FLOAT16)
+        t->encoding = tensor_encoding::float16;
+      else if (dtype == wire::DType::BFLOAT16)
+        t->encoding = tensor_encoding::bfloat16;
+      else
+        return fail(errc::unsupported_dtype,
+                    f + ".packed.half needs dtype float16 or bfloat16");
+      auto half = raw_view<uint16_t>(p.getHalf(), f + ".packed.half");
+      if (!half)
+        return std::move(half.error());
+      t->half = *half;
+      break;
+    }
+    case wire::Packed::TOPK: {
+      t->encoding = tensor_encoding::topk;
+      auto parts = p.getTopk();
+      if (parts.size() > numel / (uint64_t{1} << 32) + 1)
+        return fail(errc::invalid_field,
+                    f + ".packed.topk has more parts than the model needs");
+      for (auto part : parts) {
+        if (part.getOffset() % (uint64_t{1} << 32) != 0)
+          return fail(errc::invalid_field,
+                      f + ".packed.topk: an offset is not a multiple of 2^32");
+        auto idx = raw_view<uint32_t>(part.getIndices(),
+                                      f + ".packed.topk.indices");
+        if (!idx)
+          return std::move(idx.error());
+        auto vals = raw_view<float>(part.getValues(), f + ".packed.topk.values");
+        if (!vals)
+          return std::move(vals.error());
+        t->sparse.push_back(sparse_part{part.getOffset(), *idx, *vals});
+      }
+      break;
+    }
+    case wire::Packed::QSGD: {
+      t->encoding = tensor_encoding::qsgd;
+      auto q = p.getQsgd();
+      t->qsgd.levels = q.getLevels();
+      t->qsgd.bits = q.getBits();
+      t->qsgd.bucket = q.getBucket();
+      auto norms = raw_view<float>(q.getNorms(), f + ".packed.qsgd.norms");
+      if (!norms)
+        return std::move(norms.error());
+      t->qsgd.norms = *norms;
+      auto codes = q.getCodes();
+      t->qsgd.codes = span<const uint8_t>{codes.begin(), codes.size()};
+      break;
+    }
+    default:
+      return fail(errc::unknown_enum_value, f + ".packed: unknown encoding");
+  }
+  if (auto err = validate(*t, f + ".packed"))
+    return err;
+  return std::shared_ptr<const encoded_tensor>{std::move(t)};
+}
+
+/// Validates a list of ConfigEntry (keys unique, limits of config_map).
+caf::expected<config_map> get_config(capnp::List<wire::ConfigEntry>::Reader xs,
+                                     const std::string& field,
+                                     const decode_limits& limits) {
+  if (xs.size() > config_max_entries)
+    return fail(errc::too_large, field + " has " + std::to_string(xs.size())
+                                   + " entries");
+  config_map m;
+  for (auto e : xs) {
+    auto key = e.getKey();
+    if (auto err = check_text(key, "config key", true, limits))
+      return err;
+    std::string k{key.cStr(), key.size()};
+    config_value v;
+    switch (e.getValue().which()) {
+      case wire::ConfigEntry::Value::INT: v = e.getValue().getInt(); break;
+      case wire::ConfigEntry::Value::REAL: v = e.getValue().getReal(); break;
+      case wire::ConfigEntry::Value::TEXT: {
+        auto x = e.getValue().getText();
+        if (x.size() > config_max_text_bytes)
+          return fail(errc::too_large, field + ": " + k + " is too long");
+        v = std::string{x.cStr(), x.size()};
+        break;
+      }
+      case wire::ConfigEntry::Value::FLAG: v = e.getValue().getFlag(); break;
+      default:
+        return fail(errc::unknown_enum_value, field + ": " + k
+                                                + " has an unknown type");
+    }
+    if (!m.emplace(k, std::move(v)).second)
+      return fail(errc::invalid_field, field + ": key " + k + " twice");
+  }
+  if (auto err = check_config_map(m, field))
+    return err;
+  return m;
+}
+
+/// Validates a Tensor and returns it as a view into the frame. Only an
+/// update may carry a compressed (packed) tensor.
 caf::expected<tensor> get_tensor(wire::Tensor::Reader t, const char* field,
                                  const std::shared_ptr<const byte_buffer>& owner,
-                                 const decode_limits& limits) {
+                                 const decode_limits& limits,
+                                 bool allow_packed = false) {
   std::string f{field};
   tensor result;
   result.owner = owner;
   switch (t.getDtype()) {
-    case wire::DType::FLOAT32: break;
+    case wire::DType::FLOAT32:
     case wire::DType::FLOAT16:
-    case wire::DType::BFLOAT16:
-      return fail(errc::unsupported_dtype,
-                  f + ".dtype: only float32 is accepted");
+    case wire::DType::BFLOAT16: break;
     default:
       return fail(errc::unknown_enum_value,
                   f + ".dtype = "
@@ -137,6 +250,25 @@ caf::expected<tensor> get_tensor(wire::Tensor::Reader t, const char* field,
   if (numel * sizeof(float) > limits.max_message_bytes)
     return fail(errc::too_large, f + " has " + std::to_string(numel)
                                    + " elements");
+  if (t.hasPacked()) {
+    if (!allow_packed)
+      return fail(errc::invalid_field, f + " may not be compressed");
+    if (result.kind != tensor_kind::delta)
+      return fail(errc::invalid_field, f + ": a compressed tensor must be a "
+                                           "delta");
+    if (t.getSlices().size() != 0)
+      return fail(errc::invalid_field,
+                  f + " has both dense slices and a packed payload");
+    auto packed = get_packed(t.getPacked(), t.getDtype(), numel, f, owner);
+    if (!packed)
+      return std::move(packed.error());
+    result.packed = std::move(*packed);
+    result.layout = std::move(*layout);
+    return result;
+  }
+  if (t.getDtype() != wire::DType::FLOAT32)
+    return fail(errc::unsupported_dtype,
+                f + ".dtype: dense slices are float32");
   auto slices = t.getSlices();
   if (slices.size() == 0)
     return fail(errc::size_mismatch, f + ".slices is empty");
@@ -247,6 +379,16 @@ get_body(wire::Envelope::Body::Reader body,
         return fail(errc::invalid_field, "activation.round is 0");
       FL_TRY_ASSIGN(m.model, get_tensor(a.getModel(), "activation.model",
                                         owner, limits));
+      FL_TRY_ASSIGN(m.config, get_config(a.getConfig(), "activation.config",
+                                         limits));
+      if (a.hasControl()) {
+        FL_TRY_ASSIGN(m.control, get_tensor(a.getControl(),
+                                            "activation.control", owner,
+                                            limits));
+        if (m.control.layout != m.model.layout)
+          return fail(errc::layout_mismatch,
+                      "activation.control does not match the model");
+      }
       return message{std::move(m)};
     }
     case wire::Envelope::Body::REQUEST: {
@@ -260,6 +402,8 @@ get_body(wire::Envelope::Body::Reader body,
       m.model_version = x.getModelVersion();
       FL_TRY_ASSIGN(m.model,
                     get_tensor(x.getModel(), "model.model", owner, limits));
+      FL_TRY_ASSIGN(m.config, get_config(x.getConfig(), "model.config",
+                                         limits));
       return message{std::move(m)};
     }
     case wire::Envelope::Body::UPDATE: {
@@ -279,9 +423,11 @@ get_body(wire::Envelope::Body::Reader body,
       if (mt.getTrainSeconds() < 0)
         return fail(errc::invalid_field, "update.metrics.trainSeconds < 0");
       m.metrics = train_metrics{mt.getLoss(), mt.getAccuracy(),
-                                mt.getTrainSeconds()};
-      FL_TRY_ASSIGN(m.model,
-                    get_tensor(u.getModel(), "update.model", owner, limits));
+                                mt.getTrainSeconds(), mt.getLocalSteps()};
+      FL_TRY_ASSIGN(m.model, get_tensor(u.getModel(), "update.model", owner,
+                                        limits, /*allow_packed=*/true));
+      FL_TRY_ASSIGN(m.extra, get_config(u.getExtra(), "update.extra",
+                                        limits));
       return message{std::move(m)};
     }
     case wire::Envelope::Body::EVALUATE: {

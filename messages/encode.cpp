@@ -24,8 +24,20 @@ kj::StringPtr text(const std::string& x) {
   return kj::StringPtr{x.c_str(), x.size()};
 }
 
+size_t config_estimate(const config_map& m) {
+  size_t n = 64;
+  for (const auto& [k, v] : m) {
+    n += 48 + k.size();
+    if (auto* x = std::get_if<std::string>(&v))
+      n += x->size() + 8;
+  }
+  return n;
+}
+
 size_t tensor_estimate(const tensor& t) {
   size_t n = 256 + t.values.size_bytes();
+  if (t.packed)
+    n += payload_bytes(*t.packed) + 64 * (t.packed->sparse.size() + 1);
   n += (t.values.size() / max_slice_elements + 1) * 32;
   for (const auto& l : t.layout.layers())
     n += 64 + l.name.size() + l.shape.size() * 8;
@@ -44,6 +56,12 @@ size_t estimate(const envelope& env) {
                     || std::is_same<T, update_msg>::value
                     || std::is_same<T, evaluate_msg>::value)
         n += tensor_estimate(m.model);
+      if constexpr (std::is_same<T, activation_msg>::value)
+        n += tensor_estimate(m.control) + config_estimate(m.config);
+      if constexpr (std::is_same<T, model_msg>::value)
+        n += config_estimate(m.config);
+      if constexpr (std::is_same<T, update_msg>::value)
+        n += config_estimate(m.extra);
       if constexpr (std::is_same<T, join_msg>::value) {
         n += m.node_id.size() + m.auth_token.size();
         for (const auto& c : m.capabilities)
@@ -77,8 +95,71 @@ wire::Role to_wire(node_role x) {
   return wire::Role::CLIENT;
 }
 
+/// Copies a span into a capnp list of the same element type (one memcpy).
+template <class List, class T>
+void fill_raw(List list, span<const T> xs) {
+  if (xs.empty())
+    return;
+  auto raw = capnp::toAny(list.asReader()).getRawBytes();
+  std::memcpy(const_cast<kj::byte*>(raw.begin()), xs.data(), xs.size_bytes());
+}
+
+wire::DType put_packed(wire::Packed::Builder out, const encoded_tensor& t) {
+  switch (t.encoding) {
+    case tensor_encoding::float16:
+    case tensor_encoding::bfloat16:
+      fill_raw(out.initHalf(static_cast<capnp::uint>(t.half.size())), t.half);
+      return t.encoding == tensor_encoding::float16 ? wire::DType::FLOAT16
+                                                    : wire::DType::BFLOAT16;
+    case tensor_encoding::topk: {
+      auto parts = out.initTopk(static_cast<capnp::uint>(t.sparse.size()));
+      for (size_t i = 0; i < t.sparse.size(); ++i) {
+        auto p = parts[static_cast<capnp::uint>(i)];
+        const auto& s = t.sparse[i];
+        p.setOffset(s.offset);
+        fill_raw(p.initIndices(static_cast<capnp::uint>(s.indices.size())),
+                 s.indices);
+        fill_raw(p.initValues(static_cast<capnp::uint>(s.values.size())),
+                 s.values);
+      }
+      return wire::DType::FLOAT32;
+    }
+    case tensor_encoding::qsgd: {
+      auto q = out.initQsgd();
+      q.setLevels(t.qsgd.levels);
+      q.setBits(t.qsgd.bits);
+      q.setBucket(t.qsgd.bucket);
+      fill_raw(q.initNorms(static_cast<capnp::uint>(t.qsgd.norms.size())),
+               t.qsgd.norms);
+      auto codes = q.initCodes(static_cast<capnp::uint>(t.qsgd.codes.size()));
+      if (!t.qsgd.codes.empty())
+        std::memcpy(codes.begin(), t.qsgd.codes.data(), t.qsgd.codes.size());
+      return wire::DType::FLOAT32;
+    }
+  }
+  return wire::DType::FLOAT32;
+}
+
+void put_config(capnp::List<wire::ConfigEntry>::Builder out,
+                const config_map& m) {
+  capnp::uint i = 0;
+  for (const auto& [k, v] : m) {
+    auto e = out[i++];
+    e.setKey(text(k));
+    auto val = e.initValue();
+    if (auto* n = std::get_if<int64_t>(&v))
+      val.setInt(*n);
+    else if (auto* d = std::get_if<double>(&v))
+      val.setReal(*d);
+    else if (auto* b = std::get_if<bool>(&v))
+      val.setFlag(*b);
+    else
+      val.setText(text(std::get<std::string>(v)));
+  }
+}
+
 void put(wire::Tensor::Builder out, const tensor& t) {
-  assert(t.values.size() == t.layout.numel());
+  assert(t.packed || t.values.size() == t.layout.numel());
   out.setDtype(wire::DType::FLOAT32);
   out.setKind(t.kind == tensor_kind::delta ? wire::TensorKind::DELTA
                                            : wire::TensorKind::PARAMS);
@@ -92,7 +173,12 @@ void put(wire::Tensor::Builder out, const tensor& t) {
       shape.set(static_cast<capnp::uint>(k), layers[i].shape[k]);
   }
   out.setLayoutHash(t.layout.hash());
-  out.setNumel(t.values.size());
+  out.setNumel(t.layout.numel());
+  if (t.packed) {
+    out.initSlices(0);
+    out.setDtype(put_packed(out.initPacked(), *t.packed));
+    return;
+  }
   const uint64_t n = t.values.size();
   const uint64_t num_slices = std::max<uint64_t>(
     1, (n + max_slice_elements - 1) / max_slice_elements);
@@ -141,12 +227,18 @@ void put(wire::Envelope::Body::Builder body, const message& msg) {
         a.setRound(m.round);
         a.setModelVersion(m.model_version);
         put(a.initModel(), m.model);
+        put_config(a.initConfig(static_cast<capnp::uint>(m.config.size())),
+                   m.config);
+        if (!m.control.values.empty())
+          put(a.initControl(), m.control);
       } else if constexpr (std::is_same<T, request_msg>::value) {
         body.initRequest().setNodeId(text(m.node_id));
       } else if constexpr (std::is_same<T, model_msg>::value) {
         auto x = body.initModel();
         x.setModelVersion(m.model_version);
         put(x.initModel(), m.model);
+        put_config(x.initConfig(static_cast<capnp::uint>(m.config.size())),
+                   m.config);
       } else if constexpr (std::is_same<T, update_msg>::value) {
         auto u = body.initUpdate();
         u.setNodeId(text(m.node_id));
@@ -158,6 +250,9 @@ void put(wire::Envelope::Body::Builder body, const message& msg) {
         mt.setLoss(m.metrics.loss);
         mt.setAccuracy(m.metrics.accuracy);
         mt.setTrainSeconds(m.metrics.train_seconds);
+        mt.setLocalSteps(m.metrics.local_steps);
+        put_config(u.initExtra(static_cast<capnp::uint>(m.extra.size())),
+                   m.extra);
       } else if constexpr (std::is_same<T, evaluate_msg>::value) {
         auto e = body.initEvaluate();
         e.setRound(m.round);

@@ -8,15 +8,18 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("fl::wire");
 
-const protocolVersion :UInt32 = 2;
+const protocolVersion :UInt32 = 3;
 # Bumped on incompatible changes; a join with another version is refused.
 # 2: Join carries the model's layout hash and size; Welcome the mode as an
 #    enum; Error names the node and round it is about.
+# 3: compressed tensors (Tensor.packed), per-client configuration
+#    (Activation/Model.config), SCAFFOLD corrections (Activation.control),
+#    client metrics (Update.extra, Metrics.localSteps).
 
 enum DType {
-  float32 @0;  # IEEE 754 binary32, little endian; the only dtype accepted today
-  float16 @1;  # reserved for compressed updates
-  bfloat16 @2; # reserved for compressed updates
+  float32 @0;  # IEEE 754 binary32, little endian: dense slices
+  float16 @1;  # IEEE 754 binary16 in Packed.half (compressed deltas)
+  bfloat16 @2; # upper half of a binary32 in Packed.half (compressed deltas)
 }
 
 enum Role {
@@ -46,6 +49,31 @@ struct Slice {
   values @1 :List(Float32); # at most 2^29-1 elements (a Cap'n Proto list limit)
 }
 
+struct SparseSlice {
+  # Kept entries of a top-k tensor whose indices are offset + indices[i].
+  offset @0 :UInt64;          # multiple of 2^32; parts in increasing order
+  indices @1 :List(UInt32);   # strictly increasing across all parts, < numel
+  values @2 :List(Float32);   # as many as indices, finite
+}
+
+struct Qsgd {
+  # QSGD (Alistarh et al. 2017): value i = norms[i / bucket] * level_i / levels
+  levels @0 :UInt32;      # s: 1..127 with 8 bits, 1..7 with 4 bits
+  bits @1 :UInt32;        # 8: one int8 per value; 4: two per byte, low first
+  bucket @2 :UInt32;      # values per norm, >= 1
+  norms @3 :List(Float32);  # ceil(numel / bucket) norms, finite, >= 0
+  codes @4 :Data;         # signed levels, |level| <= levels
+}
+
+struct Packed {
+  # A compressed delta. Decoding validates every count, index and level.
+  union {
+    half @0 :List(UInt16);           # dtype float16 or bfloat16: numel values
+    topk @1 :List(SparseSlice);
+    qsgd @2 :Qsgd;
+  }
+}
+
 struct Tensor {
   # A whole model as one flat float buffer, split into slices only when it
   # exceeds one list (2 GiB). Slices are contiguous and in order.
@@ -54,13 +82,26 @@ struct Tensor {
   layers @2 :List(Layer);  # layout: layers are stored back to back
   layoutHash @3 :UInt64;   # FNV-1a of names and shapes (runtime/model_layout)
   numel @4 :UInt64;        # elements in total = sum of layer sizes
-  slices @5 :List(Slice);
+  slices @5 :List(Slice);  # dense float32 values; empty when packed is set
+  packed @6 :Packed;       # a compressed delta (kind delta); absent = dense
+}
+
+struct ConfigEntry {
+  # One typed entry of a configuration or metrics dictionary.
+  key @0 :Text;            # 1..64 bytes of [a-z0-9_.-], unique in its list
+  value :union {
+    int @1 :Int64;
+    real @2 :Float64;      # finite
+    text @3 :Text;         # at most 1024 bytes
+    flag @4 :Bool;
+  }
 }
 
 struct Metrics {
   loss @0 :Float64;          # mean training loss of the last local epoch
   accuracy @1 :Float64;      # training accuracy of the last local epoch, [0, 1]
   trainSeconds @2 :Float64;  # wall time spent training, seconds
+  localSteps @3 :UInt64;     # optimizer steps taken; 0 = not reported
 }
 
 struct Join {
@@ -88,6 +129,9 @@ struct Activation {
   round @0 :UInt64;         # sync round number, starting at 1
   modelVersion @1 :UInt64;  # version of the model carried
   model @2 :Tensor;         # kind params
+  config @3 :List(ConfigEntry);  # the strategy's instructions (<= 64)
+  control @4 :Tensor;       # SCAFFOLD correction c - c_i (kind delta, the
+                            # model's layout); absent = none
 }
 
 struct Request {
@@ -97,6 +141,7 @@ struct Request {
 struct Model {
   modelVersion @0 :UInt64;
   model @1 :Tensor;       # kind params
+  config @2 :List(ConfigEntry);  # the strategy's instructions (<= 64)
 }
 
 struct Update {
@@ -104,8 +149,9 @@ struct Update {
   round @1 :UInt64;        # sync: the activation's round; async: 0
   baseVersion @2 :UInt64;  # version of the model the client trained from
   numSamples @3 :UInt64;   # samples trained on (aggregation weight), > 0
-  model @4 :Tensor;        # params or delta
+  model @4 :Tensor;        # params or delta (a compressed one: delta)
   metrics @5 :Metrics;
+  extra @6 :List(ConfigEntry);  # the client's own metrics (<= 64)
 }
 
 struct Evaluate {

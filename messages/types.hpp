@@ -8,7 +8,9 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include "runtime/compression/encoded_tensor.hpp"
 #include "runtime/core/config.hpp"
+#include "runtime/core/config_map.hpp"
 #include "runtime/core/model_layout.hpp"
 #include "runtime/core/train_metrics.hpp"
 #include "runtime/core/span.hpp"
@@ -21,7 +23,7 @@ namespace fl {
 using byte_buffer = std::vector<uint8_t>;
 
 /// Wire protocol version (mirrors fl.capnp's protocolVersion).
-constexpr uint32_t protocol_version = 2;
+constexpr uint32_t protocol_version = 3;
 
 enum class node_role : uint8_t { server, scheduler, client };
 enum class tensor_kind : uint8_t { params, delta };
@@ -38,6 +40,14 @@ struct tensor {
   model_layout layout;
   span<const float> values;
   std::shared_ptr<const void> owner;
+  /// A compressed tensor (runtime/compression): then `values` is empty and
+  /// the values travel encoded (a delta only).
+  std::shared_ptr<const encoded_tensor> packed;
+
+  /// Payload bytes on the wire (dense values or the encoding's).
+  uint64_t payload_bytes() const {
+    return packed ? fl::payload_bytes(*packed) : values.size_bytes();
+  }
 };
 
 struct join_msg {
@@ -63,6 +73,9 @@ struct activation_msg {
   uint64_t round = 0;
   uint64_t model_version = 0;
   tensor model;
+  config_map config; ///< what the strategy asks this client to do
+  /// SCAFFOLD's correction c - c_i for this client; empty values = none.
+  tensor control;
 };
 
 struct request_msg {
@@ -72,6 +85,7 @@ struct request_msg {
 struct model_msg {
   uint64_t model_version = 0;
   tensor model;
+  config_map config; ///< what the strategy asks this client to do
 };
 
 struct update_msg {
@@ -81,6 +95,7 @@ struct update_msg {
   uint64_t num_samples = 0;
   tensor model;
   train_metrics metrics;
+  config_map extra; ///< the client's own metrics
 };
 
 struct evaluate_msg {

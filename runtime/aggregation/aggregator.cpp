@@ -6,6 +6,31 @@
 
 namespace fl {
 
+namespace {
+
+caf::error no_partial_folds(const aggregator& a) {
+  return make_fl_error(errc::not_implemented,
+                       a.name() + " folds whole dense updates only; "
+                       "compressed updates need the CPU aggregator "
+                       "(--device cpu)");
+}
+
+} // namespace
+
+caf::error aggregator::fold_part(uint64_t, span<const float>, double, bool) {
+  return no_partial_folds(*this);
+}
+
+caf::error aggregator::fold_entries(uint64_t, span<const uint32_t>,
+                                    span<const float>, double, bool) {
+  return no_partial_folds(*this);
+}
+
+caf::error aggregator::add_weight(double) {
+  return no_partial_folds(*this);
+}
+
+
 std::string to_string(bucket_strategy x) {
   switch (x) {
     case bucket_strategy::layer_by_layer: return "layer-by-layer";

@@ -39,6 +39,26 @@ public:
     return fold(update, -weight);
   }
 
+  /// Folds one update in pieces (a compressed update is decoded block by
+  /// block, never whole): acc[offset + i] += weight * part[i] (or -= with
+  /// `subtract`, which undoes it exactly). The sum's weight changes only
+  /// through add_weight, once per update. Errors: `size_mismatch`;
+  /// `rejected_update` when a value is out of range (nothing of this part
+  /// stays folded); `not_implemented` for backends without partial folds
+  /// (the default).
+  virtual caf::error fold_part(uint64_t offset, span<const float> part,
+                               double weight, bool subtract = false);
+
+  /// The same for the kept entries of a top-k update: acc[offset + idx[i]]
+  /// += weight * values[i].
+  virtual caf::error fold_entries(uint64_t offset, span<const uint32_t> idx,
+                                  span<const float> values, double weight,
+                                  bool subtract = false);
+
+  /// Adds `weight` (negative: takes it back) to the sum's weight after an
+  /// update was folded in parts. Default: `not_implemented`.
+  virtual caf::error add_weight(double weight);
+
   /// out = acc / (sum of weights). Errors: `invalid_field` with no weight.
   virtual caf::error finalize(span<float> out) = 0;
 

@@ -142,6 +142,64 @@ public:
     return caf::none;
   }
 
+  caf::error fold_part(uint64_t offset, span<const float> part, double w,
+                       bool subtract) override {
+    if (offset > acc_.size() || part.size() > acc_.size() - offset)
+      return make_fl_error(errc::size_mismatch, "part beyond the sum");
+    span<int64_t> acc{acc_.data() + offset, part.size()};
+    auto bad = exact_accumulate(acc, part, w, subtract);
+    if (!bad)
+      return std::move(bad.error());
+    if (*bad > 0) {
+      exact_accumulate(acc, part, w, !subtract); // exact undo
+      return out_of_range(*bad);
+    }
+    return caf::none;
+  }
+
+  caf::error fold_entries(uint64_t offset, span<const uint32_t> idx,
+                          span<const float> values, double w,
+                          bool subtract) override {
+    if (idx.size() != values.size())
+      return make_fl_error(errc::size_mismatch, "indices and values differ");
+    size_t done = 0;
+    caf::error err;
+    for (; done < idx.size(); ++done) {
+      const uint64_t at = offset + idx[done];
+      if (at >= acc_.size()) {
+        err = make_fl_error(errc::size_mismatch, "index beyond the sum");
+        break;
+      }
+      auto bad = exact_accumulate(span<int64_t>{&acc_[at], 1},
+                                  span<const float>{&values[done], 1}, w,
+                                  subtract);
+      if (!bad || *bad > 0) {
+        if (bad) // clamped: take this one back too
+          exact_accumulate(span<int64_t>{&acc_[at], 1},
+                           span<const float>{&values[done], 1}, w, !subtract);
+        err = bad ? out_of_range(1) : std::move(bad.error());
+        break;
+      }
+    }
+    if (err) // exact undo of the entries folded before
+      for (size_t i = 0; i < done; ++i)
+        exact_accumulate(span<int64_t>{&acc_[offset + idx[i]], 1},
+                         span<const float>{&values[i], 1}, w, !subtract);
+    return err;
+  }
+
+  caf::error add_weight(double w) override {
+    if (w >= 0) {
+      if (total_.value() + w > exact_weight_limit)
+        return make_fl_error(errc::invalid_field,
+                             "fold weight beyond the sum's limit");
+      total_.add(w);
+    } else {
+      total_.subtract(-w);
+    }
+    return caf::none;
+  }
+
   caf::error finalize(span<float> out) override {
     if (out.size() != acc_.size())
       return make_fl_error(errc::size_mismatch, "output has the wrong size");
@@ -168,6 +226,14 @@ public:
   }
 
 private:
+  static caf::error out_of_range(uint64_t bad) {
+    return make_fl_error(errc::rejected_update,
+                         std::to_string(bad)
+                           + " update values are NaN or beyond +-"
+                           + std::to_string(exact_value_limit)
+                           + ", the range of the exact sum");
+  }
+
   /// Folds (or subtracts) w * x over the pool; returns how many values
   /// are NaN or beyond the exact range.
   uint64_t accumulate(span<const float> x, double w, bool subtract) {

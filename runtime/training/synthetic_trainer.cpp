@@ -27,12 +27,15 @@ caf::expected<fit_output> synthetic_trainer::fit(const fit_input& in) {
   auto params = std::make_shared<std::vector<float>>(in.global.begin(),
                                                      in.global.end());
   double loss = 0;
+  const bool corrected = in.control.size() == params->size();
   for (int64_t e = 0; e < in.config.epochs; ++e) {
     double sq = 0;
-    for (auto& w : *params) {
-      const float d = w - target;
+    auto& w = *params;
+    for (size_t i = 0; i < w.size(); ++i) {
+      const float d = w[i] - target;
       sq += static_cast<double>(d) * d;
-      w -= lr * d;
+      // The gradient of 1/2 (w - t)^2 (+ SCAFFOLD's correction).
+      w[i] -= lr * (d + (corrected ? in.control[i] : 0.0f));
     }
     loss = sq / (2.0 * static_cast<double>(params->size()));
   }
@@ -41,6 +44,27 @@ caf::expected<fit_output> synthetic_trainer::fit(const fit_input& in) {
   out.num_samples = in.samples->size();
   out.metrics.loss = loss;
   out.metrics.accuracy = 1.0 / (1.0 + loss);
+  out.metrics.local_steps = static_cast<uint64_t>(in.config.epochs);
+  return out;
+}
+
+caf::expected<eval_output>
+synthetic_trainer::evaluate_samples(span<const float> p,
+                                    const std::vector<int64_t>& samples) {
+  if (p.size() != layout_.numel())
+    return make_fl_error(errc::size_mismatch, "model has the wrong size");
+  if (samples.empty())
+    return make_fl_error(errc::invalid_field, "no held-out samples");
+  // The client's own objective: the distance to its target.
+  const float target
+    = 0.5f + 0.1f * (static_cast<float>(samples.front() % 21) - 10) / 10;
+  double sq = 0;
+  for (auto w : p)
+    sq += (static_cast<double>(w) - target) * (static_cast<double>(w) - target);
+  eval_output out;
+  out.num_samples = samples.size();
+  out.loss = sq / static_cast<double>(p.size());
+  out.accuracy = 1.0 / (1.0 + out.loss);
   return out;
 }
 

@@ -18,6 +18,9 @@ public:
   const model_layout& layout() const override { return layout_; }
   caf::expected<fit_output> fit(const fit_input& in) override;
   caf::expected<eval_output> evaluate(span<const float> params) override;
+  caf::expected<eval_output>
+  evaluate_samples(span<const float> params,
+                   const std::vector<int64_t>& samples) override;
   std::vector<float> initial_params(uint64_t seed) override;
 
 private:

@@ -99,6 +99,14 @@ caf::expected<fit_output> torch_trainer::fit(const fit_input& in) {
                          l.shape, torch::kFloat32));
   }
   auto params = net_->parameters();
+  // SCAFFOLD: views of c - c_i per parameter, added to every gradient.
+  std::vector<torch::Tensor> control_views;
+  if (in.control.size() == flat_.size())
+    for (const auto& l : flat_.layout().layers())
+      control_views.push_back(
+        torch::from_blob(const_cast<float*>(in.control.data()) + l.offset,
+                         l.shape, torch::kFloat32));
+  uint64_t steps = 0;
   std::vector<int64_t> order(*in.samples);
   std::mt19937_64 rng{in.seed};
   net_->train();
@@ -128,7 +136,13 @@ caf::expected<fit_output> torch_trainer::fit(const fit_input& in) {
         loss = loss + 0.5 * cfg.prox_mu * prox;
       }
       loss.backward();
+      if (!control_views.empty()) {
+        torch::NoGradGuard no_grad;
+        for (size_t i = 0; i < params.size(); ++i)
+          params[i].mutable_grad().add_(control_views[i]);
+      }
       opt.step();
+      ++steps;
       torch::NoGradGuard no_grad;
       loss_sum.add_(loss.detach(), static_cast<double>(count));
       correct.add_(logits.argmax(1).eq(y).sum());
@@ -144,6 +158,7 @@ caf::expected<fit_output> torch_trainer::fit(const fit_input& in) {
                                                     flat_.data()
                                                       + flat_.size());
   out.num_samples = static_cast<uint64_t>(n);
+  out.metrics.local_steps = steps;
   out.metrics.loss = mean_loss;
   out.metrics.accuracy = accuracy;
   out.metrics.train_seconds = std::chrono::duration<double>(
@@ -160,15 +175,41 @@ caf::expected<eval_output> torch_trainer::evaluate(span<const float> params) {
   // NoGradGuard); the test set goes through in large batches.
   c10::InferenceMode inference;
   flat_.assign(params);
+  return score(test_x_, test_y_);
+}
+
+caf::expected<eval_output>
+torch_trainer::evaluate_samples(span<const float> params,
+                                const std::vector<int64_t>& samples) {
+  one_torch_thread();
+  if (auto err = check_size(params.size(), flat_.size()))
+    return err;
+  if (samples.empty())
+    return make_fl_error(errc::invalid_field, "no held-out samples");
+  for (auto i : samples)
+    if (i < 0 || i >= data_->train.count)
+      return make_fl_error(errc::invalid_field,
+                           "held-out sample " + std::to_string(i)
+                             + " is outside the training set");
+  c10::InferenceMode inference;
+  flat_.assign(params);
+  auto idx = torch::from_blob(const_cast<int64_t*>(samples.data()),
+                              {static_cast<int64_t>(samples.size())},
+                              torch::kInt64);
+  return score(train_x_.index_select(0, idx), train_y_.index_select(0, idx));
+}
+
+eval_output torch_trainer::score(const torch::Tensor& xs,
+                                 const torch::Tensor& ys) {
   net_->eval();
-  const int64_t n = data_->test.count;
+  const int64_t n = xs.size(0);
   double loss_sum = 0;
   int64_t correct = 0;
   constexpr int64_t batch = 5000;
   for (int64_t first = 0; first < n; first += batch) {
     const auto count = std::min(batch, n - first);
-    auto x = test_x_.narrow(0, first, count);
-    auto y = test_y_.narrow(0, first, count);
+    auto x = xs.narrow(0, first, count);
+    auto y = ys.narrow(0, first, count);
     auto logits = net_->forward(x);
     loss_sum += torch::nn::functional::cross_entropy(
                   logits, y,

@@ -27,9 +27,15 @@ public:
   const model_layout& layout() const override { return flat_.layout(); }
   caf::expected<fit_output> fit(const fit_input& in) override;
   caf::expected<eval_output> evaluate(span<const float> params) override;
+  caf::expected<eval_output>
+  evaluate_samples(span<const float> params,
+                   const std::vector<int64_t>& samples) override;
   std::vector<float> initial_params(uint64_t seed) override;
 
 private:
+  /// Loss and accuracy of the loaded model on x, y (batches of 5000).
+  eval_output score(const torch::Tensor& x, const torch::Tensor& y);
+
   torch_trainer(std::string model, std::shared_ptr<classifier> net,
                 std::shared_ptr<const image_dataset> data);
 

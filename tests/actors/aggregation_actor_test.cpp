@@ -37,7 +37,13 @@ model_state version(uint64_t v, std::vector<float> xs) {
 agg_update update(const std::string& id, std::vector<float> xs, double w,
                   tensor_kind kind = tensor_kind::params) {
   auto p = vec(std::move(xs));
-  return agg_update{id, kind, span<const float>{*p}, p, w};
+  agg_update u;
+  u.node_id = id;
+  u.kind = kind;
+  u.values = span<const float>{*p};
+  u.owner = p;
+  u.weight = w;
+  return u;
 }
 
 std::vector<float> values(const model_state& m) {
@@ -87,7 +93,7 @@ TEST_CASE("folds then finalize give the weighted mean as a new version",
     self->request(agg, caf::infinite, agg_fold_atom::value,
                   update("b", {4, 5, 6, 7}, 3, tensor_kind::delta))
       .then([&](fold_receipt& r) { folded.push_back(r.node_id); });
-    self->request(agg, caf::infinite, agg_final_atom::value)
+    self->request(agg, caf::infinite, agg_final_atom::value, 1.0)
       .then([&](agg_outcome& o) { out = o; });
   });
   CHECK(folded == std::vector<std::string>{"a", "b"});
@@ -113,7 +119,7 @@ TEST_CASE("an update beyond the change bound is refused, the others count",
     self->request(agg, caf::infinite, agg_fold_atom::value,
                   update("honest", {1, 1, 1, 1}, 1))
       .then([](fold_receipt&) {});
-    self->request(agg, caf::infinite, agg_final_atom::value)
+    self->request(agg, caf::infinite, agg_final_atom::value, 1.0)
       .then([&](agg_outcome& o) { out = o; });
   });
   REQUIRE(refused);
@@ -172,7 +178,7 @@ TEST_CASE("the same updates give the same model in any arrival order",
                       update("c" + std::to_string(i), ups[i], ws[i],
                              i % 2 ? tensor_kind::delta : tensor_kind::params))
           .then([](fold_receipt&) {});
-      self->request(agg, caf::infinite, agg_final_atom::value)
+      self->request(agg, caf::infinite, agg_final_atom::value, 1.0)
         .then([&](agg_outcome& o) { out = o; });
     });
     REQUIRE(out);
@@ -197,7 +203,7 @@ TEST_CASE("clipping bounds each update's change", "[aggregation_actor]") {
     self->request(agg, caf::infinite, agg_fold_atom::value,
                   update("a", {3, 4, 0, 0}, 1))
       .then([&](fold_receipt& r) { clipped = r.clipped; });
-    self->request(agg, caf::infinite, agg_final_atom::value)
+    self->request(agg, caf::infinite, agg_final_atom::value, 1.0)
       .then([&](agg_outcome& o) { out = o; });
   });
   CHECK(clipped);

@@ -21,7 +21,7 @@ std::vector<byte_buffer> model_frames(const std::vector<float>& values,
   tensor t;
   t.layout = flat_layout(values.size());
   t.values = span<const float>{values};
-  return encode_frames(envelope{"c1", model_msg{5, t}}, chunk, transfer);
+  return encode_frames(envelope{"c1", model_msg{5, t, {}}}, chunk, transfer);
 }
 
 } // namespace

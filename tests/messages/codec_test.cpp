@@ -93,9 +93,9 @@ TEST_CASE("every message kind round-trips", "[codec]") {
   std::vector<message> all{
     join_msg{"c1", node_role::client, {"train"}, "secret", 10, 1, 77, 15},
     welcome_msg{"c1", "server", 4, 5000, federation_mode::async},
-    activation_msg{2, 4, t},
+    activation_msg{2, 4, t, {}, {}},
     request_msg{"c1"},
-    model_msg{4, t},
+    model_msg{4, t, {}},
     evaluate_msg{2, 4, t},
     eval_result_msg{"c1", 2, 100, 0.3, 0.9},
     heartbeat_msg{"c1", 123456},
@@ -233,7 +233,7 @@ TEST_CASE("a chunk frame is not a message", "[codec]") {
   tensor t;
   t.layout = flat_layout(values.size());
   t.values = span<const float>{values};
-  auto frames = encode_frames(envelope{"", model_msg{1, t}}, 4096, 9);
+  auto frames = encode_frames(envelope{"", model_msg{1, t, {}}}, 4096, 9);
   REQUIRE(frames.size() > 1);
   CHECK(code_of(decode(share(frames[0])).error()) == errc::unexpected_message);
 }
