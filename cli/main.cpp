@@ -11,6 +11,7 @@
 
 #include "bench/aggregation_bench.hpp"
 #include "bench/codec_bench.hpp"
+#include "bench/robust_bench.hpp"
 #include "cli/commands.hpp"
 #include "cli/launch.hpp"
 #include "cli/options.hpp"
@@ -82,6 +83,14 @@ int main(int argc, char** argv) {
                           "repetitions (best is reported)")
     ->capture_default_str();
 
+  auto* bench_robust = bench->add_subcommand(
+    "robust", "robust aggregation rules and update compressors: GB/s next "
+              "to the FedAvg fold");
+  bench::robust_bench_options robust_opts;
+  bench_robust->add_option("--sizes", robust_opts.sizes, "model sizes, floats")
+    ->capture_default_str();
+  bench_robust->add_option("--k", robust_opts.k, "updates per round")
+    ->capture_default_str();
   auto* bench_agg = bench->add_subcommand(
     "aggregation", "fold throughput per device, strategy, streams, size, K");
   bench::aggregation_bench_options agg_opts;
@@ -101,6 +110,8 @@ int main(int argc, char** argv) {
 
   if (*bench_codec)
     return bench::run_codec_bench(codec_opts);
+  if (*bench_robust)
+    return bench::run_robust_bench(robust_opts);
   if (*bench_agg)
     return bench::run_aggregation_bench(agg_opts);
   if (*launch)

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "cli/setup.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/storage/manifest.hpp"
 
@@ -60,6 +61,8 @@ caf::expected<node_config> option_set::resolve() const {
       return err;
   }
   if (auto err = validate(cfg))
+    return err;
+  if (auto err = validate_plugins(cfg))
     return err;
   if (!config_file_.empty() && is_metrics_file(config_file_)
       && !cfg.output.metrics.empty()) {

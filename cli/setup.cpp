@@ -3,12 +3,15 @@
 #include <thread>
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <random>
 
 #include "runtime/storage/checkpoint.hpp"
 #include "runtime/core/errors.hpp"
-#include "runtime/aggregation/fedavg.hpp"
+#include "runtime/aggregation/strategy_registry.hpp"
+#include "runtime/storage/strategy_state.hpp"
 #include "runtime/data/partition.hpp"
 #include "runtime/storage/manifest.hpp"
 #include "runtime/training/synthetic_trainer.hpp"
@@ -79,7 +82,118 @@ bool is_straggler(const node_config& cfg, uint64_t i) {
          < cfg.federation.straggler_fraction;
 }
 
+/// Whether global client `i` is Byzantine (a seeded draw of its own, so
+/// that stragglers and attackers are chosen independently).
+bool is_byzantine(const node_config& cfg, uint64_t i) {
+  if (cfg.federation.byzantine_fraction <= 0)
+    return false;
+  std::mt19937_64 rng{static_cast<uint64_t>(cfg.federation.seed) * 104729u
+                      + i + 0xb12a47u};
+  return std::uniform_real_distribution<double>{0, 1}(rng)
+         < cfg.federation.byzantine_fraction;
+}
+
+/// Splits off the last `share` of a client's samples (after a seeded
+/// shuffle) as its held-out set; at least one sample stays for training.
+std::pair<std::vector<int64_t>, std::vector<int64_t>>
+split_holdout(std::vector<int64_t> samples, double share, uint64_t seed) {
+  if (share <= 0 || samples.size() < 2)
+    return {std::move(samples), {}};
+  std::mt19937_64 rng{seed};
+  std::shuffle(samples.begin(), samples.end(), rng);
+  auto held = static_cast<size_t>(
+    std::ceil(share * static_cast<double>(samples.size())));
+  held = std::min(held, samples.size() - 1);
+  std::vector<int64_t> out(samples.end() - static_cast<long>(held),
+                           samples.end());
+  samples.resize(samples.size() - held);
+  std::sort(samples.begin(), samples.end());
+  std::sort(out.begin(), out.end());
+  return {std::move(samples), std::move(out)};
+}
+
 } // namespace
+
+strategy_settings strategy_settings_of(const node_config& cfg) {
+  strategy_settings s;
+  const auto& x = cfg.strategy;
+  s.name = x.name;
+  s.clients_per_round = static_cast<uint64_t>(
+    std::max<int64_t>(cfg.federation.clients_per_round, 1));
+  s.quorum = cfg.federation.quorum;
+  s.seed = static_cast<uint64_t>(cfg.federation.seed);
+  s.total_clients = static_cast<uint64_t>(
+    std::max<int64_t>(cfg.federation.total_clients > 0
+                        ? cfg.federation.total_clients
+                        : cfg.federation.clients,
+                      1));
+  s.server_lr = x.server_lr;
+  s.server_momentum = x.server_momentum;
+  s.beta1 = x.beta1;
+  s.beta2 = x.beta2;
+  s.tau = x.tau;
+  s.prox_mu = cfg.training.prox_mu;
+  s.client_lr = cfg.training.lr;
+  s.trim_beta = x.trim_beta;
+  s.krum_f = static_cast<uint64_t>(x.krum_f);
+  s.multi_krum_m = static_cast<uint64_t>(x.multi_krum_m);
+  s.norm_bound = x.norm_bound;
+  s.client_eval_every = static_cast<uint64_t>(x.client_eval_every);
+  s.client_eval_clients = static_cast<uint64_t>(x.client_eval_clients);
+  return s;
+}
+
+compression_settings compression_of(const node_config& cfg) {
+  compression_settings c;
+  c.method = cfg.compression.method;
+  c.topk_ratio = cfg.compression.topk_ratio;
+  c.qsgd_bits = static_cast<uint32_t>(cfg.compression.qsgd_bits);
+  c.qsgd_bucket = static_cast<uint32_t>(cfg.compression.qsgd_bucket);
+  c.error_feedback = !cfg.compression.no_error_feedback;
+  c.momentum = cfg.compression.momentum;
+  return c;
+}
+
+caf::error validate_plugins(const node_config& cfg) {
+  auto strat = make_strategy(strategy_settings_of(cfg));
+  if (!strat)
+    return std::move(strat.error());
+  if (auto err = validate(compression_of(cfg)))
+    return err;
+  if (auto err = validate(byzantine_settings{cfg.federation.byzantine_attack,
+                                             cfg.federation.byzantine_scale,
+                                             0}))
+    return err;
+  const auto& name = cfg.strategy.name;
+  const auto plan = (*strat)->plan();
+  const auto mode = cfg.federation.kind();
+  auto refuse = [&](const std::string& why) {
+    return make_fl_error(errc::invalid_config,
+                         "strategy " + name + " " + why);
+  };
+  if (mode == federation_mode::async
+      && (plan.robust.rule != combine_rule::weighted_mean || plan.optimizer
+          || plan.control_variates || name == "fednova"))
+    return refuse("does not work with --mode async (FedAsync mixes one "
+                  "update at a time); use --mode fedbuff or sync");
+  if (mode == federation_mode::fedbuff
+      && (plan.control_variates || name == "fednova"))
+    return refuse("needs synchronous rounds (--mode sync)");
+  if (mode == federation_mode::fedbuff
+      && plan.robust.rule != combine_rule::weighted_mean) {
+    robust_settings r = plan.robust;
+    if (auto err = validate(r, static_cast<uint64_t>(cfg.async.buffer_k)))
+      return refuse("with --buffer-k " + std::to_string(cfg.async.buffer_k)
+                    + ": " + describe(err));
+  }
+  if (cfg.strategy.client_eval_every > 0 && cfg.data.holdout <= 0
+      && mode == federation_mode::sync)
+    return make_fl_error(errc::invalid_config,
+                         "strategy.client_eval_every needs held-out data on "
+                         "the clients: set data.holdout (--holdout), e.g. "
+                         "0.1");
+  return caf::none;
+}
 
 uint64_t eval_workers(const node_config& cfg) {
   if (cfg.federation.eval_workers > 0)
@@ -102,12 +216,22 @@ make_clients(const node_config& cfg, const training_setup& training,
   fit.momentum = cfg.training.momentum;
   fit.weight_decay = cfg.training.weight_decay;
   fit.prox_mu = cfg.training.prox_mu;
+  const auto compression = compression_of(cfg);
   for (uint64_t i = first; i < first + count; ++i) {
     client_settings s;
     s.id = "client-" + std::to_string(i);
     s.slowdown = is_straggler(cfg, i) ? cfg.federation.straggler_slowdown : 1;
-    s.samples = std::make_shared<const std::vector<int64_t>>(
-      std::move((*parts)[i]));
+    auto [train, held] = split_holdout(
+      std::move((*parts)[i]), cfg.data.holdout,
+      static_cast<uint64_t>(cfg.federation.seed) * 31337u + i);
+    s.samples = std::make_shared<const std::vector<int64_t>>(std::move(train));
+    if (!held.empty())
+      s.holdout = std::make_shared<const std::vector<int64_t>>(
+        std::move(held));
+    s.compression = compression;
+    if (is_byzantine(cfg, i))
+      s.attack = byzantine_settings{cfg.federation.byzantine_attack,
+                                    cfg.federation.byzantine_scale, i};
     s.fit = fit;
     s.layout = layout;
     s.seed = static_cast<uint64_t>(cfg.federation.seed);
@@ -256,6 +380,40 @@ initial_model(const node_config& cfg, trainer& t, const loggers& log) {
   return std::make_pair(std::move(ckpt->model), from);
 }
 
+caf::expected<strategy_state>
+resumed_strategy_state(const node_config& cfg, resume_point from) {
+  if (!cfg.output.resume)
+    return strategy_state{};
+  const auto path = strategy_state_path(cfg.output.checkpoint_dir);
+  auto plan = make_strategy(strategy_settings_of(cfg));
+  if (!plan)
+    return std::move(plan.error());
+  const auto p = (*plan)->plan();
+  const bool stateful = p.optimizer || p.control_variates;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (stateful)
+      return make_fl_error(errc::io_error,
+                           "strategy " + cfg.strategy.name
+                             + " keeps state, but '" + path
+                             + "' is missing: the checkpoint cannot resume "
+                               "it");
+    return strategy_state{};
+  }
+  auto state = load_strategy_state(path);
+  if (!state)
+    return std::move(state.error());
+  if (state->model_version != from.version)
+    return make_fl_error(errc::invalid_config,
+                         "'" + path + "' belongs to model version "
+                           + std::to_string(state->model_version)
+                           + ", the model checkpoint is version "
+                           + std::to_string(from.version)
+                           + " (a crash between the two writes?); resume "
+                             "refused");
+  return state;
+}
+
 caf::expected<caf::actor>
 spawn_server_for(caf::actor_system& sys, const node_config& cfg,
                  uint64_t min_clients, flat_model initial,
@@ -273,10 +431,16 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
     s.log_sink = logs.rounds;
     s.folder = *folder;
     s.manifest = run_manifest(cfg, command);
-    auto strat = std::make_shared<fedavg>(
-      static_cast<uint64_t>(cfg.federation.clients_per_round),
-      cfg.federation.quorum, static_cast<uint64_t>(cfg.federation.seed));
-    return spawn_server(sys, s, strat, std::move(initial),
+    s.resident_limit = static_cast<uint64_t>(cfg.federation.clients_per_round);
+    auto state = resumed_strategy_state(cfg, from);
+    if (!state)
+      return std::move(state.error());
+    s.initial_state = std::move(*state);
+    auto strat = make_strategy(strategy_settings_of(cfg));
+    if (!strat)
+      return std::move(strat.error());
+    log.node->info("strategy {}", (*strat)->name());
+    return spawn_server(sys, s, *strat, std::move(initial),
                         std::move(evaluator), log);
   }
   auto s = make_async_settings(cfg);
@@ -288,6 +452,14 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
   s.logical_clock = cfg.async.clock == "logical"
                     || (cfg.async.clock == "auto" && command == "sim");
   s.seed = static_cast<uint64_t>(cfg.federation.seed);
+  auto strat = make_strategy(strategy_settings_of(cfg));
+  if (!strat)
+    return std::move(strat.error());
+  s.strat = *strat;
+  auto state = resumed_strategy_state(cfg, from);
+  if (!state)
+    return std::move(state.error());
+  s.initial_state = std::move(*state);
   for (uint64_t i = 0; i < static_cast<uint64_t>(cfg.federation.clients); ++i)
     if (is_straggler(cfg, i))
       s.speed["client-" + std::to_string(i)]

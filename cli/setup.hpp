@@ -11,6 +11,8 @@
 #include "actors/server.hpp"
 #include "runtime/core/config.hpp"
 #include "runtime/data/fmnist.hpp"
+#include "runtime/aggregation/strategy_registry.hpp"
+#include "runtime/compression/compressor.hpp"
 #include "runtime/training/trainer.hpp"
 
 namespace fl::cli {
@@ -42,6 +44,18 @@ make_clients(const node_config& cfg, const training_setup& training,
 /// class counts) to stdout. Returns the process exit code.
 int print_partition_report(const node_config& cfg, uint64_t total);
 
+/// The strategy settings `cfg` describes ([strategy], plus sampling and
+/// the clients' learning rate).
+strategy_settings strategy_settings_of(const node_config& cfg);
+
+/// The clients' compression settings ([compression]).
+compression_settings compression_of(const node_config& cfg);
+
+/// Checks what `validate(cfg)` cannot: the strategy name and its settings
+/// (through the registry), compression and attack settings, and which
+/// strategies work in which mode. Errors: `invalid_config` with the reason.
+caf::error validate_plugins(const node_config& cfg);
+
 /// The server's settings from the config (metrics, deadline, checkpoints).
 server_settings make_server_settings(const node_config& cfg);
 
@@ -66,6 +80,13 @@ struct resume_point {
   uint64_t round = 0;
   uint64_t version = 0;
 };
+
+/// The strategy's saved state when `cfg` resumes (empty otherwise).
+/// Errors: `io_error` when a stateful strategy's file is missing,
+/// `invalid_config` when it belongs to another model version.
+caf::expected<strategy_state>
+resumed_strategy_state(const node_config& cfg, resume_point from);
+
 
 /// How many evaluations run at once (federation.eval_workers; 0 = a
 /// quarter of the cores, at least 1): the evaluator pool's size.

@@ -111,6 +111,71 @@ const std::vector<setting>& settings() {
     FL_SETTING("federation.straggler_slowdown", "straggler-slowdown",
                for_sim | for_client, federation.straggler_slowdown,
                "stragglers take this many times longer"),
+    FL_SETTING("federation.byzantine_fraction", "byzantine-fraction",
+               for_sim | for_client, federation.byzantine_fraction,
+               "share of simulated clients that are malicious (chosen by "
+               "seed)"),
+    FL_SETTING("federation.byzantine_attack", "byzantine-attack",
+               for_sim | for_client, federation.byzantine_attack,
+               "what malicious clients send: signflip (-scale x update) | "
+               "noise (Gaussian, std scale) | huge (scale everywhere)"),
+    FL_SETTING("federation.byzantine_scale", "byzantine-scale",
+               for_sim | for_client, federation.byzantine_scale,
+               "attack scale (0 = 4 for signflip, 1 for noise, 100 for "
+               "huge)"),
+    FL_SETTING("strategy.name", "strategy", for_sim | for_server,
+               strategy.name,
+               "fedavg | fedavgm | fedadam | fedyogi | fedadagrad | fedprox "
+               "| scaffold | fednova | median | trimmed-mean | krum | "
+               "multi-krum | norm-bound (or a registered one)"),
+    FL_SETTING("strategy.server_lr", "server-opt-lr", for_sim | for_server,
+               strategy.server_lr,
+               "server optimizer learning rate (0 = 1 for fedavgm and "
+               "scaffold, 0.01 for fedadam, fedyogi, fedadagrad)"),
+    FL_SETTING("strategy.server_momentum", "server-momentum",
+               for_sim | for_server, strategy.server_momentum,
+               "fedavgm: server momentum"),
+    FL_SETTING("strategy.beta1", "beta1", for_sim | for_server,
+               strategy.beta1, "fedadam, fedyogi, fedadagrad: first moment"),
+    FL_SETTING("strategy.beta2", "beta2", for_sim | for_server,
+               strategy.beta2, "fedadam, fedyogi: second moment"),
+    FL_SETTING("strategy.tau", "tau", for_sim | for_server, strategy.tau,
+               "adaptive optimizers: degree of adaptivity (epsilon)"),
+    FL_SETTING("strategy.trim_beta", "trim-beta", for_sim | for_server,
+               strategy.trim_beta,
+               "trimmed-mean: share cut from each end per coordinate"),
+    FL_SETTING("strategy.krum_f", "krum-f", for_sim | for_server,
+               strategy.krum_f, "krum, multi-krum: Byzantine updates "
+                                "tolerated per round"),
+    FL_SETTING("strategy.multi_krum_m", "multi-krum-m", for_sim | for_server,
+               strategy.multi_krum_m,
+               "multi-krum: updates averaged (0 = sampled - f)"),
+    FL_SETTING("strategy.norm_bound", "norm-bound", for_sim | for_server,
+               strategy.norm_bound,
+               "norm-bound: L2 bound of each update's change (0 = 1.0)"),
+    FL_SETTING("strategy.client_eval_every", "client-eval-every",
+               for_sim | for_server, strategy.client_eval_every,
+               "client-side evaluation on held-out data every N rounds (0 = "
+               "off; needs --holdout on the clients)"),
+    FL_SETTING("strategy.client_eval_clients", "client-eval-clients",
+               for_sim | for_server, strategy.client_eval_clients,
+               "clients asked to evaluate (0 = --clients-per-round)"),
+    FL_SETTING("compression.method", "compress", for_sim | for_client,
+               compression.method,
+               "update compression: none | topk | qsgd | fp16 | bf16"),
+    FL_SETTING("compression.topk_ratio", "topk-ratio", for_sim | for_client,
+               compression.topk_ratio, "top-k: share of values kept"),
+    FL_SETTING("compression.qsgd_bits", "qsgd-bits", for_sim | for_client,
+               compression.qsgd_bits, "QSGD: 8 (127 levels) or 4 (7 levels)"),
+    FL_SETTING("compression.qsgd_bucket", "qsgd-bucket", for_sim | for_client,
+               compression.qsgd_bucket, "QSGD: values per norm"),
+    FL_SETTING("compression.no_error_feedback", "no-error-feedback",
+               for_sim | for_client, compression.no_error_feedback,
+               "drop what compression loses instead of adding it to the "
+               "next update (error feedback)"),
+    FL_SETTING("compression.momentum", "compress-momentum",
+               for_sim | for_client, compression.momentum,
+               "DGC momentum correction (0 = plain error feedback)"),
     FL_SETTING("async.alpha", "alpha", for_sim | for_server, async.alpha,
                "FedAsync mixing weight alpha in (0, 1]"),
     FL_SETTING("async.staleness", "staleness", for_sim | for_server,
@@ -177,6 +242,9 @@ const std::vector<setting>& settings() {
                "classes per client (labels)"),
     FL_SETTING("data.unbalance_sigma", "unbalance-sigma", for_sim | for_client,
                data.unbalance_sigma, "log-normal sigma (iid-unbalanced)"),
+    FL_SETTING("data.holdout", "holdout", for_sim | for_client, data.holdout,
+               "share of each client's samples held out for client-side "
+               "evaluation (0 = none)"),
     FL_SETTING("aggregation.device", "aggregation-device",
                for_sim | for_server | for_scheduler, aggregation.device,
                "auto | cpu | cuda"),
@@ -603,6 +671,21 @@ caf::error validate(const node_config& c) {
     return bad("data.labels_per_client must be in [1, 10]");
   if (c.data.unbalance_sigma < 0)
     return bad("data.unbalance_sigma must be >= 0");
+  if (!(c.data.holdout >= 0 && c.data.holdout < 1))
+    return bad("data.holdout must be in [0, 1)");
+  if (!(c.federation.byzantine_fraction >= 0
+        && c.federation.byzantine_fraction <= 1))
+    return bad("federation.byzantine_fraction must be in [0, 1]");
+  if (c.strategy.krum_f < 0)
+    return bad("strategy.krum_f must be >= 0");
+  if (c.strategy.multi_krum_m < 0)
+    return bad("strategy.multi_krum_m must be >= 0");
+  if (c.strategy.client_eval_every < 0)
+    return bad("strategy.client_eval_every must be >= 0 (0 = off)");
+  if (c.strategy.client_eval_clients < 0)
+    return bad("strategy.client_eval_clients must be >= 0");
+  if (c.compression.qsgd_bits < 0 || c.compression.qsgd_bucket < 0)
+    return bad("compression.qsgd_bits and qsgd_bucket must be >= 0");
   if (!one_of(c.aggregation.device, {"auto", "cpu", "cuda"}))
     return bad("aggregation.device must be auto, cpu or cuda, got '"
                + c.aggregation.device + "'");

@@ -55,7 +55,34 @@ struct node_config {
     bool eval_skip_superseded = false;
     double straggler_fraction = 0;  ///< share of clients that are slow (seeded)
     double straggler_slowdown = 5;  ///< how many times slower they are
+    /// Share of simulated clients that are Byzantine (chosen by seed, like
+    /// stragglers) and what they send instead of their update.
+    double byzantine_fraction = 0;
+    std::string byzantine_attack = "signflip"; ///< signflip | noise | huge
+    double byzantine_scale = 0;     ///< 0 = the attack's default
   } federation;
+  struct strategy_section {
+    std::string name = "fedavg";    ///< see `fl-node strategies`
+    double server_lr = 0;           ///< server optimizer step; 0 = the strategy's default
+    double server_momentum = 0.9;   ///< fedavgm
+    double beta1 = 0.9;             ///< fedadam, fedyogi, fedadagrad
+    double beta2 = 0.99;            ///< fedadam, fedyogi
+    double tau = 1e-3;              ///< adaptivity of the adaptive optimizers
+    double trim_beta = 0.1;         ///< trimmed-mean: share cut at each end
+    int64_t krum_f = 1;             ///< krum, multi-krum: Byzantine clients tolerated
+    int64_t multi_krum_m = 0;       ///< multi-krum: updates averaged; 0 = n - f
+    double norm_bound = 0;          ///< norm-bound: L2 bound of each change; 0 = 1.0
+    int64_t client_eval_every = 0;  ///< client-side evaluation every N rounds; 0 = off
+    int64_t client_eval_clients = 0; ///< clients asked; 0 = clients_per_round
+  } strategy;
+  struct compression_section {
+    std::string method = "none";    ///< none | topk | qsgd | fp16 | bf16
+    double topk_ratio = 0.01;       ///< share of values top-k keeps
+    int64_t qsgd_bits = 8;          ///< 8 (127 levels) or 4 (7 levels)
+    int64_t qsgd_bucket = 512;      ///< values per QSGD norm
+    bool no_error_feedback = false; ///< drop what compression loses (default: carry it to the next update)
+    double momentum = 0;            ///< DGC momentum correction; 0 = off
+  } compression;
   struct async_section {
     double alpha = 0.6;             ///< FedAsync mixing weight
     std::string staleness = "polynomial"; ///< constant | polynomial | hinge
@@ -91,6 +118,9 @@ struct node_config {
     int64_t shards_per_client = 2;
     int64_t labels_per_client = 2;
     double unbalance_sigma = 0.3;   ///< log-normal sigma for iid-unbalanced
+    /// Share of each client's samples held out for client-side evaluation
+    /// (not trained on); 0 = none.
+    double holdout = 0;
   } data;
   struct aggregation_section {
     std::string device = "auto";    ///< auto | cpu | cuda
