@@ -12,71 +12,16 @@
 #include "actors/aggregation_actor.hpp"
 #include "runtime/aggregation/async_rules.hpp"
 #include "runtime/core/errors.hpp"
-#include "support/deterministic.hpp"
+#include "support/aggregation_fixture.hpp"
 
 using namespace fl;
 
-namespace {
-
-model_layout layout4() {
-  model_layout l;
-  l.add("w", {3});
-  l.add("b", {1});
-  return l;
-}
-
-std::shared_ptr<std::vector<float>> vec(std::vector<float> xs) {
-  return std::make_shared<std::vector<float>>(std::move(xs));
-}
-
-model_state version(uint64_t v, std::vector<float> xs) {
-  auto p = vec(std::move(xs));
-  return model_state{v, span<const float>{*p}, p};
-}
-
-agg_update update(const std::string& id, std::vector<float> xs, double w,
-                  tensor_kind kind = tensor_kind::params) {
-  auto p = vec(std::move(xs));
-  agg_update u;
-  u.node_id = id;
-  u.kind = kind;
-  u.values = span<const float>{*p};
-  u.owner = p;
-  u.weight = w;
-  return u;
-}
-
-std::vector<float> values(const model_state& m) {
-  return {m.values.begin(), m.values.end()};
-}
-
-struct fixture : test::deterministic_system {
-  aggregation_actor agg;
-
-  explicit fixture(guard_settings g = {}) {
-    aggregation_settings s;
-    s.guard = g;
-    s.detached = false;
-    agg = spawn_aggregation_actor(sys, layout4(),
-                                  std::shared_ptr<aggregator>{
-                                    make_cpu_aggregator(1)},
-                                  s, logs.log());
-  }
-
-  ~fixture() {
-    caf::anon_send_exit(agg, caf::exit_reason::user_shutdown);
-    run();
-  }
-
-  /// Sends `steps` from a driver actor and delivers everything.
-  template <class F>
-  void drive(F steps) {
-    sys.spawn([=](caf::event_based_actor* self) { steps(self); });
-    run();
-  }
-};
-
-} // namespace
+using test::layout4;
+using test::update;
+using test::values;
+using test::vec;
+using test::version;
+using fixture = test::aggregation_fixture;
 
 TEST_CASE("folds then finalize give the weighted mean as a new version",
           "[aggregation_actor]") {

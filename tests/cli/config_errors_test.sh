@@ -29,6 +29,14 @@ expect_error "exactly one server" launch "$work/cluster.toml"
 expect_error "upstream HOST:PORT is required" scheduler
 expect_error "async.clock must be auto, logical or arrival" sim --clock sideways
 expect_error "eval_every and eval_workers must be >= 0" sim --eval-workers -1
+expect_error "unknown strategy 'fedavgg'; known: " sim --strategy fedavgg
+expect_error "strategy.krum_f = 9 needs at least 12 updates" sim --strategy krum --krum-f 9
+expect_error "strategy median does not work with --mode async" sim --strategy median --mode async
+expect_error "strategy scaffold needs synchronous rounds" sim --strategy scaffold --mode fedbuff
+expect_error "client_eval_every needs held-out data" sim --client-eval-every 2
+expect_error "compression.method must be none, topk" sim --compress zip
+expect_error "byzantine_attack must be none, signflip" sim --byzantine-attack lies
+expect_error "data.holdout must be in" sim --holdout 1.5
 printf '{"round":1}\n' >"$work/records.jsonl"
 expect_error "does not start with a run manifest" sim --config "$work/records.jsonl"
 
