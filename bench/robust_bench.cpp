@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "runtime/aggregation/aggregator.hpp"
 #include "runtime/aggregation/robust.hpp"
@@ -40,8 +41,10 @@ void row(const char* what, size_t n, int k, double seconds, double bytes) {
 } // namespace
 
 int run_robust_bench(const robust_bench_options& opts) {
-  std::printf("Combining K updates on one thread: GB/s of update bytes (K x "
-              "model x 4 B) per second.\n");
+  std::printf("Combining K updates: GB/s of update bytes (K x model x 4 B) "
+              "per second; the fold and Krum on one thread, median and "
+              "trimmed mean on %u.\n",
+              std::max(1u, std::thread::hardware_concurrency()));
   std::printf("%-26s %10s %4s %12s %10s\n", "rule", "floats", "K", "ms/round",
               "GB/s");
   const auto k = static_cast<size_t>(std::max(opts.k, 3));

@@ -11,8 +11,8 @@ struct robust_bench_options {
 
 /// Prints, per model size with K updates: GB/s of update bytes combined by
 /// the streaming FedAvg fold (exact CPU sum, one thread) next to the
-/// resident robust rules (coordinate-wise median, trimmed mean, Krum,
-/// Multi-Krum; one thread), and the encode/decode rates of the update
+/// resident robust rules (coordinate-wise median and trimmed mean on all
+/// cores, Krum and Multi-Krum on one), and the encode/decode rates of the update
 /// compressors. Returns 0.
 int run_robust_bench(const robust_bench_options& opts);
 

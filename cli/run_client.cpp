@@ -34,6 +34,7 @@ int run_client(const node_config& cfg, const loggers& log) {
     log.node->error("{}", describe(clients.error()));
     return 2;
   }
+  log_simulated_attackers(*clients, log);
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
   auto upstream = spawn_upstream_connector(sys, *us, log);

@@ -27,6 +27,7 @@ int run_sim(const node_config& cfg, const loggers& log) {
     log.node->error("{}", describe(clients.error()));
     return 2;
   }
+  log_simulated_attackers(*clients, log);
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
   auto start = std::chrono::steady_clock::now();

@@ -240,6 +240,21 @@ make_clients(const node_config& cfg, const training_setup& training,
   return result;
 }
 
+void log_simulated_attackers(const std::vector<client_settings>& clients,
+                             const loggers& log) {
+  std::string ids;
+  size_t n = 0;
+  std::string attack;
+  for (const auto& c : clients)
+    if (c.attack.attack != "none") {
+      ids += (n++ == 0 ? "" : ", ") + c.id;
+      attack = c.attack.attack;
+    }
+  if (n > 0)
+    log.node->warn("{} of {} simulated clients are Byzantine ({}): {}", n,
+                   clients.size(), attack, ids);
+}
+
 int print_partition_report(const node_config& cfg, uint64_t total) {
   if (cfg.training.model == "synthetic") {
     std::fprintf(stderr, "the synthetic model has no labelled data\n");

@@ -40,6 +40,10 @@ caf::expected<std::vector<client_settings>>
 make_clients(const node_config& cfg, const training_setup& training,
              uint64_t first, uint64_t count, uint64_t total);
 
+/// Says, loudly, which simulated clients attack (when any do).
+void log_simulated_attackers(const std::vector<client_settings>& clients,
+                             const loggers& log);
+
 /// Prints the partition of the whole federation (per-client sample and
 /// class counts) to stdout. Returns the process exit code.
 int print_partition_report(const node_config& cfg, uint64_t total);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -25,17 +26,34 @@ caf::error check_inputs(const std::vector<span<const float>>& xs,
 }
 
 /// Runs f(column) for each coordinate j with the n values xs[.][j] gathered
-/// into a small buffer `column` (which f may reorder).
+/// into a small buffer `column` (which f may reorder). Coordinates are
+/// independent, so big models are split over the hardware threads (the
+/// caller, the aggregation actor, has a thread of its own and waits).
 template <class F>
 void per_coordinate(const std::vector<span<const float>>& xs, span<float> out,
                     F f) {
   const size_t n = xs.size();
-  std::vector<float> column(n);
-  for (size_t j = 0; j < out.size(); ++j) {
-    for (size_t i = 0; i < n; ++i)
-      column[i] = xs[i][j];
-    out[j] = f(column);
+  auto range = [&](size_t first, size_t last) {
+    std::vector<float> column(n);
+    for (size_t j = first; j < last; ++j) {
+      for (size_t i = 0; i < n; ++i)
+        column[i] = xs[i][j];
+      out[j] = f(column);
+    }
+  };
+  const size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 1 || out.size() < (size_t{1} << 16)) {
+    range(0, out.size());
+    return;
   }
+  const size_t per = (out.size() + threads - 1) / threads;
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t)
+    pool.emplace_back(range, std::min(out.size(), t * per),
+                      std::min(out.size(), (t + 1) * per));
+  range(0, std::min(out.size(), per));
+  for (auto& t : pool)
+    t.join();
 }
 
 } // namespace

@@ -272,7 +272,7 @@ const std::vector<setting>& settings() {
     FL_SETTING("transport.connection_timeout_s", "connection-timeout",
                for_all, transport.connection_timeout_s,
                "drop a peer silent for this long (s)"),
-    FL_SETTING("output.resume", "resume", for_server, output.resume,
+    FL_SETTING("output.resume", "resume", for_sim | for_server, output.resume,
                "continue from the checkpoint in --checkpoint-dir"),
     FL_SETTING("output.metrics", "metrics", for_sim | for_server,
                output.metrics, "metrics JSONL file (\"\" = none)"),

@@ -40,4 +40,26 @@ expect_run 1 --mode fedbuff --buffer-k 4 --strategy fedadam --compress topk \
   --max-updates 16
 expect_run 1 --mode async --compress fp16 --max-updates 12
 expect_run 4 --client-eval-every 2 --holdout 0.2
+# A stateful strategy resumes with its state, and refuses to without it.
+ckpt="$work/ckpt"
+mkdir -p "$ckpt"
+common=(--model synthetic --synthetic-params 2000 --clients 6
+        --clients-per-round 3 --strategy scaffold --checkpoint-dir "$ckpt"
+        --log-level warn)
+if ! timeout 120 "$FL_NODE" sim "${common[@]}" --rounds 2 \
+    --metrics "$work/first.jsonl" >"$work/first.log" 2>&1; then
+  echo "FAIL: scaffold with checkpoints:"; cat "$work/first.log"; fail=1
+fi
+[ -s "$ckpt/strategy.ckpt" ] || { echo "FAIL: no strategy.ckpt written"; fail=1; }
+if ! timeout 120 "$FL_NODE" sim "${common[@]}" --rounds 4 --resume \
+    --metrics "$work/resumed.jsonl" >"$work/resumed.log" 2>&1; then
+  echo "FAIL: scaffold resume:"; cat "$work/resumed.log"; fail=1
+fi
+grep -q '"round":4,' "$work/resumed.jsonl" || { echo "FAIL: resume did not reach round 4"; fail=1; }
+rm "$ckpt/strategy.ckpt"
+if out=$(timeout 120 "$FL_NODE" sim "${common[@]}" --rounds 6 --resume \
+    --metrics "" 2>&1) || ! grep -q "strategy.ckpt' is missing" <<<"$out"; then
+  echo "FAIL: resume without the strategy state should be refused; got:"
+  echo "$out"; fail=1
+fi
 exit $fail

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <vector>
 
 #include "runtime/aggregation/robust.hpp"
@@ -101,4 +102,24 @@ TEST_CASE("rules refuse updates of another size", "[robust]") {
                  errc::size_mismatch));
   CHECK(has_code(coordinate_median({}, span<float>{out}),
                  errc::invalid_field));
+}
+
+TEST_CASE("big models are split over threads with the same result",
+          "[robust]") {
+  const size_t n = (size_t{1} << 17) + 3;
+  std::vector<std::vector<float>> xs(5, std::vector<float>(n));
+  for (size_t i = 0; i < 5; ++i)
+    for (size_t j = 0; j < n; ++j)
+      xs[i][j] = static_cast<float>((i * 7919 + j * 104729) % 1000);
+  std::vector<float> med(n), trim(n);
+  REQUIRE(!coordinate_median(views(xs), span<float>{med}));
+  REQUIRE(!trimmed_mean(views(xs), 0.2, span<float>{trim}));
+  for (size_t j : {size_t{0}, n / 2, n - 1}) {
+    std::vector<float> c;
+    for (size_t i = 0; i < 5; ++i)
+      c.push_back(xs[i][j]);
+    std::sort(c.begin(), c.end());
+    CHECK(med[j] == c[2]);
+    CHECK(trim[j] == Approx((c[1] + c[2] + c[3]) / 3.0));
+  }
 }
