@@ -176,7 +176,8 @@ void on_update(scheduler_actor* self, update_msg& up) {
     maybe_close(self);
     return;
   }
-  fit_result r{id, up.num_samples, up.metrics, up.extra};
+  fit_result r{id, up.num_samples, up.metrics, up.extra,
+               up.model.payload_bytes()};
   auto u = to_agg_update(up, static_cast<double>(up.num_samples));
   fold_for_round(self, std::move(u), std::move(r),
                  [self](bool) { maybe_close(self); });

@@ -241,11 +241,11 @@ void on_update(server_actor* self, update_msg& up) {
                                 "it claims " + std::to_string(up.num_samples)
                                   + " samples; at most "
                                   + std::to_string(limit) + " allowed"));
-  fit_result r{id, up.num_samples, up.metrics, up.extra};
+  const auto bytes = up.model.payload_bytes();
+  fit_result r{id, up.num_samples, up.metrics, up.extra, bytes};
   const double w = st.strat->fit_weight(r);
   if (!(w > 0) || !std::isfinite(w))
     return refuse(make_fl_error(errc::invalid_field, "update has no weight"));
-  const auto bytes = up.model.payload_bytes();
   auto u = to_agg_update(up, w);
   fold_for_round(self, std::move(u), std::move(r), [self, bytes](bool ok) {
     if (ok)
@@ -579,7 +579,7 @@ void write_client_records(server_actor* self, std::vector<fit_result> results,
       .add("train_accuracy", x.metrics.accuracy)
       .add("train_seconds", x.metrics.train_seconds)
       .add("bytes_out", static_cast<uint64_t>(bytes))
-      .add("bytes_in", static_cast<uint64_t>(bytes));
+      .add("bytes_in", x.upload_bytes);
     st.client_metrics.write(j);
   }
   for (const auto& x : failures) {

@@ -43,6 +43,7 @@ struct fit_result {
   uint64_t num_samples = 0;
   train_metrics metrics;
   config_map extra; ///< the client's own metrics (Update.extra)
+  uint64_t upload_bytes = 0; ///< model payload received (compressed or not)
 };
 
 /// A sampled client that produced no usable update: timeout, lost peer,

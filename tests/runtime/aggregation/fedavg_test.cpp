@@ -36,7 +36,7 @@ TEST_CASE("FedAvg samples k distinct clients, reproducibly", "[fedavg]") {
 TEST_CASE("FedAvg weighs by sample count and enforces the quorum",
           "[fedavg]") {
   fedavg s{10, 0.8, 0};
-  CHECK(s.fit_weight(fit_result{"c", 600, {}, {}}) == 600);
+  CHECK(s.fit_weight(fit_result{"c", 600, {}, {}, 0}) == 600);
   CHECK(s.required_results(10) == 8);
   CHECK(s.required_results(1) == 1);
   std::vector<fit_result> eight(8), seven(7);

@@ -8,7 +8,7 @@ using namespace fl;
 namespace {
 
 fit_result result(const std::string& id) {
-  return fit_result{id, 10, {}, {}};
+  return fit_result{id, 10, {}, {}, 0};
 }
 
 } // namespace
