@@ -8,6 +8,8 @@
 
 #include "actors/scheduler.hpp"
 
+#include <cmath>
+
 #include <chrono>
 #include <limits>
 
@@ -91,14 +93,21 @@ void close_round(scheduler_actor* self) {
     return;
   }
   uint64_t samples = 0;
-  double loss_sum = 0;
+  double loss_sum = 0, steps_sum = 0;
   for (const auto& r : results) {
     samples += r.num_samples;
     loss_sum += r.metrics.loss * static_cast<double>(r.num_samples);
+    steps_sum += static_cast<double>(r.metrics.local_steps)
+                 * static_cast<double>(r.num_samples);
   }
+  // The group reports its members' sample-weighted mean step count, so
+  // that FedNova and SCAFFOLD upstream treat it as one client.
+  const auto steps = static_cast<uint64_t>(
+    std::llround(steps_sum / static_cast<double>(std::max<uint64_t>(samples, 1))));
   const auto ok = results.size();
   self->request(st.agg, caf::infinite, agg_final_atom::value, 1.0)
-    .then([self, round, samples, loss_sum, ok, sampled](agg_outcome& o) {
+    .then([self, round, samples, loss_sum, steps, ok,
+           sampled](agg_outcome& o) {
       auto& s = self->state;
       if (!o.accepted) {
         report_round_failure(self, round,
@@ -114,6 +123,7 @@ void close_round(scheduler_actor* self) {
       up.model.values = o.model.values;
       up.model.owner = std::move(o.model.owner);
       up.metrics.loss = loss_sum / static_cast<double>(samples);
+      up.metrics.local_steps = steps;
       to_upstream(self, std::move(up));
       s.log.node->info("scheduler {}: round {} pre-aggregated {}/{} updates "
                        "({} samples)",

@@ -6,7 +6,8 @@
 #      FedNova;
 #   2. Byzantine (W1, 20% malicious clients), 30 rounds: accuracy of the
 #      last model per attack and rule, with the model guard's change bound
-#      off (--max-change-ratio 0: the rules alone) and on (the default);
+#      off (--max-change-ratio 0: the rules alone), on (the default) and on
+#      with --quorum 0.5 (BYZ_GUARDS="off on quorum" picks which);
 #   3. compression (W1), 30 rounds: upload bytes per round and accuracy at
 #      round 30;
 #   4. `fl-node bench robust`: GB/s of the rules and compressors.
@@ -68,13 +69,13 @@ if [[ " $TABLES " == *" 2 "* ]]; then
           printf "attackers per round of 10:"; for (i = 0; i <= m; i++) printf " %d x%d", i, h[i]; printf "\n" }' \
     "$work/sample.jsonl"
   rules="fedavg median trimmed-mean:0.2 trimmed-mean:0.4 krum:2 multi-krum:2 multi-krum:4 norm-bound"
-  for guard in off on; do
+  for guard in ${BYZ_GUARDS:-off on quorum}; do
     echo
-    if [[ $guard == off ]]; then
-      echo "-- the rules alone (model guard's change bound off: --max-change-ratio 0)"
-    else
-      echo "-- with the model guard's default change bound (10 x the model norm)"
-    fi
+    case $guard in
+      off) echo "-- the rules alone (model guard's change bound off: --max-change-ratio 0)" ;;
+      on) echo "-- with the model guard's default change bound (10 x the model norm); quorum 1" ;;
+      quorum) echo "-- with the guard's bound and --quorum 0.5 (a round goes on without refused updates)" ;;
+    esac
     printf "%-10s" attack
     for r in $rules; do printf " %15s" "$r"; done
     echo
@@ -90,6 +91,7 @@ if [[ " $TABLES " == *" 2 "* ]]; then
           krum|multi-krum) flags+=(--krum-f "$arg") ;;
         esac
         [[ $guard == off ]] && flags+=(--max-change-ratio 0)
+        [[ $guard == quorum ]] && flags+=(--quorum 0.5)
         [[ $a != none ]] && flags+=(--byzantine-fraction 0.2 --byzantine-attack "$a")
         run "$f" "${flags[@]}" || true
         printf " %15s" "$(last_acc "$f")"

@@ -16,6 +16,12 @@
 namespace fl::cli {
 
 int run_sim(const node_config& cfg, const loggers& log) {
+  if (cfg.strategy.client_eval_every > 0 && cfg.data.holdout <= 0) {
+    // On a server the clients decide; here every client would refuse.
+    log.node->error("strategy.client_eval_every needs held-out data on the "
+                    "clients: set data.holdout (--holdout), e.g. 0.1");
+    return 2;
+  }
   auto training = make_training(cfg);
   if (!training) {
     log.node->error("{}", describe(training.error()));

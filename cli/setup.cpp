@@ -186,12 +186,6 @@ caf::error validate_plugins(const node_config& cfg) {
       return refuse("with --buffer-k " + std::to_string(cfg.async.buffer_k)
                     + ": " + describe(err));
   }
-  if (cfg.strategy.client_eval_every > 0 && cfg.data.holdout <= 0
-      && mode == federation_mode::sync)
-    return make_fl_error(errc::invalid_config,
-                         "strategy.client_eval_every needs held-out data on "
-                         "the clients: set data.holdout (--holdout), e.g. "
-                         "0.1");
   return caf::none;
 }
 
