@@ -527,8 +527,7 @@ aggregation_behavior(agg_actor self, model_layout layout,
       auto& st = self->state;
       auto out = fresh_buffer(st.layout.numel());
       if (st.variates) {
-        auto c = st.variates->correction(id);
-        std::copy(c.begin(), c.end(), out.data.get());
+        st.variates->correction(id, out.values());
       } else {
         std::fill(out.data.get(), out.data.get() + out.size, 0.0f);
       }

@@ -464,7 +464,11 @@ void on_client_eval(server_actor* self, const std::string& id,
     return;
   }
   if (r) {
-    const auto n = static_cast<double>(r->num_samples);
+    // Weighted by the samples it evaluated, at most those it announced at
+    // join: a client cannot outweigh the others by claiming more.
+    const auto n = static_cast<double>(
+      std::min(r->num_samples,
+               st.members.sample_limit(id, st.cfg.guard.max_samples)));
     i->second.loss += r->loss * n;
     i->second.accuracy += r->accuracy * n;
     i->second.samples += n;

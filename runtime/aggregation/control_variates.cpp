@@ -12,12 +12,11 @@ namespace fl {
 control_variates::control_variates(uint64_t numel, uint64_t clients)
   : numel_(numel), clients_(std::max<uint64_t>(clients, 1)), c_(numel, 0.0f) {}
 
-std::vector<float> control_variates::correction(const std::string& id) const {
-  std::vector<float> out = c_;
-  if (auto i = ci_.find(id); i != ci_.end())
-    for (size_t j = 0; j < numel_; ++j)
-      out[j] -= i->second[j];
-  return out;
+void control_variates::correction(const std::string& id,
+                                  span<float> out) const {
+  auto i = ci_.find(id);
+  for (size_t j = 0; j < numel_; ++j)
+    out[j] = c_[j] - (i != ci_.end() ? i->second[j] : 0.0f);
 }
 
 caf::error control_variates::absorb(const std::string& id,

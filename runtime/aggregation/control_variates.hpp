@@ -29,8 +29,9 @@ public:
   /// `numel` values per variate; `clients` is N (>= 1).
   control_variates(uint64_t numel, uint64_t clients);
 
-  /// c - c_i, the correction client `id` adds to every gradient.
-  std::vector<float> correction(const std::string& id) const;
+  /// out = c - c_i, the correction client `id` adds to every gradient.
+  /// REQUIRES: out.size() == numel().
+  void correction(const std::string& id, span<float> out) const;
 
   /// Visits the update delta y_i - x of client `id` in blocks
   /// (f(offset, values) covering [0, numel)) after `local_steps` steps of

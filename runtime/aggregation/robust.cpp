@@ -209,6 +209,12 @@ caf::error validate(const robust_settings& s, uint64_t expected) {
   if (s.rule == combine_rule::trimmed_mean) {
     if (!(s.trim_beta >= 0 && s.trim_beta < 0.5))
       return bad("strategy.trim_beta must be in [0, 0.5)");
+    const auto cut = static_cast<uint64_t>(
+      std::floor(s.trim_beta * static_cast<double>(expected)));
+    if (expected > 0 && 2 * cut >= expected)
+      return bad(fmt::format("strategy.trim_beta = {} cuts every one of the "
+                             "{} updates of a round",
+                             s.trim_beta, expected));
   }
   if (s.rule == combine_rule::krum || s.rule == combine_rule::multi_krum) {
     if (expected > 0 && expected < s.krum_f + 3)

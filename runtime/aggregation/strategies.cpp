@@ -35,6 +35,23 @@ const std::vector<std::string>& builtin_names() {
   return xs;
 }
 
+/// The robust rule a strategy's name selects, with its settings.
+robust_settings robust_of(const strategy_settings& s) {
+  robust_settings r;
+  if (s.name == "median")
+    r.rule = combine_rule::median;
+  else if (s.name == "trimmed-mean")
+    r.rule = combine_rule::trimmed_mean;
+  else if (s.name == "krum")
+    r.rule = combine_rule::krum;
+  else if (s.name == "multi-krum")
+    r.rule = combine_rule::multi_krum;
+  r.trim_beta = s.trim_beta;
+  r.krum_f = s.krum_f;
+  r.multi_krum_m = s.multi_krum_m;
+  return r;
+}
+
 caf::error check(const strategy_settings& s) {
   if (s.clients_per_round < 1)
     return bad("federation.clients_per_round must be >= 1");
@@ -54,26 +71,8 @@ caf::error check(const strategy_settings& s) {
     return bad("strategy.norm_bound must be >= 0 (0 = 1.0)");
   if (s.name == "scaffold" && !(s.client_lr > 0))
     return bad("scaffold needs the clients' learning rate (training.lr)");
-  robust_settings r;
-  if (s.name == "median")
-    r.rule = combine_rule::median;
-  else if (s.name == "trimmed-mean")
-    r.rule = combine_rule::trimmed_mean;
-  else if (s.name == "krum")
-    r.rule = combine_rule::krum;
-  else if (s.name == "multi-krum")
-    r.rule = combine_rule::multi_krum;
-  r.trim_beta = s.trim_beta;
-  r.krum_f = s.krum_f;
-  r.multi_krum_m = s.multi_krum_m;
-  if (auto err = validate(r, s.clients_per_round))
+  if (auto err = validate(robust_of(s), s.clients_per_round))
     return err;
-  if (s.name == "trimmed-mean") {
-    const auto cut = static_cast<uint64_t>(
-      std::floor(s.trim_beta * static_cast<double>(s.clients_per_round)));
-    if (2 * cut >= s.clients_per_round)
-      return bad("strategy.trim_beta cuts every update of a round");
-  }
   return caf::none;
 }
 
@@ -106,17 +105,7 @@ double builtin_strategy::fit_weight(const fit_result& r) const {
 aggregation_plan builtin_strategy::plan() const {
   aggregation_plan p;
   const auto& n = cfg_.name;
-  if (n == "median")
-    p.robust.rule = combine_rule::median;
-  else if (n == "trimmed-mean")
-    p.robust.rule = combine_rule::trimmed_mean;
-  else if (n == "krum")
-    p.robust.rule = combine_rule::krum;
-  else if (n == "multi-krum")
-    p.robust.rule = combine_rule::multi_krum;
-  p.robust.trim_beta = cfg_.trim_beta;
-  p.robust.krum_f = cfg_.krum_f;
-  p.robust.multi_krum_m = cfg_.multi_krum_m;
+  p.robust = robust_of(cfg_);
   if (n == "norm-bound")
     p.norm_bound = cfg_.norm_bound > 0 ? cfg_.norm_bound : 1.0;
   const double lr = server_lr_of(cfg_);

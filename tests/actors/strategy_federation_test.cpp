@@ -7,6 +7,7 @@
 #include <functional>
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 
 #include "actors/client.hpp"
 #include "actors/server.hpp"
@@ -34,7 +35,8 @@ struct strategy_run {
   std::vector<round_record>
   run(strategy_settings st, uint64_t num_rounds,
       std::function<void(client_settings&)> edit = {},
-      guard_settings guard = {}, uint64_t clients = 8) {
+      guard_settings guard = {}, uint64_t clients = 8,
+      std::function<void(caf::actor_system&, const caf::actor&)> extra = {}) {
     trainer_factory make = [] {
       return std::make_unique<synthetic_trainer>(model_size);
     };
@@ -42,7 +44,7 @@ struct strategy_run {
     auto evaluator = spawn_training_worker(sys, make(), logs.log());
     server_settings s;
     s.rounds = num_rounds;
-    s.min_clients = clients;
+    s.min_clients = clients + (extra ? 1 : 0);
     s.round_deadline_s = 60;
     s.exit_grace_s = 5;
     s.guard = guard;
@@ -60,6 +62,8 @@ struct strategy_run {
         edit(c);
       spawn_client(sys, c, server, pool, logs.log());
     }
+    if (extra) // a scripted peer beside the honest clients
+      extra(sys, server);
     CHECK(!test::await_end(sys, server));
     caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
@@ -160,6 +164,67 @@ TEST_CASE("client-side evaluation is aggregated into the round's record",
   CHECK(rs[3].clients_evaluated == 3);
   CHECK(rs[1].client_eval_loss >= 0);
   CHECK(rs[3].client_eval_accuracy > rs[1].client_eval_accuracy);
+}
+
+namespace {
+
+/// A client that trains honestly (sends the model back) but, asked to
+/// evaluate, claims 2^62 samples at accuracy 0.
+caf::behavior lying_evaluator(caf::event_based_actor* self, caf::actor server,
+                              std::string id) {
+  self->send(server, deliver_atom::value,
+             envelope{"", test::synthetic_join(id)});
+  return {
+    [self, server, id](deliver_atom, envelope& env) {
+      if (std::holds_alternative<exit_msg>(env.body)) {
+        self->quit();
+      } else if (auto* act = std::get_if<activation_msg>(&env.body)) {
+        auto params = std::make_shared<std::vector<float>>(
+          act->model.values.begin(), act->model.values.end());
+        update_msg up;
+        up.node_id = id;
+        up.round = act->round;
+        up.base_version = act->model_version;
+        up.num_samples = 50;
+        up.model.layout = act->model.layout;
+        up.model.values = span<const float>{*params};
+        up.model.owner = params;
+        self->send(server, deliver_atom::value, envelope{"", up});
+      } else if (auto* ev = std::get_if<evaluate_msg>(&env.body)) {
+        self->send(server, deliver_atom::value,
+                   envelope{"", eval_result_msg{id, ev->round,
+                                                uint64_t{1} << 62, 1e6, 0.0}});
+      }
+    },
+  };
+}
+
+} // namespace
+
+TEST_CASE("a client claiming huge evaluation samples weighs no more than it "
+          "announced",
+          "[federation]") {
+  strategy_run r;
+  auto s = named("fedavg");
+  s.clients_per_round = 4;
+  s.client_eval_every = 1;
+  s.client_eval_clients = 4;
+  // Three honest clients with 10 held-out samples each (+ the liar, which
+  // announced 50 at join): the liar weighs 50 of 80, not 2^62 of 2^62 + 30.
+  auto rs = r.run(
+    s, 2,
+    [](client_settings& c) {
+      auto held = std::make_shared<std::vector<int64_t>>(
+        c.samples->begin(), c.samples->begin() + 10);
+      c.holdout = held;
+    },
+    {}, 3,
+    [](caf::actor_system& sys, const caf::actor& server) {
+      sys.spawn(lying_evaluator, server, std::string{"liar"});
+    });
+  REQUIRE(rs.size() == 2);
+  REQUIRE(rs[1].clients_evaluated == 4);
+  CHECK(rs[1].client_eval_accuracy > 0.3);
 }
 
 TEST_CASE("clients without held-out data answer Evaluate with an error; "
