@@ -30,6 +30,7 @@
 #include "runtime/aggregation/async_rules.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/federation/client_evaluations.hpp"
 #include "runtime/federation/evaluation_backlog.hpp"
 #include "runtime/federation/fedbuff_schedule.hpp"
 #include "runtime/federation/membership.hpp"
@@ -124,6 +125,10 @@ struct async_state {
   /// Records by version, written in version order once complete (their
   /// evaluations may finish out of order).
   std::map<uint64_t, std::optional<async_record>> unwritten;
+  /// Client-side evaluations in flight, by version, and the outcomes of
+  /// those closed before their record was written.
+  client_evaluations client_evals;
+  std::map<uint64_t, client_eval_summary> client_eval_done;
   static inline const char* name = "fl.async_server";
 };
 
@@ -139,6 +144,8 @@ double elapsed(const async_state& st) {
 
 void stop(async_actor* self, const std::string& why, caf::error err = {});
 void dispatch(async_actor* self);
+void close_client_eval(async_actor* self, uint64_t version);
+void quit_when_done(async_actor* self);
 
 void write_record(async_actor* self, async_record r) {
   auto& st = self->state;
@@ -163,6 +170,18 @@ void write_record(async_actor* self, async_record r) {
     .add("updates_per_second", rate)
     .add_raw("staleness", hist);
   j.add("recorded_seconds", r.recorded_seconds);
+  if (auto c = st.client_eval_done.find(r.model_version);
+      c != st.client_eval_done.end()) {
+    if (c->second.clients > 0) {
+      r.clients_evaluated = c->second.clients;
+      r.client_eval_loss = c->second.loss;
+      r.client_eval_accuracy = c->second.accuracy;
+      j.add("clients_evaluated", r.clients_evaluated)
+        .add("client_eval_loss", r.client_eval_loss)
+        .add("client_eval_accuracy", r.client_eval_accuracy);
+    }
+    st.client_eval_done.erase(c);
+  }
   if (r.test_accuracy >= 0)
     j.add("evaluated_version", r.model_version)
       .add("eval_seconds", r.eval_seconds)
@@ -180,19 +199,78 @@ void write_record(async_actor* self, async_record r) {
     st.cfg.log_sink->add(r);
 }
 
-/// Completes the record of r.model_version and writes every complete
-/// record in version order.
-void emit(async_actor* self, async_record r) {
+/// Writes every complete record in version order: evaluated (or not to
+/// be) and its client-side evaluation closed.
+void flush(async_actor* self) {
   auto& st = self->state;
-  st.unwritten[r.model_version] = std::move(r);
-  while (!st.unwritten.empty() && st.unwritten.begin()->second) {
+  while (!st.unwritten.empty() && st.unwritten.begin()->second
+         && !st.client_evals.open(st.unwritten.begin()->first)) {
     write_record(self, std::move(*st.unwritten.begin()->second));
     st.unwritten.erase(st.unwritten.begin());
   }
 }
 
+/// Completes the record of r.model_version and writes what is complete.
+void emit(async_actor* self, async_record r) {
+  auto& st = self->state;
+  st.unwritten[r.model_version] = std::move(r);
+  flush(self);
+}
+
+/// Closes the client-side evaluation of `version` (all answered, its
+/// deadline, or the end of the run).
+void close_client_eval(async_actor* self, uint64_t version) {
+  auto& st = self->state;
+  auto ev = st.client_evals.close(version);
+  if (!ev)
+    return;
+  if (ev->missing > 0)
+    st.log.node->warn("version {}: {} client(s) did not evaluate in time",
+                      version, ev->missing);
+  st.client_eval_done[version] = *ev;
+  flush(self);
+}
+
+/// One client's answer to Evaluate of `version`.
+void on_client_eval(async_actor* self, const std::string& id,
+                    uint64_t version, const eval_result_msg* r) {
+  auto& st = self->state;
+  if (st.client_evals.answer(version, id, client_eval_answer(r),
+                             client_eval_weight(st.members, id, r,
+                                                st.cfg.guard.max_samples)))
+    close_client_eval(self, version);
+  quit_when_done(self);
+}
+
+/// Asks the strategy's sample of clients to evaluate the current version
+/// on their held-out data (not while stopping: they are leaving).
+void start_client_eval(async_actor* self) {
+  auto& st = self->state;
+  if (!st.cfg.strat || st.current == phase::stopping)
+    return;
+  std::vector<client_info> available;
+  for (auto& id : st.members.alive_ids())
+    available.push_back(client_info{id, st.members.find(id)->num_samples});
+  auto ids = st.cfg.strat->configure_evaluate(st.version, available);
+  if (ids.empty())
+    return;
+  st.client_evals.start(st.version, ids);
+  evaluate_msg m;
+  m.round = st.version;
+  m.model_version = st.version;
+  m.model.layout = st.layout;
+  m.model.values = st.model.values;
+  m.model.owner = st.model.owner;
+  multicast(self, st.members, ids, m, [](size_t) {});
+  self->delayed_send(self, to_timespan(st.cfg.update_deadline_s),
+                     client_eval_deadline_atom::value, st.version);
+}
+
 void quit_when_done(async_actor* self) {
   auto& st = self->state;
+  if (st.current == phase::stopping) // answers will not come any more
+    for (auto version : st.client_evals.keys())
+      close_client_eval(self, version);
   if (st.current == phase::stopping && st.evals_in_flight == 0
       && st.agg_in_flight == 0 && st.members.alive() == 0)
     self->quit(st.stop_reason);
@@ -232,6 +310,7 @@ void evaluate(async_actor* self) {
   r.models_rejected = st.rejected;
   r.staleness = std::move(st.staleness);
   st.staleness.clear();
+  start_client_eval(self);
   if (!st.cfg.checkpoint_dir.empty())
     self->request(st.agg, caf::infinite, checkpoint_atom::value, uint64_t{0})
       .then([](uint64_t) {},
@@ -890,10 +969,19 @@ caf::behavior async_server(async_actor* self,
         dispatch(self);
       } else if (auto* up = std::get_if<update_msg>(&body)) {
         on_update(self, *up);
+      } else if (auto* ev = std::get_if<eval_result_msg>(&body)) {
+        if (st.members.find(ev->node_id))
+          on_client_eval(self, ev->node_id, ev->round, ev);
       } else if (auto* e = std::get_if<error_msg>(&body)) {
         st.log.node->warn("{} reported: {}",
                           e->node_id.empty() ? "a client" : e->node_id,
                           e->message);
+        if (e->code == static_cast<uint16_t>(errc::not_implemented)
+            && st.client_evals.awaits(e->round, e->node_id)) {
+          // It cannot evaluate; its training slot is unaffected.
+          on_client_eval(self, e->node_id, e->round, nullptr);
+          return;
+        }
         // A failed or lost client frees its slot at once.
         if (!e->node_id.empty() && st.members.find(e->node_id)
             && release_slot(self, e->node_id)) {
@@ -920,6 +1008,10 @@ caf::behavior async_server(async_actor* self,
       if (!st.logical) // else counted with its buffer
         ++st.dropped;
       dispatch(self);
+    },
+    [self](client_eval_deadline_atom, uint64_t version) {
+      close_client_eval(self, version);
+      quit_when_done(self);
     },
     [self](stop_atom, bool) { stop(self, "time limit reached"); },
     [self](stop_atom) {

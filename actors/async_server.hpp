@@ -34,6 +34,11 @@ struct async_record {
   double eval_seconds = 0;    ///< how long its evaluation took
   bool eval_skipped = false;  ///< superseded before it was evaluated
   double recorded_seconds = 0; ///< when the record was complete
+  /// Client-side evaluation of this version (sample-weighted over the
+  /// clients that answered); clients_evaluated = 0 when none ran.
+  uint64_t clients_evaluated = 0;
+  double client_eval_loss = -1;
+  double client_eval_accuracy = -1;
   /// Staleness -> number of applied updates, since the previous record.
   std::map<uint64_t, uint64_t> staleness;
 };

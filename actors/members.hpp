@@ -4,7 +4,10 @@
 // scheduler), whose membership (runtime/federation/membership.hpp) maps node
 // ids to routes.
 
+#include <algorithm>
 #include <map>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -86,6 +89,28 @@ void multicast(Self* self, const membership& members,
     env.more_targets.assign(group.begin() + 1, group.end());
     self->send(route, deliver_atom::value, std::move(env));
   }
+}
+
+/// The loss and accuracy a client-side evaluation answer carries (none for
+/// an Error: the client could not evaluate).
+inline std::optional<std::pair<double, double>>
+client_eval_answer(const eval_result_msg* r) {
+  if (!r)
+    return std::nullopt;
+  return std::make_pair(r->loss, r->accuracy);
+}
+
+/// The weight of `id`'s evaluation: the samples it evaluated, at most those
+/// it announced at join, so that no client outweighs the others by
+/// claiming more.
+inline double client_eval_weight(const membership& members,
+                                 const std::string& id,
+                                 const eval_result_msg* r,
+                                 uint64_t max_samples) {
+  if (!r)
+    return 0;
+  return static_cast<double>(
+    std::min(r->num_samples, members.sample_limit(id, max_samples)));
 }
 
 /// Sends Exit to every live member (one envelope per route).

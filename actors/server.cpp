@@ -27,7 +27,6 @@
 #include <chrono>
 #include <cmath>
 #include <map>
-#include <set>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -38,6 +37,7 @@
 #include "actors/run_files.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/federation/client_evaluations.hpp"
 #include "runtime/federation/evaluation_backlog.hpp"
 #include "runtime/federation/membership.hpp"
 #include "runtime/federation/round_collector.hpp"
@@ -84,14 +84,8 @@ struct server_state {
   /// Evaluations running and the one waiting (bounded): round and model.
   evaluation_backlog<eval_job> evals{1, false};
   bool round_waits_for_eval = false; ///< the next round starts after one
-  /// Client-side evaluations in flight, by round: who has yet to answer
-  /// and the sample-weighted sums so far.
-  struct client_eval {
-    std::set<std::string> pending;
-    double loss = 0, accuracy = 0, samples = 0;
-    uint64_t answered = 0;
-  };
-  std::map<uint64_t, client_eval> client_evals;
+  /// Client-side evaluations in flight, by round.
+  client_evaluations client_evals;
   aggregation_plan plan; ///< the strategy's, read once
   caf::error stop_reason; ///< set when the run ends on an error
   static inline const char* name = "fl.server";
@@ -345,7 +339,7 @@ void emit_ready(server_actor* self) {
   auto& pending = self->state.awaiting_eval;
   auto& clients = self->state.client_evals;
   while (!pending.empty() && pending.begin()->second.second
-         && !clients.count(pending.begin()->first)) {
+         && !clients.open(pending.begin()->first)) {
     emit(self, pending.begin()->second.first);
     pending.erase(pending.begin());
   }
@@ -433,20 +427,18 @@ void evaluate(server_actor* self, eval_job job) {
 /// deadline): the weighted means go into its record.
 void close_client_eval(server_actor* self, uint64_t round) {
   auto& st = self->state;
-  auto i = st.client_evals.find(round);
-  if (i == st.client_evals.end())
+  auto ev = st.client_evals.close(round);
+  if (!ev)
     return;
-  auto ev = std::move(i->second);
-  st.client_evals.erase(i);
   auto rec = st.awaiting_eval.find(round);
-  if (rec != st.awaiting_eval.end() && ev.samples > 0) {
-    rec->second.first.clients_evaluated = ev.answered;
-    rec->second.first.client_eval_loss = ev.loss / ev.samples;
-    rec->second.first.client_eval_accuracy = ev.accuracy / ev.samples;
+  if (rec != st.awaiting_eval.end() && ev->clients > 0) {
+    rec->second.first.clients_evaluated = ev->clients;
+    rec->second.first.client_eval_loss = ev->loss;
+    rec->second.first.client_eval_accuracy = ev->accuracy;
   }
-  if (!ev.pending.empty())
+  if (ev->missing > 0)
     st.log.node->warn("round {}: {} client(s) did not evaluate in time",
-                      round, ev.pending.size());
+                      round, ev->missing);
   const bool waiting = !st.awaiting_eval.empty();
   emit_ready(self);
   if (waiting && st.current == phase::finishing && st.awaiting_eval.empty())
@@ -457,24 +449,14 @@ void close_client_eval(server_actor* self, uint64_t round) {
 void on_client_eval(server_actor* self, const std::string& id,
                     uint64_t round, const eval_result_msg* r) {
   auto& st = self->state;
-  auto i = st.client_evals.find(round);
-  if (i == st.client_evals.end() || !i->second.pending.erase(id)) {
+  if (!st.client_evals.awaits(round, id)) {
     st.log.node->debug("unexpected evaluation from {} for round {}", id,
                        round);
     return;
   }
-  if (r) {
-    // Weighted by the samples it evaluated, at most those it announced at
-    // join: a client cannot outweigh the others by claiming more.
-    const auto n = static_cast<double>(
-      std::min(r->num_samples,
-               st.members.sample_limit(id, st.cfg.guard.max_samples)));
-    i->second.loss += r->loss * n;
-    i->second.accuracy += r->accuracy * n;
-    i->second.samples += n;
-    ++i->second.answered;
-  }
-  if (i->second.pending.empty())
+  if (st.client_evals.answer(round, id, client_eval_answer(r),
+                             client_eval_weight(st.members, id, r,
+                                                st.cfg.guard.max_samples)))
     close_client_eval(self, round);
 }
 
@@ -488,8 +470,7 @@ void start_client_eval(server_actor* self) {
   auto ids = st.strat->configure_evaluate(st.round, available);
   if (ids.empty())
     return;
-  auto& ev = st.client_evals[st.round];
-  ev.pending.insert(ids.begin(), ids.end());
+  st.client_evals.start(st.round, ids);
   evaluate_msg m;
   m.round = st.round;
   m.model_version = st.version;
@@ -726,7 +707,7 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
           return;
         }
         if (e->code == static_cast<uint16_t>(errc::not_implemented)
-            && st.client_evals.count(e->round)) {
+            && st.client_evals.open(e->round)) {
           // A client that cannot evaluate: its training is unaffected.
           st.log.node->warn("{}", e->message);
           on_client_eval(self, e->node_id, e->round, nullptr);

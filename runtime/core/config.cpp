@@ -155,8 +155,8 @@ const std::vector<setting>& settings() {
                "norm-bound: L2 bound of each update's change (0 = 1.0)"),
     FL_SETTING("strategy.client_eval_every", "client-eval-every",
                for_sim | for_server, strategy.client_eval_every,
-               "client-side evaluation on held-out data every N rounds (0 = "
-               "off; needs --holdout on the clients)"),
+               "client-side evaluation on held-out data every N rounds (async: "
+               "model versions; 0 = off; needs --holdout on the clients)"),
     FL_SETTING("strategy.client_eval_clients", "client-eval-clients",
                for_sim | for_server, strategy.client_eval_clients,
                "clients asked to evaluate (0 = --clients-per-round)"),

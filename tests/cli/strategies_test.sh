@@ -40,6 +40,12 @@ expect_run 1 --mode fedbuff --buffer-k 4 --strategy fedadam --compress topk \
   --max-updates 16
 expect_run 1 --mode async --compress fp16 --max-updates 12
 expect_run 4 --client-eval-every 2 --holdout 0.2
+grep -q '"round":2,.*"clients_evaluated":6' "$work/run$n.jsonl" \
+  || { echo "FAIL: no client-side evaluation in sync mode"; fail=1; }
+expect_run 1 --mode fedbuff --buffer-k 2 --max-updates 24 --eval-every 2 \
+  --client-eval-every 2 --holdout 0.2
+grep -q '"model_version":2,.*"clients_evaluated":' "$work/run$n.jsonl" \
+  || { echo "FAIL: no client-side evaluation in FedBuff"; cat "$work/run$n.jsonl"; fail=1; }
 # A stateful strategy resumes with its state, and refuses to without it.
 ckpt="$work/ckpt"
 mkdir -p "$ckpt"
