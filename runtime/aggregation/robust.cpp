@@ -25,33 +25,98 @@ caf::error check_inputs(const std::vector<span<const float>>& xs,
   return caf::none;
 }
 
-/// Runs f(column) for each coordinate j with the n values xs[.][j] gathered
-/// into a small buffer `column` (which f may reorder). Coordinates are
-/// independent, so big models are split over the hardware threads (the
+/// ||x - y||^2. Eight float lanes per block of 4096 values (so the
+/// compiler vectorises it), block sums added in double.
+double squared_distance(span<const float> x, span<const float> y) {
+  constexpr size_t block = 4096;
+  double total = 0;
+  for (size_t first = 0; first < x.size(); first += block) {
+    const size_t last = std::min(x.size(), first + block);
+    float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t j = first;
+    for (; j + 8 <= last; j += 8)
+      for (size_t l = 0; l < 8; ++l) {
+        const float diff = x[j + l] - y[j + l];
+        lanes[l] += diff * diff;
+      }
+    double sum = 0;
+    for (float lane : lanes)
+      sum += lane;
+    for (; j < last; ++j) {
+      const double diff = static_cast<double>(x[j]) - y[j];
+      sum += diff * diff;
+    }
+    total += sum;
+  }
+  return total;
+}
+
+/// a[k], b[k] = min, max of (a[k], b[k]) for k < len. The rows never
+/// overlap (restrict), so this compiles to packed min/max instructions.
+void compare_exchange(float* __restrict a, float* __restrict b, size_t len) {
+  for (size_t k = 0; k < len; ++k) {
+    const float x = a[k], y = b[k];
+    a[k] = std::min(x, y);
+    b[k] = std::max(x, y);
+  }
+}
+
+/// Sorts, per coordinate, the n values of a block of `len` coordinates held
+/// as n rows of `stride` floats: an odd-even transposition network, whose
+/// compare-exchanges are element-wise min/max over whole rows, so the
+/// compiler vectorises them across coordinates (no branch per value).
+void sort_rows(float* rows, size_t n, size_t len, size_t stride) {
+  for (size_t pass = 0; pass < n; ++pass)
+    for (size_t i = pass % 2; i + 1 < n; i += 2) {
+      compare_exchange(rows + i * stride, rows + (i + 1) * stride, len);
+    }
+}
+
+/// Runs f(rows, first, len) for blocks of coordinates [first, first + len):
+/// `rows` holds, per coordinate k of the block, the n values xs[.][first +
+/// k] sorted ascending in rows[0 * B + k] ... rows[(n - 1) * B + k] (B the
+/// block size). Big models are split over the hardware threads (the
 /// caller, the aggregation actor, has a thread of its own and waits).
 template <class F>
-void per_coordinate(const std::vector<span<const float>>& xs, span<float> out,
-                    F f) {
+void per_sorted_block(const std::vector<span<const float>>& xs,
+                      size_t size, F f) {
+  constexpr size_t block = 512;
   const size_t n = xs.size();
   auto range = [&](size_t first, size_t last) {
+    std::vector<float> rows(n * block);
     std::vector<float> column(n);
-    for (size_t j = first; j < last; ++j) {
+    for (size_t at = first; at < last; at += block) {
+      const size_t len = std::min(block, last - at);
       for (size_t i = 0; i < n; ++i)
-        column[i] = xs[i][j];
-      out[j] = f(column);
+        std::copy(xs[i].begin() + static_cast<long>(at),
+                  xs[i].begin() + static_cast<long>(at + len),
+                  rows.begin() + static_cast<long>(i * block));
+      if (n <= 32) {
+        sort_rows(rows.data(), n, len, block);
+      } else { // the network is O(n^2): sort each column instead
+        for (size_t k = 0; k < len; ++k) {
+          for (size_t i = 0; i < n; ++i)
+            column[i] = rows[i * block + k];
+          std::sort(column.begin(), column.end());
+          for (size_t i = 0; i < n; ++i)
+            rows[i * block + k] = column[i];
+        }
+      }
+      f(static_cast<const float*>(rows.data()), block, at, len);
     }
   };
   const size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  if (threads == 1 || out.size() < (size_t{1} << 16)) {
-    range(0, out.size());
+  if (threads == 1 || size < (size_t{1} << 16)) {
+    range(0, size);
     return;
   }
-  const size_t per = (out.size() + threads - 1) / threads;
+  const size_t per = ((size + threads - 1) / threads + block - 1) / block
+                     * block;
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t)
-    pool.emplace_back(range, std::min(out.size(), t * per),
-                      std::min(out.size(), (t + 1) * per));
-  range(0, std::min(out.size(), per));
+    pool.emplace_back(range, std::min(size, t * per),
+                      std::min(size, (t + 1) * per));
+  range(0, std::min(size, per));
   for (auto& t : pool)
     t.join();
 }
@@ -75,15 +140,13 @@ caf::error coordinate_median(const std::vector<span<const float>>& xs,
     return err;
   const size_t n = xs.size();
   const size_t mid = n / 2;
-  per_coordinate(xs, out, [&](std::vector<float>& c) {
-    std::nth_element(c.begin(), c.begin() + static_cast<long>(mid), c.end());
-    const float upper = c[mid];
-    if (n % 2 == 1)
-      return upper;
-    // The lower middle is the largest value below the upper middle.
-    const float lower = *std::max_element(c.begin(),
-                                          c.begin() + static_cast<long>(mid));
-    return static_cast<float>((static_cast<double>(lower) + upper) / 2);
+  per_sorted_block(xs, out.size(), [&](const float* rows, size_t stride,
+                                       size_t first, size_t len) {
+    const float* upper = rows + mid * stride;
+    const float* lower = rows + (mid - (n % 2 == 1 ? 0 : 1)) * stride;
+    for (size_t k = 0; k < len; ++k)
+      out[first + k] = static_cast<float>(
+        (static_cast<double>(lower[k]) + upper[k]) / 2);
   });
   return caf::none;
 }
@@ -100,16 +163,14 @@ caf::error trimmed_mean(const std::vector<span<const float>>& xs, double beta,
                                      "leaves nothing",
                                      beta, n));
   const auto keep = static_cast<double>(n - 2 * cut);
-  per_coordinate(xs, out, [&](std::vector<float>& c) {
-    if (cut > 0) {
-      std::nth_element(c.begin(), c.begin() + static_cast<long>(cut), c.end());
-      std::nth_element(c.begin() + static_cast<long>(cut),
-                       c.end() - static_cast<long>(cut) - 1, c.end());
+  per_sorted_block(xs, out.size(), [&](const float* rows, size_t stride,
+                                       size_t first, size_t len) {
+    for (size_t k = 0; k < len; ++k) {
+      double sum = 0;
+      for (size_t i = cut; i < n - cut; ++i)
+        sum += rows[i * stride + k];
+      out[first + k] = static_cast<float>(sum / keep);
     }
-    double sum = 0;
-    for (size_t i = cut; i < n - cut; ++i)
-      sum += c[i];
-    return static_cast<float>(sum / keep);
   });
   return caf::none;
 }
@@ -124,14 +185,8 @@ krum_scores(const std::vector<span<const float>>& xs, uint64_t f) {
                                      f, f + 3, n));
   std::vector<double> d(n * n, 0.0);
   for (size_t a = 0; a < n; ++a)
-    for (size_t b = a + 1; b < n; ++b) {
-      double sq = 0;
-      for (size_t j = 0; j < xs[a].size(); ++j) {
-        const double diff = static_cast<double>(xs[a][j]) - xs[b][j];
-        sq += diff * diff;
-      }
-      d[a * n + b] = d[b * n + a] = sq;
-    }
+    for (size_t b = a + 1; b < n; ++b)
+      d[a * n + b] = d[b * n + a] = squared_distance(xs[a], xs[b]);
   const size_t neighbours = n - f - 2;
   std::vector<double> scores(n);
   std::vector<double> row;
