@@ -13,13 +13,16 @@
 //   in : (deliver_atom, envelope{join|update|eval_result|heartbeat|error})
 //        (lost_atom, std::string node_id, caf::error reason)
 //        down_msg of local members
-//   out: (deliver_atom, envelope{welcome|activation|exit}) to member routes
+//   out: (deliver_atom, envelope{welcome|activation|evaluate|exit}) to
+//        member routes
 //
 // client (actors/client.hpp)
-//   in : (deliver_atom, envelope{welcome|activation|exit|error})
+//   in : (deliver_atom, envelope{welcome|activation|model|evaluate|exit|error})
 //        (lost_atom, std::string node_id, caf::error)   upstream gone
-//   out: (deliver_atom, envelope{join|update}) to its upstream
-//   uses: training pool: request(fit_input) -> fit_output
+//   out: (deliver_atom, envelope{join|request|update|eval_result|error}) to
+//        its upstream
+//   uses: training pool: request(fit_input) -> fit_output,
+//         request(client_eval_input) -> eval_output
 //
 // training worker (actors/training_pool.hpp)
 //   in : fit_input -> fit_output | error; eval_input -> eval_output | error
