@@ -248,22 +248,9 @@ void start_client_eval(async_actor* self) {
   auto& st = self->state;
   if (!st.cfg.strat || st.current == phase::stopping)
     return;
-  std::vector<client_info> available;
-  for (auto& id : st.members.alive_ids())
-    available.push_back(client_info{id, st.members.find(id)->num_samples});
-  auto ids = st.cfg.strat->configure_evaluate(st.version, available);
-  if (ids.empty())
-    return;
-  st.client_evals.start(st.version, ids);
-  evaluate_msg m;
-  m.round = st.version;
-  m.model_version = st.version;
-  m.model.layout = st.layout;
-  m.model.values = st.model.values;
-  m.model.owner = st.model.owner;
-  multicast(self, st.members, ids, m, [](size_t) {});
-  self->delayed_send(self, to_timespan(st.cfg.update_deadline_s),
-                     client_eval_deadline_atom::value, st.version);
+  ask_client_evaluation(self, st.members, *st.cfg.strat, st.client_evals,
+                        st.version, st.layout, st.model,
+                        st.cfg.update_deadline_s);
 }
 
 void quit_when_done(async_actor* self) {

@@ -17,6 +17,9 @@
 #include "messages/types.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/logging.hpp"
+#include "runtime/aggregation/strategy.hpp"
+#include "runtime/core/actor_system.hpp"
+#include "runtime/federation/client_evaluations.hpp"
 #include "runtime/federation/membership.hpp"
 
 namespace fl {
@@ -111,6 +114,37 @@ inline double client_eval_weight(const membership& members,
     return 0;
   return static_cast<double>(
     std::min(r->num_samples, members.sample_limit(id, max_samples)));
+}
+
+/// The live members as a strategy sees them (id and announced samples).
+inline std::vector<client_info> available_clients(const membership& members) {
+  std::vector<client_info> out;
+  for (auto& id : members.alive_ids())
+    out.push_back(client_info{id, members.find(id)->num_samples});
+  return out;
+}
+
+/// Starts client-side evaluation `key` (a round, or a model version) of
+/// `model`: the strategy's sample of live members gets Evaluate, and a
+/// client_eval_deadline_atom(key) to `self` closes it after `deadline_s`.
+template <class Self>
+void ask_client_evaluation(Self* self, const membership& members,
+                           strategy& strat, client_evaluations& evals,
+                           uint64_t key, const model_layout& layout,
+                           const model_state& model, double deadline_s) {
+  auto ids = strat.configure_evaluate(key, available_clients(members));
+  if (ids.empty())
+    return;
+  evals.start(key, ids);
+  evaluate_msg m;
+  m.round = key;
+  m.model_version = model.version;
+  m.model.layout = layout;
+  m.model.values = model.values;
+  m.model.owner = model.owner;
+  multicast(self, members, ids, m, [](size_t) {});
+  self->delayed_send(self, to_timespan(deadline_s),
+                     client_eval_deadline_atom::value, key);
 }
 
 /// Sends Exit to every live member (one envelope per route).

@@ -148,10 +148,8 @@ void on_activation(scheduler_actor* self, activation_msg& act) {
                          "the activation's model has another layout");
     return;
   }
-  std::vector<client_info> available;
-  for (auto& id : st.members.alive_ids())
-    available.push_back(client_info{id, st.members.find(id)->num_samples});
-  auto sampled = st.sampler->configure_fit(act.round, available);
+  auto sampled = st.sampler->configure_fit(act.round,
+                                           available_clients(st.members));
   if (sampled.empty()) {
     report_round_failure(self, act.round, "no member available");
     return;

@@ -296,10 +296,7 @@ void start_round(server_actor* self) {
     finish(self);
     return;
   }
-  std::vector<client_info> available;
-  for (auto& id : st.members.alive_ids())
-    available.push_back(client_info{id, st.members.find(id)->num_samples});
-  auto sampled = st.strat->configure_fit(next, available);
+  auto sampled = st.strat->configure_fit(next, available_clients(st.members));
   if (sampled.empty()) {
     st.log.node->warn("no client available for round {}; waiting for joins",
                       next);
@@ -464,22 +461,9 @@ void on_client_eval(server_actor* self, const std::string& id,
 /// the current round on their held-out data.
 void start_client_eval(server_actor* self) {
   auto& st = self->state;
-  std::vector<client_info> available;
-  for (auto& id : st.members.alive_ids())
-    available.push_back(client_info{id, st.members.find(id)->num_samples});
-  auto ids = st.strat->configure_evaluate(st.round, available);
-  if (ids.empty())
-    return;
-  st.client_evals.start(st.round, ids);
-  evaluate_msg m;
-  m.round = st.round;
-  m.model_version = st.version;
-  m.model.layout = st.layout;
-  m.model.values = st.model.values;
-  m.model.owner = st.model.owner;
-  multicast(self, st.members, ids, m, [](size_t) {});
-  self->delayed_send(self, to_timespan(st.cfg.round_deadline_s),
-                     client_eval_deadline_atom::value, st.round);
+  ask_client_evaluation(self, st.members, *st.strat, st.client_evals,
+                        st.round, st.layout, st.model,
+                        st.cfg.round_deadline_s);
 }
 
 /// The round's outcome is known: record it, go on or finish.
