@@ -549,6 +549,10 @@ void write_client_records(server_actor* self, std::vector<fit_result> results,
       .add("train_seconds", x.metrics.train_seconds)
       .add("bytes_out", static_cast<uint64_t>(bytes))
       .add("bytes_in", x.upload_bytes);
+    // The client's own metrics (Update.extra), under "extra.<key>".
+    for (const auto& [key, value] : x.extra)
+      std::visit([&j, k = "extra." + key](const auto& v) { j.add(k, v); },
+                 value);
     st.client_metrics.write(j);
   }
   for (const auto& x : failures) {

@@ -9,7 +9,8 @@ namespace fl {
 /// quadratic 1/2 ||w - t_c||^2, where its target t_c = 0.5 + a small offset
 /// derived from its first sample index; `evaluate` reports the mean squared
 /// distance to 0.5, so federated averaging visibly lowers the loss.
-/// A fit costs O(model size): `epochs` gradient steps of size `lr`.
+/// A fit costs O(model size): `epochs` gradient steps of size `lr`. It
+/// reports its target as an extra metric ("target").
 class synthetic_trainer : public trainer {
 public:
   /// A model of `numel` floats split over two layers (`numel` >= 2).

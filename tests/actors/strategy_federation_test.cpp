@@ -4,7 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -32,6 +35,8 @@ struct strategy_run {
   test::log_capture logs;
   std::shared_ptr<round_log> rounds = std::make_shared<round_log>();
 
+  std::string client_metrics; ///< per-client JSONL file; "" = none
+
   std::vector<round_record>
   run(strategy_settings st, uint64_t num_rounds,
       std::function<void(client_settings&)> edit = {},
@@ -50,6 +55,7 @@ struct strategy_run {
     s.guard = guard;
     s.log_sink = rounds;
     s.resident_limit = st.clients_per_round;
+    s.client_metrics_path = client_metrics;
     st.total_clients = clients;
     auto strat = make_strategy(st);
     REQUIRE(strat);
@@ -238,4 +244,23 @@ TEST_CASE("clients without held-out data answer Evaluate with an error; "
   CHECK(rs[0].accepted);
   CHECK(rs[1].accepted);
   CHECK(rs[0].clients_evaluated == 0);
+}
+
+TEST_CASE("a trainer's own metrics travel with the update into the "
+          "per-client records",
+          "[federation]") {
+  strategy_run r;
+  const auto path = std::filesystem::temp_directory_path()
+                    / ("fl-extra-" + std::to_string(::getpid()) + ".jsonl");
+  r.client_metrics = path.string();
+  auto rs = r.run(named("fedavg"), 1);
+  REQUIRE(rs.size() == 1);
+  std::ifstream in{path};
+  std::string line;
+  size_t with_extra = 0;
+  while (std::getline(in, line))
+    if (line.find("\"extra.target\":") != std::string::npos)
+      ++with_extra;
+  CHECK(with_extra == 4); // one record per sampled client
+  std::filesystem::remove(path);
 }
