@@ -85,10 +85,16 @@ bool robust(const aggregation_state& st) {
   return st.cfg.plan.robust.rule != combine_rule::weighted_mean;
 }
 
-caf::error begin_sum(aggregation_state& st, sum_kind kind) {
-  st.kind = kind;
+/// Empties the sum's weights (the backend's accumulator is restarted by
+/// its own begin()).
+void clear_weights(aggregation_state& st) {
   st.total_weight.clear();
   st.backend_weight.clear();
+}
+
+caf::error begin_sum(aggregation_state& st, sum_kind kind) {
+  st.kind = kind;
+  clear_weights(st);
   st.resident.clear();
   if (st.variates)
     st.variates->discard();
@@ -269,8 +275,7 @@ caf::expected<buffer> take_mean(aggregation_state& st) {
     return make_fl_error(errc::invalid_field, "no update was folded");
   if (robust(st)) {
     auto combined = take_combined(st);
-    st.total_weight.clear();
-    st.backend_weight.clear();
+    clear_weights(st);
     return combined;
   }
   auto mean = fresh_buffer(st.layout.numel());
@@ -286,8 +291,7 @@ caf::expected<buffer> take_mean(aggregation_state& st) {
     for (auto& x : mean.values())
       x *= f;
   }
-  st.total_weight.clear();
-  st.backend_weight.clear();
+  clear_weights(st);
   if (auto err = st.backend->begin(st.layout))
     return err;
   return mean;

@@ -649,16 +649,16 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
   init.log = std::move(log);
   init.round = init.cfg.start_round;
   init.version = init.cfg.start_version;
+  init.plan = init.strat->plan();
   auto started = start_aggregation(
     self, std::move(initial), init.version, init.cfg.folder,
     aggregation_settings{init.cfg.guard, init.cfg.checkpoint_dir,
-                         init.cfg.detached_aggregation, init.strat->plan(),
+                         init.cfg.detached_aggregation, init.plan,
                          init.cfg.resident_limit,
                          std::move(init.cfg.initial_state)},
     init.log);
   init.agg = std::move(started.agg);
   init.model = std::move(started.model);
-  init.plan = init.strat->plan();
   if (!open_run_files(self, init.cfg, init.cfg.start_round > 0))
     return {};
   if (init.cfg.start_round > 0)
@@ -695,7 +695,7 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
           return;
         }
         if (e->code == static_cast<uint16_t>(errc::not_implemented)
-            && st.client_evals.open(e->round)) {
+            && st.client_evals.awaits(e->round, e->node_id)) {
           // A client that cannot evaluate: its training is unaffected.
           st.log.node->warn("{}", e->message);
           on_client_eval(self, e->node_id, e->round, nullptr);

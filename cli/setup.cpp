@@ -390,14 +390,12 @@ initial_model(const node_config& cfg, trainer& t, const loggers& log) {
 }
 
 caf::expected<strategy_state>
-resumed_strategy_state(const node_config& cfg, resume_point from) {
+resumed_strategy_state(const node_config& cfg, const strategy& strat,
+                       resume_point from) {
   if (!cfg.output.resume)
     return strategy_state{};
   const auto path = strategy_state_path(cfg.output.checkpoint_dir);
-  auto plan = make_strategy(strategy_settings_of(cfg));
-  if (!plan)
-    return std::move(plan.error());
-  const auto p = (*plan)->plan();
+  const auto p = strat.plan();
   const bool stateful = p.optimizer || p.control_variates;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
@@ -432,6 +430,13 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
   auto folder = make_folder(cfg, log);
   if (!folder)
     return std::move(folder.error());
+  auto strat = make_strategy(strategy_settings_of(cfg));
+  if (!strat)
+    return std::move(strat.error());
+  auto state = resumed_strategy_state(cfg, **strat, from);
+  if (!state)
+    return std::move(state.error());
+  log.node->info("strategy {}", (*strat)->name());
   if (cfg.federation.kind() == federation_mode::sync) {
     auto s = make_server_settings(cfg);
     s.min_clients = min_clients;
@@ -441,14 +446,7 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
     s.folder = *folder;
     s.manifest = run_manifest(cfg, command);
     s.resident_limit = static_cast<uint64_t>(cfg.federation.clients_per_round);
-    auto state = resumed_strategy_state(cfg, from);
-    if (!state)
-      return std::move(state.error());
     s.initial_state = std::move(*state);
-    auto strat = make_strategy(strategy_settings_of(cfg));
-    if (!strat)
-      return std::move(strat.error());
-    log.node->info("strategy {}", (*strat)->name());
     return spawn_server(sys, s, *strat, std::move(initial),
                         std::move(evaluator), log);
   }
@@ -461,13 +459,7 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
   s.logical_clock = cfg.async.clock == "logical"
                     || (cfg.async.clock == "auto" && command == "sim");
   s.seed = static_cast<uint64_t>(cfg.federation.seed);
-  auto strat = make_strategy(strategy_settings_of(cfg));
-  if (!strat)
-    return std::move(strat.error());
   s.strat = *strat;
-  auto state = resumed_strategy_state(cfg, from);
-  if (!state)
-    return std::move(state.error());
   s.initial_state = std::move(*state);
   for (uint64_t i = 0; i < static_cast<uint64_t>(cfg.federation.clients); ++i)
     if (is_straggler(cfg, i))

@@ -85,11 +85,12 @@ struct resume_point {
   uint64_t version = 0;
 };
 
-/// The strategy's saved state when `cfg` resumes (empty otherwise).
+/// The saved state of `strat` when `cfg` resumes (empty otherwise).
 /// Errors: `io_error` when a stateful strategy's file is missing,
 /// `invalid_config` when it belongs to another model version.
 caf::expected<strategy_state>
-resumed_strategy_state(const node_config& cfg, resume_point from);
+resumed_strategy_state(const node_config& cfg, const strategy& strat,
+                       resume_point from);
 
 
 /// How many evaluations run at once (federation.eval_workers; 0 = a
