@@ -12,6 +12,7 @@
 #include "runtime/core/errors.hpp"
 #include "runtime/aggregation/strategy_registry.hpp"
 #include "runtime/storage/strategy_state.hpp"
+#include "runtime/data/dataset_loader.hpp"
 #include "runtime/data/partition.hpp"
 #include "runtime/storage/manifest.hpp"
 #include "runtime/training/synthetic_trainer.hpp"
@@ -19,24 +20,47 @@
 
 namespace fl::cli {
 
-caf::expected<training_setup> make_training(const node_config& cfg) {
+data_source data_source_of(const node_config& cfg) {
+  data_source src;
+  const auto& d = cfg.data;
+  src.format = d.format;
+  src.dir = d.dir;
+  src.train_data = d.train_data;
+  src.train_labels = d.train_labels;
+  src.test_data = d.test_data;
+  src.test_labels = d.test_labels;
+  src.owners = d.owners;
+  src.label_column = d.label_column;
+  src.csv_header = d.csv_header;
+  src.task = d.task == "regression" ? task_kind::regression
+                                    : task_kind::classification;
+  src.num_classes = d.num_classes;
+  return src;
+}
+
+caf::expected<training_setup>
+make_training(const node_config& cfg,
+              std::shared_ptr<const dataset> given_data) {
   if (cfg.training.model == "synthetic") {
     auto n = static_cast<uint64_t>(cfg.training.synthetic_params);
     return training_setup{
       [n] { return std::make_unique<synthetic_trainer>(n); }, nullptr};
   }
-  auto data = load_fashion_mnist(cfg.data.dir);
+  auto data = given_data ? caf::expected<std::shared_ptr<const dataset>>{
+                             std::move(given_data)}
+                         : load_dataset(data_source_of(cfg));
   if (!data)
     return std::move(data.error());
-  // Fail early on a bad model name rather than inside a worker.
-  auto probe = torch_trainer::make(cfg.training.model, *data);
+  const torch_model_spec spec{cfg.training.model, cfg.training.loss};
+  // Fail early on a model that does not fit the data, rather than inside
+  // a worker.
+  auto probe = torch_trainer::make(spec, *data);
   if (!probe)
     return std::move(probe.error());
-  auto model = cfg.training.model;
   auto shared = *data;
   return training_setup{
-    [model, shared]() -> std::unique_ptr<trainer> {
-      return std::move(*torch_trainer::make(model, shared));
+    [spec, shared]() -> std::unique_ptr<trainer> {
+      return std::move(*torch_trainer::make(spec, shared));
     },
     shared};
 }
@@ -55,13 +79,21 @@ caf::expected<partition> make_partition(const node_config& cfg,
         p[c].push_back(static_cast<int64_t>(c) * 600 + k);
     return p;
   }
-  const auto& labels = training.data->train.labels;
+  const auto& train = training.data->train;
+  const auto& labels = train.labels;
   const auto& d = cfg.data;
+  const auto samples = static_cast<uint64_t>(train.count);
   if (d.partition == "iid")
-    return partition_iid(labels.size(), total, seed);
+    return partition_iid(samples, total, seed);
   if (d.partition == "iid-unbalanced")
-    return partition_iid_unbalanced(labels.size(), total, d.unbalance_sigma,
-                                    seed);
+    return partition_iid_unbalanced(samples, total, d.unbalance_sigma, seed);
+  if (d.partition == "by-owner")
+    return partition_by_owner(train.owners, total);
+  if (training.data->task == task_kind::regression)
+    return make_fl_error(errc::invalid_config,
+                         "--partition " + d.partition
+                           + " splits by class; a regression dataset can "
+                             "use iid, iid-unbalanced or by-owner");
   if (d.partition == "shards")
     return partition_shards(labels, total,
                             static_cast<uint64_t>(d.shards_per_client), seed);
@@ -254,9 +286,13 @@ int print_partition_report(const node_config& cfg, uint64_t total) {
     std::fprintf(stderr, "the synthetic model has no labelled data\n");
     return 2;
   }
-  auto data = load_fashion_mnist(cfg.data.dir);
+  auto data = load_dataset(data_source_of(cfg));
   if (!data) {
     std::fprintf(stderr, "%s\n", describe(data.error()).c_str());
+    return 2;
+  }
+  if ((*data)->task == task_kind::regression) {
+    std::fprintf(stderr, "a regression dataset has no classes to report\n");
     return 2;
   }
   training_setup setup{nullptr, *data};
@@ -267,7 +303,8 @@ int print_partition_report(const node_config& cfg, uint64_t total) {
   }
   std::printf("partition %s of %zu training samples over %llu clients "
               "(seed %lld)\n",
-              cfg.data.partition.c_str(), (*data)->train.labels.size(),
+              cfg.data.partition.c_str(),
+              static_cast<size_t>((*data)->train.count),
               static_cast<unsigned long long>(total),
               static_cast<long long>(cfg.federation.seed));
   std::fputs(partition_report(*parts, (*data)->train.labels,

@@ -10,7 +10,7 @@
 #include "actors/client.hpp"
 #include "actors/server.hpp"
 #include "runtime/core/config.hpp"
-#include "runtime/data/fmnist.hpp"
+#include "runtime/data/dataset_loader.hpp"
 #include "runtime/aggregation/strategy_registry.hpp"
 #include "runtime/compression/compressor.hpp"
 #include "runtime/training/trainer.hpp"
@@ -23,13 +23,18 @@ namespace fl::cli {
 /// The trainers of a node and the data they share.
 struct training_setup {
   trainer_factory make;
-  std::shared_ptr<const image_dataset> data; ///< null for "synthetic"
+  std::shared_ptr<const dataset> data; ///< null for "synthetic"
 };
 
-/// Loads the dataset (once, shared by all trainers) and builds the trainer
-/// factory for `cfg.training.model`.
+/// Where `cfg` says the data comes from ([data]).
+data_source data_source_of(const node_config& cfg);
+
+/// Loads the dataset (once, shared by all trainers; `data` when given
+/// instead) and builds the trainer factory for `cfg.training.model`.
 /// Errors: `invalid_config`; `io_error` when the dataset cannot be read.
-caf::expected<training_setup> make_training(const node_config& cfg);
+caf::expected<training_setup>
+make_training(const node_config& cfg,
+              std::shared_ptr<const dataset> data = nullptr);
 
 /// Settings of the clients with global indices [first, first + count) of a
 /// federation of `total` clients: ids "client-<index>", and their data from

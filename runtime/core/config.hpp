@@ -100,7 +100,9 @@ struct node_config {
     std::string clock = "auto";
   } async;
   struct training_section {
-    std::string model = "mlp";      ///< mlp | cnn | synthetic
+    /// mlp | cnn | synthetic | path of a TorchScript file (.pt)
+    std::string model = "mlp";
+    std::string loss = "auto";      ///< auto | cross-entropy | mse
     int64_t synthetic_params = 100000; ///< model size of "synthetic"
     int64_t epochs = 1;             ///< local epochs per activation
     int64_t batch_size = 32;
@@ -111,8 +113,19 @@ struct node_config {
     int64_t workers = 0;            ///< training threads; 0 = number of cores
   } training;
   struct data_section {
+    std::string format = "fashion-mnist"; ///< fashion-mnist | idx | csv | npy
     std::string dir = "/usr/share/datasets/fashion-mnist";
-    std::string partition = "iid";  ///< iid | iid-unbalanced | shards | dirichlet | labels
+    std::string train_data;         ///< idx, npy: samples; csv: the file
+    std::string train_labels;       ///< idx, npy: labels
+    std::string test_data;
+    std::string test_labels;
+    std::string owners;             ///< owner ids: csv column or idx/npy file
+    std::string label_column;       ///< csv: name or 0-based index; "" = last
+    std::string csv_header = "auto"; ///< csv: yes | no | auto
+    std::string task = "classification"; ///< classification | regression
+    int64_t num_classes = 0;        ///< 0 = largest label + 1
+    /// iid | iid-unbalanced | shards | dirichlet | labels | by-owner
+    std::string partition = "iid";
     double dirichlet_alpha = 0.5;
     int64_t dirichlet_min_samples = 0; ///< per client; 0 = number of classes
     int64_t shards_per_client = 2;

@@ -313,4 +313,30 @@ std::string partition_report(const partition& p,
   return out.str();
 }
 
+caf::expected<partition> partition_by_owner(const std::vector<int64_t>& owners,
+                                            uint64_t num_clients) {
+  if (owners.empty())
+    return make_fl_error(errc::invalid_config,
+                         "--partition by-owner needs per-sample owner ids "
+                         "(data.owners: a column of the CSV file or an "
+                         "IDX/.npy file)");
+  std::vector<int64_t> ids(owners);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (ids.size() != num_clients)
+    return make_fl_error(errc::invalid_config,
+                         "the data has " + std::to_string(ids.size())
+                           + " owners, so --partition by-owner needs "
+                             "--clients "
+                           + std::to_string(ids.size()) + " (got "
+                           + std::to_string(num_clients) + ")");
+  partition p(num_clients);
+  for (size_t i = 0; i < owners.size(); ++i) {
+    const auto c = std::lower_bound(ids.begin(), ids.end(), owners[i])
+                   - ids.begin();
+    p[static_cast<size_t>(c)].push_back(static_cast<int64_t>(i));
+  }
+  return p;
+}
+
 } // namespace fl

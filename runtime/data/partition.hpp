@@ -62,6 +62,15 @@ caf::expected<partition> partition_labels(const std::vector<int64_t>& labels,
                                           uint64_t labels_per_client,
                                           uint64_t seed);
 
+/// Natural partition (LEAF-style datasets): every distinct owner id is one
+/// client, in ascending id order (client 0 holds the smallest id), with its
+/// samples in index order. `num_clients` must equal the number of distinct
+/// owners, so the federation is exactly the data's users.
+/// Errors: `invalid_config` when no owner ids are given or the number of
+/// clients differs (the message gives the number of owners).
+caf::expected<partition> partition_by_owner(const std::vector<int64_t>& owners,
+                                            uint64_t num_clients);
+
 /// Summary statistics of a partition.
 struct partition_stats {
   uint64_t clients = 0, samples = 0;

@@ -33,13 +33,19 @@ void one_torch_thread() {
   }
 }
 
-/// A read-only tensor view of a dataset split (no copy).
-torch::Tensor view_pixels(const image_set& s) {
-  return torch::from_blob(const_cast<float*>(s.pixels.data()),
-                          {s.count, s.rows * s.cols}, torch::kFloat32);
+/// A read-only tensor view of a split's features, [count, shape...].
+torch::Tensor view_features(const data_split& s) {
+  std::vector<int64_t> sizes{s.count};
+  sizes.insert(sizes.end(), s.sample_shape.begin(), s.sample_shape.end());
+  return torch::from_blob(const_cast<float*>(s.features.data()), sizes,
+                          torch::kFloat32);
 }
 
-torch::Tensor view_labels(const image_set& s) {
+/// Class indices [count] or regression targets [count, target_size].
+torch::Tensor view_labels(const data_split& s, bool regression) {
+  if (regression)
+    return torch::from_blob(const_cast<float*>(s.targets.data()),
+                            {s.count, s.target_size}, torch::kFloat32);
   return torch::from_blob(const_cast<int64_t*>(s.labels.data()), {s.count},
                           torch::kInt64);
 }
@@ -52,32 +58,123 @@ caf::error check_size(size_t got, size_t want) {
                          + " parameters, expected " + std::to_string(want));
 }
 
+std::string shape_text(c10::IntArrayRef sizes) {
+  std::string out = "[";
+  for (size_t i = 0; i < sizes.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(sizes[i]);
+  return out + "]";
+}
+
+/// The first line of a LibTorch exception (the rest is a backtrace).
+std::string first_line(const std::string& what) {
+  return what.substr(0, what.find('\n'));
+}
+
+/// Sum of squared deviations of the targets from their mean.
+double total_variance(const torch::Tensor& y) {
+  auto yd = y.to(torch::kFloat64);
+  return (yd - yd.mean(0, /*keepdim=*/true)).pow(2).sum().item<double>();
+}
+
 } // namespace
 
 caf::expected<std::unique_ptr<torch_trainer>>
-torch_trainer::make(const std::string& model,
-                    std::shared_ptr<const image_dataset> data) {
-  auto net = make_model(model);
+torch_trainer::make(const torch_model_spec& spec,
+                    std::shared_ptr<const dataset> data) {
+  const bool regression = data->task == task_kind::regression;
+  std::string loss = spec.loss == "auto"
+                       ? (regression ? "mse" : "cross-entropy")
+                       : spec.loss;
+  if (loss != "mse" && loss != "cross-entropy")
+    return make_fl_error(errc::invalid_config,
+                         "training.loss must be auto, cross-entropy or mse, "
+                         "got '" + spec.loss + "'");
+  if ((loss == "mse") != regression)
+    return make_fl_error(errc::invalid_config,
+                         "loss " + loss + " does not fit a "
+                           + to_string(data->task)
+                           + " dataset (set --task or --loss)");
+  const int64_t outputs = regression ? data->train.target_size
+                                     : data->num_classes;
+  auto net = make_network(spec.model, data->train.sample_shape, outputs);
   if (!net)
     return std::move(net.error());
-  return std::unique_ptr<torch_trainer>{
-    new torch_trainer(model, std::move(*net), std::move(data))};
+  auto resolved = spec;
+  resolved.loss = loss;
+  std::unique_ptr<torch_trainer> t{
+    new torch_trainer(resolved, std::move(*net), std::move(data))};
+  // Probe: one forward on two samples, so a model that does not fit the
+  // data fails here with the shapes, not inside a worker later.
+  one_torch_thread();
+  const auto n = std::min<int64_t>(2, t->train_x_.size(0));
+  auto x = t->train_x_.narrow(0, 0, n);
+  torch::Tensor out;
+  try {
+    c10::InferenceMode inference;
+    t->net_->set_training(false);
+    out = t->net_->forward(x);
+  } catch (const std::exception& e) {
+    return make_fl_error(errc::invalid_config,
+                         "model '" + spec.model + "' fails on a batch of shape "
+                           + shape_text(x.sizes()) + ": "
+                           + first_line(e.what()));
+  }
+  const auto got = shape_text(out.sizes());
+  if (!regression && (out.dim() != 2 || out.size(0) != n
+                      || out.size(1) < outputs))
+    return make_fl_error(errc::invalid_config,
+                         "model '" + spec.model + "' gives outputs of shape "
+                           + got + " for " + std::to_string(n)
+                           + " samples; the labels need [" + std::to_string(n)
+                           + ", " + std::to_string(outputs) + "] class scores");
+  if (regression && (out.size(0) != n || out.numel() != n * outputs))
+    return make_fl_error(errc::invalid_config,
+                         "model '" + spec.model + "' gives outputs of shape "
+                           + got + " for " + std::to_string(n)
+                           + " samples; the targets need ["
+                           + std::to_string(n) + ", " + std::to_string(outputs)
+                           + "]");
+  return t;
 }
 
-torch_trainer::torch_trainer(std::string model,
-                             std::shared_ptr<classifier> net,
-                             std::shared_ptr<const image_dataset> data)
-  : model_(std::move(model)),
+torch_trainer::torch_trainer(torch_model_spec spec,
+                             std::unique_ptr<network> net,
+                             std::shared_ptr<const dataset> data)
+  : spec_(std::move(spec)),
     net_(std::move(net)),
-    flat_(bind_flat(*net_)),
-    data_(std::move(data)) {
-  train_x_ = view_pixels(data_->train);
-  train_y_ = view_labels(data_->train);
-  test_x_ = view_pixels(data_->test);
-  test_y_ = view_labels(data_->test);
+    flat_(bind_flat(net_->state())),
+    data_(std::move(data)),
+    regression_(data_->task == task_kind::regression) {
+  train_x_ = view_features(data_->train);
+  train_y_ = view_labels(data_->train, regression_);
+  test_x_ = view_features(data_->test);
+  test_y_ = view_labels(data_->test, regression_);
+}
+
+int64_t torch_trainer::outputs() const {
+  return regression_ ? data_->train.target_size : data_->num_classes;
+}
+
+torch::Tensor torch_trainer::loss_of(const torch::Tensor& out,
+                                     const torch::Tensor& y) {
+  if (regression_)
+    return torch::mse_loss(out.reshape({out.size(0), outputs()}), y);
+  return torch::nn::functional::cross_entropy(out, y);
 }
 
 caf::expected<fit_output> torch_trainer::fit(const fit_input& in) {
+  // A user's TorchScript model may throw from forward or backward (a shape
+  // it did not expect): that fails this fit, never the worker.
+  try {
+    return fit_checked(in);
+  } catch (const std::exception& e) {
+    return make_fl_error(errc::training_failed,
+                         "model '" + spec_.model
+                           + "' failed to train: " + first_line(e.what()));
+  }
+}
+
+caf::expected<fit_output> torch_trainer::fit_checked(const fit_input& in) {
   one_torch_thread();
   if (auto err = check_size(in.global.size(), flat_.size()))
     return err;
@@ -109,7 +206,7 @@ caf::expected<fit_output> torch_trainer::fit(const fit_input& in) {
   uint64_t steps = 0;
   std::vector<int64_t> order(*in.samples);
   std::mt19937_64 rng{in.seed};
-  net_->train();
+  net_->set_training(true);
   // Loss and accuracy are summed as tensors and read once per epoch: a
   // scalar read per step costs more dispatcher time than it is worth.
   auto loss_sum = torch::zeros({}, torch::kFloat64);
@@ -128,7 +225,7 @@ caf::expected<fit_output> torch_trainer::fit(const fit_input& in) {
       auto y = train_y_.index_select(0, idx);
       opt.zero_grad();
       auto logits = net_->forward(x);
-      auto loss = torch::nn::functional::cross_entropy(logits, y);
+      auto loss = loss_of(logits, y);
       if (cfg.prox_mu > 0) {
         auto prox = torch::zeros({}, torch::kFloat32);
         for (size_t i = 0; i < params.size(); ++i)
@@ -145,14 +242,23 @@ caf::expected<fit_output> torch_trainer::fit(const fit_input& in) {
       ++steps;
       torch::NoGradGuard no_grad;
       loss_sum.add_(loss.detach(), static_cast<double>(count));
-      correct.add_(logits.argmax(1).eq(y).sum());
+      if (!regression_)
+        correct.add_(logits.argmax(1).eq(y).sum());
       seen += count;
     }
   }
   const double mean_loss = loss_sum.item<double>()
                            / static_cast<double>(std::max<int64_t>(seen, 1));
-  const double accuracy = static_cast<double>(correct.item<int64_t>())
-                          / static_cast<double>(std::max<int64_t>(seen, 1));
+  double accuracy = static_cast<double>(correct.item<int64_t>())
+                    / static_cast<double>(std::max<int64_t>(seen, 1));
+  if (regression_) {
+    // R^2 of the last epoch: mean squared error against the variance of
+    // this client's targets.
+    auto idx = torch::from_blob(order.data(), {n}, torch::kInt64);
+    const double sst = total_variance(train_y_.index_select(0, idx));
+    const double sse = mean_loss * static_cast<double>(seen * outputs());
+    accuracy = sst > 0 ? 1.0 - sse / sst : 0.0;
+  }
   fit_output out;
   out.params = std::make_shared<std::vector<float>>(flat_.data(),
                                                     flat_.data()
@@ -175,7 +281,13 @@ caf::expected<eval_output> torch_trainer::evaluate(span<const float> params) {
   // NoGradGuard); the test set goes through in large batches.
   c10::InferenceMode inference;
   flat_.assign(params);
-  return score(test_x_, test_y_);
+  try {
+    return score(test_x_, test_y_);
+  } catch (const std::exception& e) {
+    return make_fl_error(errc::training_failed,
+                         "model '" + spec_.model
+                           + "' failed to evaluate: " + first_line(e.what()));
+  }
 }
 
 caf::expected<eval_output>
@@ -196,12 +308,19 @@ torch_trainer::evaluate_samples(span<const float> params,
   auto idx = torch::from_blob(const_cast<int64_t*>(samples.data()),
                               {static_cast<int64_t>(samples.size())},
                               torch::kInt64);
-  return score(train_x_.index_select(0, idx), train_y_.index_select(0, idx));
+  try {
+    return score(train_x_.index_select(0, idx),
+                 train_y_.index_select(0, idx));
+  } catch (const std::exception& e) {
+    return make_fl_error(errc::training_failed,
+                         "model '" + spec_.model
+                           + "' failed to evaluate: " + first_line(e.what()));
+  }
 }
 
 eval_output torch_trainer::score(const torch::Tensor& xs,
                                  const torch::Tensor& ys) {
-  net_->eval();
+  net_->set_training(false);
   const int64_t n = xs.size(0);
   double loss_sum = 0;
   int64_t correct = 0;
@@ -210,25 +329,44 @@ eval_output torch_trainer::score(const torch::Tensor& xs,
     const auto count = std::min(batch, n - first);
     auto x = xs.narrow(0, first, count);
     auto y = ys.narrow(0, first, count);
-    auto logits = net_->forward(x);
+    auto out = net_->forward(x);
+    if (regression_) {
+      // Summed squared error per target value, averaged below like MSE.
+      loss_sum += (out.reshape({count, outputs()}) - y)
+                    .pow(2)
+                    .sum()
+                    .item<double>()
+                  / static_cast<double>(outputs());
+      continue;
+    }
     loss_sum += torch::nn::functional::cross_entropy(
-                  logits, y,
+                  out, y,
                   torch::nn::functional::CrossEntropyFuncOptions().reduction(
                     torch::kSum))
                   .item<double>();
-    correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    correct += out.argmax(1).eq(y).sum().item<int64_t>();
   }
-  eval_output out;
-  out.num_samples = static_cast<uint64_t>(n);
-  out.loss = loss_sum / static_cast<double>(n);
-  out.accuracy = static_cast<double>(correct) / static_cast<double>(n);
-  return out;
+  eval_output result;
+  result.num_samples = static_cast<uint64_t>(n);
+  result.loss = loss_sum / static_cast<double>(n);
+  if (regression_) {
+    const double sst = total_variance(ys);
+    const double sse = loss_sum * static_cast<double>(outputs());
+    result.accuracy = sst > 0 ? 1.0 - sse / sst : 0.0;
+  } else {
+    result.accuracy = static_cast<double>(correct) / static_cast<double>(n);
+  }
+  return result;
 }
 
 std::vector<float> torch_trainer::initial_params(uint64_t seed) {
+  // A fresh network: the seeded initialisation of a built-in model, the
+  // stored values of a TorchScript file (not this trainer's, which train).
   torch::manual_seed(seed);
-  auto fresh = make_model(model_);
-  auto flat = bind_flat(**fresh);
+  auto fresh = make_network(spec_.model, data_->train.sample_shape, outputs());
+  if (!fresh)
+    return std::vector<float>(flat_.data(), flat_.data() + flat_.size());
+  auto flat = bind_flat((*fresh)->state());
   return std::vector<float>(flat.data(), flat.data() + flat.size());
 }
 

@@ -10,6 +10,7 @@
 #include "actors/server.hpp"
 #include "actors/training_pool.hpp"
 #include "cli/setup.hpp"
+#include "runtime/data/fmnist.hpp"
 #include "messages/system_config.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "runtime/core/errors.hpp"
@@ -23,7 +24,8 @@ TEST_CASE("Fashion-MNIST loads from the Debian package", "[data]") {
   REQUIRE(data);
   CHECK((*data)->train.count == 60000);
   CHECK((*data)->test.count == 10000);
-  CHECK((*data)->train.rows == 28);
+  CHECK((*data)->train.sample_shape == std::vector<int64_t>{28, 28});
+  CHECK((*data)->num_classes == 10);
   auto missing = load_fashion_mnist("/nonexistent");
   REQUIRE(!missing);
   CHECK(missing.error() == errc::io_error);

@@ -16,7 +16,7 @@ namespace {
 std::unique_ptr<torch_trainer> mlp() {
   auto data = load_fashion_mnist("/usr/share/datasets/fashion-mnist");
   REQUIRE(data);
-  auto t = torch_trainer::make("mlp", *data);
+  auto t = torch_trainer::make(torch_model_spec{"mlp"}, *data);
   REQUIRE(t);
   return std::move(*t);
 }
