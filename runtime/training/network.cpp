@@ -45,6 +45,10 @@ class script_network : public network {
 public:
   explicit script_network(torch::jit::Module module)
     : module_(std::move(module)) {
+    // A module saved from inference code (or from C++) may carry
+    // parameters without requires_grad; every parameter trains here.
+    for (const auto& p : module_.named_parameters(/*recurse=*/true))
+      p.value.requires_grad_(true);
   }
 
   torch::Tensor forward(const torch::Tensor& x) override {

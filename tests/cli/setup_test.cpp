@@ -41,7 +41,7 @@ TEST_CASE("a 3-round MLP federation on Fashion-MNIST lowers the test loss",
   auto training = cli::make_training(cfg);
   REQUIRE(training);
   auto clients = cli::make_clients(cfg, *training, 0, 100, 100);
-  REQUIRE(clients);
+  REQUIRE(static_cast<bool>(clients));
   CHECK(clients->front().samples->size() == 600);
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
