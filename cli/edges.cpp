@@ -84,11 +84,13 @@ caf::error await_end(caf::actor_system& sys, const caf::actor& whom) {
 
 int server_exit_code(const node_config& cfg, const run_logs& logs,
                      std::chrono::steady_clock::time_point start,
-                     const caf::error& reason, const loggers& log) {
+                     const caf::error& reason, const loggers& log,
+                     bool print) {
   auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now()
                                             - start)
                 .count();
-  print_run_summary(cfg, logs, wall);
+  if (print)
+    print_run_summary(cfg, logs, wall);
   if (reason && reason != caf::exit_reason::normal) {
     log.node->error("server ended: {}", describe(reason));
     return 1;

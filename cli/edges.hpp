@@ -37,10 +37,11 @@ caf::expected<uint16_t> publish_node(caf::actor_system& sys,
 /// Blocks until `whom` ends; returns its exit reason.
 caf::error await_end(caf::actor_system& sys, const caf::actor& whom);
 
-/// Prints the run summary and turns the server's exit reason into the
-/// process exit code (0 on a normal end).
+/// Prints the run summary (when `print`) and turns the server's exit
+/// reason into the process exit code (0 on a normal end).
 int server_exit_code(const node_config& cfg, const run_logs& logs,
                      std::chrono::steady_clock::time_point start,
-                     const caf::error& reason, const loggers& log);
+                     const caf::error& reason, const loggers& log,
+                     bool print = true);
 
 } // namespace fl::cli

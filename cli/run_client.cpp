@@ -13,13 +13,14 @@
 
 namespace fl::cli {
 
-int run_client(const node_config& cfg, const loggers& log) {
+int run_client(const node_config& cfg, const loggers& log,
+               const node_plugins& plug) {
   auto us = upstream_for(cfg);
   if (!us) {
     log.node->error("{}", describe(us.error()));
     return 2;
   }
-  auto training = make_training(cfg);
+  auto training = make_training(cfg, plug);
   if (!training) {
     log.node->error("{}", describe(training.error()));
     return 2;

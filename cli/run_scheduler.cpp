@@ -17,7 +17,8 @@
 
 namespace fl::cli {
 
-int run_scheduler(const node_config& cfg, const loggers& log) {
+int run_scheduler(const node_config& cfg, const loggers& log,
+                  const node_plugins& plug) {
   auto us = upstream_for(cfg);
   if (!us) {
     log.node->error("{}", describe(us.error()));
@@ -33,7 +34,7 @@ int run_scheduler(const node_config& cfg, const loggers& log) {
   if (cfg.federation.kind() == federation_mode::sync) {
     // Pre-aggregation needs the model (to check members' layouts) and an
     // aggregator backend.
-    auto training = make_training(cfg);
+    auto training = make_training(cfg, plug);
     auto folder = training ? make_folder(cfg, log)
                            : caf::expected<std::shared_ptr<aggregator>>{
                              training.error()};

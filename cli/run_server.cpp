@@ -16,8 +16,9 @@
 
 namespace fl::cli {
 
-int run_server(const node_config& cfg, const loggers& log) {
-  auto training = make_training(cfg);
+int run_server(const node_config& cfg, const loggers& log,
+               const node_plugins& plug, const run_output& out) {
+  auto training = make_training(cfg, plug);
   if (!training) {
     log.node->error("{}", describe(training.error()));
     return 2;
@@ -31,7 +32,7 @@ int run_server(const node_config& cfg, const loggers& log) {
     log.node->error("{}", describe(initial.error()));
     return 2;
   }
-  run_logs logs;
+  const run_logs& logs = *out.logs;
   init_trainer.reset();
   // Evaluations run on a pool of their own (eval_workers), so a slow one
   // does not queue behind training.
@@ -62,7 +63,8 @@ int run_server(const node_config& cfg, const loggers& log) {
   auto reason = await_end(sys, server);
   caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(connector, caf::exit_reason::user_shutdown);
-  return server_exit_code(cfg, logs, start, reason, log);
+  return server_exit_code(cfg, logs, start, reason, log,
+                          out.print_summary);
 }
 
 } // namespace fl::cli

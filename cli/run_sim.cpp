@@ -15,14 +15,15 @@
 
 namespace fl::cli {
 
-int run_sim(const node_config& cfg, const loggers& log) {
+int run_sim(const node_config& cfg, const loggers& log,
+            const node_plugins& plug, const run_output& out) {
   if (cfg.strategy.client_eval_every > 0 && cfg.data.holdout <= 0) {
     // On a server the clients decide; here every client would refuse.
     log.node->error("strategy.client_eval_every needs held-out data on the "
                     "clients: set data.holdout (--holdout), e.g. 0.1");
     return 2;
   }
-  auto training = make_training(cfg);
+  auto training = make_training(cfg, plug);
   if (!training) {
     log.node->error("{}", describe(training.error()));
     return 2;
@@ -43,7 +44,7 @@ int run_sim(const node_config& cfg, const loggers& log) {
     log.node->error("{}", describe(initial.error()));
     return 2;
   }
-  run_logs logs;
+  const run_logs& logs = *out.logs;
   init_trainer.reset();
   // Evaluations run on a pool of their own (eval_workers), so a slow one
   // does not queue behind training.
@@ -66,7 +67,8 @@ int run_sim(const node_config& cfg, const loggers& log) {
   auto reason = await_end(sys, server);
   caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
-  return server_exit_code(cfg, logs, start, reason, log);
+  return server_exit_code(cfg, logs, start, reason, log,
+                          out.print_summary);
 }
 
 } // namespace fl::cli

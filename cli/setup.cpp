@@ -38,9 +38,11 @@ data_source data_source_of(const node_config& cfg) {
   return src;
 }
 
-caf::expected<training_setup>
-make_training(const node_config& cfg,
-              std::shared_ptr<const dataset> given_data) {
+caf::expected<training_setup> make_training(const node_config& cfg,
+                                            const node_plugins& plug) {
+  if (plug.trainer)
+    return training_setup{plug.trainer, plug.data};
+  auto given_data = plug.data;
   if (cfg.training.model == "synthetic") {
     auto n = static_cast<uint64_t>(cfg.training.synthetic_params);
     return training_setup{

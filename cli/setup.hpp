@@ -29,12 +29,22 @@ struct training_setup {
 /// Where `cfg` says the data comes from ([data]).
 data_source data_source_of(const node_config& cfg);
 
-/// Loads the dataset (once, shared by all trainers; `data` when given
-/// instead) and builds the trainer factory for `cfg.training.model`.
+/// What an embedding application puts in place of the config's choices
+/// (see cli/federation.hpp); empty members keep the config's.
+struct node_plugins {
+  /// Trainers instead of `training.model`. Without `data` every client
+  /// gets 600 consecutive sample indices (client c: [600 c, 600 c + 600)),
+  /// which the trainer maps to its own data.
+  trainer_factory trainer;
+  std::shared_ptr<const dataset> data; ///< instead of loading [data]
+};
+
+/// Loads the dataset (once, shared by all trainers; `plug.data` when given
+/// instead) and builds the trainer factory for `cfg.training.model` (or
+/// takes `plug.trainer`).
 /// Errors: `invalid_config`; `io_error` when the dataset cannot be read.
-caf::expected<training_setup>
-make_training(const node_config& cfg,
-              std::shared_ptr<const dataset> data = nullptr);
+caf::expected<training_setup> make_training(const node_config& cfg,
+                                            const node_plugins& plug = {});
 
 /// Settings of the clients with global indices [first, first + count) of a
 /// federation of `total` clients: ids "client-<index>", and their data from
