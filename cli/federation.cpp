@@ -1,5 +1,6 @@
 #include "cli/federation.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <spdlog/sinks/ringbuffer_sink.h>
@@ -74,12 +75,18 @@ caf::expected<federation_result> federation::run(role r) {
   auto log = make_loggers(level_);
   if (!log)
     return std::move(log.error());
-  // The runners log their errors; the last one becomes the returned error.
+  // The runners log their errors; the last one becomes the returned error,
+  // so errors pass the loggers whatever the console shows.
   auto errors = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1);
   errors->set_level(spdlog::level::err);
   errors->set_pattern("%v");
-  for (const auto& l : {log->node, log->wire, log->train})
+  const auto shown = spdlog::level::from_str(level_);
+  for (const auto& l : {log->node, log->wire, log->train}) {
+    for (const auto& sink : l->sinks())
+      sink->set_level(shown);
+    l->set_level(std::min(shown, spdlog::level::err));
     l->sinks().push_back(errors);
+  }
   cli::node_plugins plug{trainer_, data_};
   cli::run_output out;
   out.print_summary = false;
