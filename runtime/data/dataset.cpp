@@ -7,10 +7,36 @@
 namespace fl {
 
 int64_t data_split::feature_size() const {
-  int64_t n = 1;
-  for (auto d : sample_shape)
-    n *= d;
-  return n;
+  return shape_numel(sample_shape);
+}
+
+caf::expected<data_split> make_split(const numeric_array& x,
+                                     const numeric_array& y, task_kind task) {
+  auto bad = [&](const std::string& why) {
+    return make_fl_error(errc::malformed_message, "'" + y.path + "': " + why);
+  };
+  if (y.shape[0] != x.shape[0])
+    return bad("holds " + std::to_string(y.shape[0]) + " labels for "
+               + std::to_string(x.shape[0]) + " samples in '" + x.path + "'");
+  data_split s;
+  s.count = x.shape[0];
+  s.sample_shape.assign(x.shape.begin() + 1, x.shape.end());
+  s.features = to_floats(x, /*scale_bytes=*/true);
+  if (task == task_kind::classification) {
+    if (y.shape.size() != 1)
+      return bad("class labels have one dimension, these have "
+                 + std::to_string(y.shape.size()));
+    auto ints = to_integers(y);
+    if (!ints)
+      return std::move(ints.error());
+    s.labels = std::move(*ints);
+  } else {
+    if (y.shape.size() > 2)
+      return bad("regression targets are [samples] or [samples, targets]");
+    s.target_size = y.shape.size() == 2 ? y.shape[1] : 1;
+    s.targets = to_floats(y, /*scale_bytes=*/false);
+  }
+  return s;
 }
 
 std::string to_string(task_kind x) {

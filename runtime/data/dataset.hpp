@@ -6,6 +6,9 @@
 #include <vector>
 
 #include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "runtime/data/numeric_array.hpp"
 
 namespace fl {
 
@@ -51,6 +54,16 @@ struct dataset {
 /// are >= 0. `origin` names the data in messages.
 /// Errors: `invalid_config` naming the first problem.
 caf::error validate(const dataset& d, const std::string& origin);
+
+/// A split from an array of samples (first dimension = samples; u8 values
+/// are pixels, scaled to [0, 1]) and one of labels: class indices [n] for
+/// a classification, targets [n] or [n, t] for a regression.
+/// Errors: `malformed_message` naming the label file: counts that differ,
+/// a label array of the wrong rank, class labels that are not whole
+/// numbers.
+caf::expected<data_split> make_split(const numeric_array& samples,
+                                     const numeric_array& labels,
+                                     task_kind task);
 
 /// "classification" or "regression".
 std::string to_string(task_kind x);

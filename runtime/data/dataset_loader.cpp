@@ -32,33 +32,7 @@ caf::expected<data_split> read_arrays(reader read, const std::string& samples,
   auto y = read(labels);
   if (!y)
     return std::move(y.error());
-  auto bad = [](const std::string& path, const std::string& why) {
-    return make_fl_error(errc::malformed_message, "'" + path + "': " + why);
-  };
-  if (y->shape[0] != x->shape[0])
-    return bad(labels, "holds " + std::to_string(y->shape[0])
-                         + " labels for " + std::to_string(x->shape[0])
-                         + " samples in '" + samples + "'");
-  data_split s;
-  s.count = x->shape[0];
-  s.sample_shape.assign(x->shape.begin() + 1, x->shape.end());
-  s.features = to_floats(*x, /*scale_bytes=*/true);
-  if (task == task_kind::classification) {
-    if (y->shape.size() != 1)
-      return bad(labels, "class labels have one dimension, these have "
-                           + std::to_string(y->shape.size()));
-    auto ints = to_integers(*y);
-    if (!ints)
-      return std::move(ints.error());
-    s.labels = std::move(*ints);
-  } else {
-    if (y->shape.size() > 2)
-      return bad(labels, "regression targets are [samples] or "
-                         "[samples, targets]");
-    s.target_size = y->shape.size() == 2 ? y->shape[1] : 1;
-    s.targets = to_floats(*y, /*scale_bytes=*/false);
-  }
-  return s;
+  return make_split(*x, *y, task);
 }
 
 caf::error attach_owners(reader read, const std::string& path,

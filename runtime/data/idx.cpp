@@ -75,23 +75,7 @@ caf::expected<data_split> read_idx(const std::string& samples_path,
   auto labels = read_idx_array(labels_path);
   if (!labels)
     return std::move(labels.error());
-  if (labels->shape.size() != 1)
-    return bad(labels_path, "a label file has one dimension, this one has "
-                              + std::to_string(labels->shape.size()));
-  if (labels->shape[0] != samples->shape[0])
-    return bad(labels_path, "holds " + std::to_string(labels->shape[0])
-                              + " labels for "
-                              + std::to_string(samples->shape[0])
-                              + " samples in '" + samples_path + "'");
-  data_split s;
-  s.count = samples->shape[0];
-  s.sample_shape.assign(samples->shape.begin() + 1, samples->shape.end());
-  s.features = to_floats(*samples, /*scale_bytes=*/true);
-  auto ints = to_integers(*labels);
-  if (!ints)
-    return std::move(ints.error());
-  s.labels = std::move(*ints);
-  return s;
+  return make_split(*samples, *labels, task_kind::classification);
 }
 
 } // namespace fl

@@ -9,11 +9,15 @@
 
 namespace fl {
 
-int64_t numeric_array::numel() const {
+int64_t shape_numel(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (auto d : shape)
     n *= d;
   return n;
+}
+
+int64_t numeric_array::numel() const {
+  return shape_numel(shape);
 }
 
 size_t element_size(element_type t) {

@@ -26,6 +26,9 @@ struct numeric_array {
   int64_t numel() const;
 };
 
+/// The number of values of an array shaped `shape` (1 for no dimension).
+int64_t shape_numel(const std::vector<int64_t>& shape);
+
 /// Bytes per element of `t`.
 size_t element_size(element_type t);
 

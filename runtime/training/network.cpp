@@ -4,18 +4,12 @@
 #include <torch/torch.h>
 
 #include "runtime/core/errors.hpp"
+#include "runtime/data/numeric_array.hpp"
 #include "runtime/training/models.hpp"
 
 namespace fl {
 
 namespace {
-
-int64_t product(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (auto d : shape)
-    n *= d;
-  return n;
-}
 
 /// A built-in C++ module.
 class builtin_network : public network {
@@ -136,7 +130,7 @@ make_network(const std::string& model, const std::vector<int64_t>& input_shape,
              int64_t outputs) {
   if (is_torchscript_path(model))
     return load_script(model);
-  const auto inputs = product(input_shape);
+  const auto inputs = shape_numel(input_shape);
   auto net = make_model(model, inputs, outputs);
   if (!net)
     return std::move(net.error());

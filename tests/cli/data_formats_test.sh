@@ -44,6 +44,20 @@ echo "== TorchScript classifier on CSV, one client per owner"
 acc=$(accuracy "$tmp/cls.out")
 awk -v a="$acc" 'BEGIN { exit !(a > 0.9) }' || fail "csv accuracy $acc <= 0.9"
 
+echo "== the same across processes: server and clients load the file"
+timeout 120 "$fl" server "${csv[@]}" --model "$tmp/linear.pt" --clients 6 --clients-per-round 3 --rounds 3 \
+  --port 0 --port-file "$tmp/port" --token t > "$tmp/srv.out" 2> "$tmp/srv.err" &
+srv=$!
+for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+[ -s "$tmp/port" ] || { cat "$tmp/srv.err"; fail "server did not publish"; }
+timeout 120 "$fl" client "${csv[@]}" --model "$tmp/linear.pt" \
+  --partition by-owner --clients 6 --lr 0.1 --token t \
+  --upstream "127.0.0.1:$(cat "$tmp/port")" > /dev/null 2> "$tmp/cli.err" \
+  || { cat "$tmp/cli.err"; fail "clients"; }
+wait "$srv" || { cat "$tmp/srv.err"; fail "server"; }
+acc=$(accuracy "$tmp/srv.out")
+awk -v a="$acc" 'BEGIN { exit !(a > 0.8) }' || fail "server accuracy $acc"
+
 echo "== TorchScript regression on CSV (R^2 as the accuracy)"
 "$fl" sim --data-format csv --train-data "$tmp/rtrain.csv" \
   --test-data "$tmp/rtest.csv" --label-column 0 --task regression \
