@@ -44,6 +44,14 @@ federation& federation::use_strategy(const std::string& name,
   return *this;
 }
 
+federation& federation::use_strategy(std::shared_ptr<strategy> s) {
+  const auto name = s->name();
+  return use_strategy(name, [s](const strategy_settings&)
+                              -> caf::expected<std::shared_ptr<strategy>> {
+    return s;
+  });
+}
+
 federation& federation::log_level(std::string level) {
   level_ = std::move(level);
   return *this;

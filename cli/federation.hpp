@@ -72,6 +72,11 @@ public:
   /// selects it (`strategy.name`). Registration is process-wide.
   federation& use_strategy(const std::string& name, strategy_factory make);
 
+  /// Registers and selects one strategy object under its `name()`; every
+  /// run of this process that selects the name uses this object (and its
+  /// state, if it keeps any).
+  federation& use_strategy(std::shared_ptr<strategy> s);
+
   /// trace | debug | info | warn | error | off.
   federation& log_level(std::string level);
 

@@ -74,6 +74,8 @@ caf::expected<data_split> read_split(const data_source& src, bool train) {
     return err;
   const reader read = src.format == "idx" ? read_idx_array : read_npy;
   auto s = read_arrays(read, data, labels, src.task);
+  if (s && src.format == "idx")
+    add_channel_axis(*s);
   if (s && train && !src.owners.empty())
     if (auto err = attach_owners(read, src.owners, *s))
       return err;

@@ -75,7 +75,15 @@ caf::expected<data_split> read_idx(const std::string& samples_path,
   auto labels = read_idx_array(labels_path);
   if (!labels)
     return std::move(labels.error());
-  return make_split(*samples, *labels, task_kind::classification);
+  auto s = make_split(*samples, *labels, task_kind::classification);
+  if (s)
+    add_channel_axis(*s);
+  return s;
+}
+
+void add_channel_axis(data_split& s) {
+  if (s.sample_shape.size() == 2)
+    s.sample_shape.insert(s.sample_shape.begin(), 1);
 }
 
 } // namespace fl

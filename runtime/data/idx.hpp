@@ -17,9 +17,13 @@ namespace fl {
 /// magic or type, truncated or too long: with the path and byte offset).
 caf::expected<numeric_array> read_idx_array(const std::string& path);
 
+/// Gives images a channel axis as PyTorch models expect it: samples of
+/// shape [rows, cols] become [1, rows, cols] (no copy; other shapes stay).
+void add_channel_axis(data_split& s);
+
 /// Reads a sample file (first dimension = samples; u8 values are pixels
-/// scaled to [0, 1]) and its label file (one dimension, whole numbers)
-/// into a classification split.
+/// scaled to [0, 1]; images get a channel axis, [1, rows, cols]) and its
+/// label file (one dimension, whole numbers) into a classification split.
 /// Errors: as read_idx_array; `malformed_message` when the counts differ.
 caf::expected<data_split> read_idx(const std::string& samples_path,
                                    const std::string& labels_path);

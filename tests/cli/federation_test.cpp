@@ -101,6 +101,15 @@ TEST_CASE("a federation trains the built-in model on an application's "
   REQUIRE(result);
   CHECK(calls.load() == 3);
   CHECK(result->final_accuracy > 0.9);
+  // A strategy object instead of a factory: selected by its name.
+  strategy_settings s;
+  s.clients_per_round = 3;
+  s.quorum = 1;
+  fed.use_strategy(std::make_shared<counting_fedavg>(s, &calls));
+  CHECK(fed.settings().strategy.name == "counting");
+  auto again = fed.simulate();
+  REQUIRE(again);
+  CHECK(calls.load() == 6);
 }
 
 TEST_CASE("a federation reports bad settings and failed runs as errors "

@@ -24,7 +24,7 @@ TEST_CASE("Fashion-MNIST loads from the Debian package", "[data]") {
   REQUIRE(data);
   CHECK((*data)->train.count == 60000);
   CHECK((*data)->test.count == 10000);
-  CHECK((*data)->train.sample_shape == std::vector<int64_t>{28, 28});
+  CHECK((*data)->train.sample_shape == std::vector<int64_t>{1, 28, 28});
   CHECK((*data)->num_classes == 10);
   auto missing = load_fashion_mnist("/nonexistent");
   REQUIRE(!missing);

@@ -22,6 +22,24 @@ def forward(self, x):
   m.save(path);
 }
 
+void save_conv_module(const std::string& path, int64_t side,
+                      int64_t classes) {
+  torch::manual_seed(4);
+  const int64_t flat = 4 * (side - 2) * (side - 2);
+  torch::jit::Module m{"Conv"};
+  m.register_parameter("conv_w", torch::randn({4, 1, 3, 3}) * 0.3, false);
+  m.register_parameter("conv_b", torch::zeros({4}), false);
+  m.register_parameter("fc_w", torch::randn({classes, flat}) * 0.05, false);
+  m.register_parameter("fc_b", torch::zeros({classes}), false);
+  m.define(R"JIT(
+def forward(self, x):
+    h = torch.relu(torch.conv2d(x, self.conv_w, self.conv_b))
+    h = h.reshape([x.size(0), -1])
+    return torch.matmul(h, self.fc_w.t()) + self.fc_b
+)JIT");
+  m.save(path);
+}
+
 void save_summing_module(const std::string& path, int64_t inputs) {
   torch::jit::Module m{"Summing"};
   m.register_parameter("weight", torch::ones({inputs}), false);

@@ -16,6 +16,10 @@ namespace fl::test {
 void save_linear_module(const std::string& path, int64_t inputs,
                         int64_t outputs);
 
+/// A small CNN on [batch, 1, side, side] images: conv3x3(4) - relu -
+/// linear to `classes`, with the conv in TorchScript's own conv2d.
+void save_conv_module(const std::string& path, int64_t side, int64_t classes);
+
 /// A module whose forward returns one value per sample (no class axis).
 void save_summing_module(const std::string& path, int64_t inputs);
 

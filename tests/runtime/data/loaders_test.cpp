@@ -60,7 +60,8 @@ std::string message(const caf::error& err) {
 
 } // namespace
 
-TEST_CASE("IDX: a u8 sample file and its labels load with pixels scaled",
+TEST_CASE("IDX: a u8 image file and its labels load with pixels scaled "
+          "and a channel axis",
           "[data][idx]") {
   test::temp_dir dir;
   auto x = dir.write("x.idx", idx_bytes(0x08, {3, 2, 2},
@@ -70,7 +71,7 @@ TEST_CASE("IDX: a u8 sample file and its labels load with pixels scaled",
   auto s = read_idx(x, y);
   REQUIRE(s);
   CHECK(s->count == 3);
-  CHECK(s->sample_shape == std::vector<int64_t>{2, 2});
+  CHECK(s->sample_shape == std::vector<int64_t>{1, 2, 2});
   CHECK(s->features[1] == Approx(1.0));
   CHECK(s->features[2] == Approx(0.2));
   CHECK(s->labels == std::vector<int64_t>{2, 0, 1});

@@ -122,6 +122,37 @@ TEST_CASE("a TorchScript regression trains with MSE and reports R^2",
   CHECK((*fitted->params)[1] == Approx(-1.0).margin(0.15));
 }
 
+TEST_CASE("a TorchScript CNN trains on images with a channel axis",
+          "[torch][torchscript]") {
+  // 8 x 8 images [1, 8, 8]: class 0 lit in the top half, class 1 in the
+  // bottom half, plus noise.
+  auto d = std::make_shared<dataset>();
+  d->num_classes = 2;
+  std::mt19937_64 rng{9};
+  std::uniform_real_distribution<float> noise{0, 0.5f};
+  for (auto* s : {&d->train, &d->test}) {
+    s->count = 200;
+    s->sample_shape = {1, 8, 8};
+    for (int64_t i = 0; i < s->count; ++i) {
+      for (int p = 0; p < 64; ++p)
+        s->features.push_back(noise(rng) + ((p < 32) == (i % 2 == 0) ? 1 : 0));
+      s->labels.push_back(i % 2);
+    }
+  }
+  test::temp_dir dir;
+  const auto path = dir.path("conv.pt");
+  test::save_conv_module(path, 8, 2);
+  auto t = torch_trainer::make(torch_model_spec{path}, d);
+  INFO((t ? std::string{} : describe(t.error())));
+  REQUIRE(t);
+  const auto initial = (*t)->initial_params(0);
+  auto fitted = (*t)->fit(input(initial, 200));
+  REQUIRE(fitted);
+  auto after = (*t)->evaluate(span<const float>{*fitted->params});
+  REQUIRE(after);
+  CHECK(after->accuracy > 0.95);
+}
+
 TEST_CASE("TorchScript files that cannot train are refused clearly",
           "[torch][torchscript]") {
   test::temp_dir dir;
