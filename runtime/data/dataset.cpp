@@ -39,6 +39,19 @@ caf::expected<data_split> make_split(const numeric_array& x,
   return s;
 }
 
+caf::expected<data_split> read_split_files(array_reader read,
+                                           const std::string& samples,
+                                           const std::string& labels,
+                                           task_kind task) {
+  auto x = read(samples);
+  if (!x)
+    return std::move(x.error());
+  auto y = read(labels);
+  if (!y)
+    return std::move(y.error());
+  return make_split(*x, *y, task);
+}
+
 std::string to_string(task_kind x) {
   return x == task_kind::regression ? "regression" : "classification";
 }

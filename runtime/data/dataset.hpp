@@ -65,6 +65,16 @@ caf::expected<data_split> make_split(const numeric_array& samples,
                                      const numeric_array& labels,
                                      task_kind task);
 
+/// Reads an array file (IDX, .npy) into a numeric_array.
+using array_reader = caf::expected<numeric_array> (*)(const std::string&);
+
+/// `make_split` of the sample file and label file `read` reads.
+/// Errors: the reader's, then make_split's.
+caf::expected<data_split> read_split_files(array_reader read,
+                                           const std::string& samples,
+                                           const std::string& labels,
+                                           task_kind task);
+
 /// "classification" or "regression".
 std::string to_string(task_kind x);
 

@@ -12,8 +12,6 @@ namespace fl {
 
 namespace {
 
-using reader = caf::expected<numeric_array> (*)(const std::string&);
-
 caf::error need(const std::string& value, const std::string& key,
                 const std::string& format) {
   if (!value.empty())
@@ -22,20 +20,7 @@ caf::error need(const std::string& value, const std::string& key,
                        "data.format = " + format + " needs " + key);
 }
 
-/// A split from an array file of samples and one of labels.
-caf::expected<data_split> read_arrays(reader read, const std::string& samples,
-                                      const std::string& labels,
-                                      task_kind task) {
-  auto x = read(samples);
-  if (!x)
-    return std::move(x.error());
-  auto y = read(labels);
-  if (!y)
-    return std::move(y.error());
-  return make_split(*x, *y, task);
-}
-
-caf::error attach_owners(reader read, const std::string& path,
+caf::error attach_owners(array_reader read, const std::string& path,
                          data_split& train) {
   auto o = read(path);
   if (!o)
@@ -72,8 +57,8 @@ caf::expected<data_split> read_split(const data_source& src, bool train) {
   }
   if (auto err = need(labels, prefix + "_labels", src.format))
     return err;
-  const reader read = src.format == "idx" ? read_idx_array : read_npy;
-  auto s = read_arrays(read, data, labels, src.task);
+  const array_reader read = src.format == "idx" ? read_idx_array : read_npy;
+  auto s = read_split_files(read, data, labels, src.task);
   if (s && src.format == "idx")
     add_channel_axis(*s);
   if (s && train && !src.owners.empty())

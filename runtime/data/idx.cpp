@@ -69,13 +69,8 @@ caf::expected<numeric_array> read_idx_array(const std::string& path) {
 
 caf::expected<data_split> read_idx(const std::string& samples_path,
                                    const std::string& labels_path) {
-  auto samples = read_idx_array(samples_path);
-  if (!samples)
-    return std::move(samples.error());
-  auto labels = read_idx_array(labels_path);
-  if (!labels)
-    return std::move(labels.error());
-  auto s = make_split(*samples, *labels, task_kind::classification);
+  auto s = read_split_files(read_idx_array, samples_path, labels_path,
+                            task_kind::classification);
   if (s)
     add_channel_axis(*s);
   return s;
