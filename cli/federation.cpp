@@ -53,7 +53,7 @@ federation& federation::use_strategy(std::shared_ptr<strategy> s) {
 }
 
 federation& federation::log_level(std::string level) {
-  level_ = std::move(level);
+  cfg_.output.log_level = std::move(level);
   return *this;
 }
 
@@ -80,7 +80,7 @@ caf::expected<federation_result> federation::run(role r) {
     return err;
   if (auto err = cli::validate_plugins(cfg_))
     return err;
-  auto log = make_loggers(level_);
+  auto log = make_loggers(cfg_.output.log_level, cfg_.output.log_file);
   if (!log)
     return std::move(log.error());
   // The runners log their errors; the last one becomes the returned error,
@@ -88,7 +88,7 @@ caf::expected<federation_result> federation::run(role r) {
   auto errors = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1);
   errors->set_level(spdlog::level::err);
   errors->set_pattern("%v");
-  const auto shown = spdlog::level::from_str(level_);
+  const auto shown = spdlog::level::from_str(cfg_.output.log_level);
   for (const auto& l : {log->node, log->wire, log->train}) {
     for (const auto& sink : l->sinks())
       sink->set_level(shown);

@@ -38,7 +38,7 @@ struct federation_result {
 ///   auto result = fed.simulate();            // caf::expected
 ///
 /// Not thread-safe: one run at a time per object. Runs log through spdlog
-/// at `log_level` ("warn" unless changed) to stderr.
+/// to stderr (and `output.log_file`) at `output.log_level`.
 class federation {
 public:
   /// Every setting at its default (workload W1: FedAvg on Fashion-MNIST).
@@ -77,7 +77,7 @@ public:
   /// state, if it keeps any).
   federation& use_strategy(std::shared_ptr<strategy> s);
 
-  /// trace | debug | info | warn | error | off.
+  /// trace | debug | info | warn | error | off (`output.log_level`).
   federation& log_level(std::string level);
 
   /// Server and `federation.clients` clients in this process.
@@ -104,7 +104,6 @@ private:
   node_config cfg_;
   trainer_factory trainer_;
   std::shared_ptr<const dataset> data_;
-  std::string level_ = "warn";
 };
 
 } // namespace fl

@@ -439,9 +439,9 @@ caf::error load_table(node_config& cfg, const toml::table& tbl,
   return caf::none;
 }
 
-/// A model path as runtime/training/network.hpp recognises one (core
-/// cannot depend on training, so the rule is repeated here).
-bool looks_like_model_file(const std::string& m) {
+} // namespace
+
+bool is_model_file(const std::string& m) {
   auto ends = [&](const std::string& suffix) {
     return m.size() > suffix.size()
            && m.compare(m.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -449,6 +449,8 @@ bool looks_like_model_file(const std::string& m) {
   return m.find('/') != std::string::npos || ends(".pt") || ends(".pth")
          || ends(".ts");
 }
+
+namespace {
 
 bool one_of(const std::string& x, std::initializer_list<const char*> xs) {
   for (auto* y : xs)
@@ -677,7 +679,7 @@ caf::error validate(const node_config& c) {
   if (c.federation.eval_every < 0 || c.federation.eval_workers < 0)
     return bad("federation.eval_every and eval_workers must be >= 0");
   if (!one_of(c.training.model, {"mlp", "cnn", "synthetic"})
-      && !looks_like_model_file(c.training.model))
+      && !is_model_file(c.training.model))
     return bad("training.model must be mlp, cnn, synthetic or the path of a "
                "TorchScript file (.pt), got '"
                + c.training.model + "'");

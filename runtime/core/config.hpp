@@ -215,6 +215,10 @@ std::string to_toml(const node_config& cfg);
 /// Every setting of `cfg` as one JSON object {"section.name": value, ...}.
 std::string to_json(const node_config& cfg);
 
+/// Whether `training.model` names a TorchScript file rather than a
+/// built-in model: a name with a '/' or ending in .pt, .pth or .ts.
+bool is_model_file(const std::string& model);
+
 /// Checks ranges and cross-field rules (e.g. quorum in (0, 1]).
 /// Errors: `invalid_config` naming the first bad setting.
 caf::error validate(const node_config& cfg);

@@ -3,6 +3,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include "runtime/core/config.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/data/numeric_array.hpp"
 #include "runtime/training/models.hpp"
@@ -74,11 +75,6 @@ private:
   torch::jit::Module module_;
 };
 
-/// The first line of a LibTorch exception (the rest is a C++ backtrace).
-std::string first_line(const std::string& what) {
-  return what.substr(0, what.find('\n'));
-}
-
 caf::expected<std::unique_ptr<network>> load_script(const std::string& path) {
   torch::jit::Module module;
   try {
@@ -86,7 +82,7 @@ caf::expected<std::unique_ptr<network>> load_script(const std::string& path) {
   } catch (const std::exception& e) {
     return make_fl_error(errc::io_error,
                          "cannot load the TorchScript model '" + path
-                           + "': " + first_line(e.what()));
+                           + "': " + torch_error_text(e));
   }
   if (!module.find_method("forward"))
     return make_fl_error(errc::invalid_config,
@@ -114,21 +110,15 @@ caf::expected<std::unique_ptr<network>> load_script(const std::string& path) {
 
 } // namespace
 
-bool is_torchscript_path(const std::string& model) {
-  auto ends = [&](const std::string& suffix) {
-    return model.size() > suffix.size()
-           && model.compare(model.size() - suffix.size(), suffix.size(),
-                            suffix)
-                == 0;
-  };
-  return model.find('/') != std::string::npos || ends(".pt") || ends(".pth")
-         || ends(".ts");
+std::string torch_error_text(const std::exception& e) {
+  const std::string what = e.what();
+  return what.substr(0, what.find('\n'));
 }
 
 caf::expected<std::unique_ptr<network>>
 make_network(const std::string& model, const std::vector<int64_t>& input_shape,
              int64_t outputs) {
-  if (is_torchscript_path(model))
+  if (is_model_file(model))
     return load_script(model);
   const auto inputs = shape_numel(input_shape);
   auto net = make_model(model, inputs, outputs);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <exception>
 #include <memory>
 #include <string>
 #include <utility>
@@ -33,7 +34,7 @@ public:
 };
 
 /// What to build: a built-in name ("mlp", "cnn") or the path of a
-/// TorchScript file (a name with a '/' or ending in .pt / .pth / .ts).
+/// TorchScript file (see `is_model_file` in runtime/core/config.hpp).
 /// `input_shape` is one sample's shape and `outputs` the number of classes
 /// (or regression targets); the built-in models size their first and last
 /// layers from them (the CNN needs 28 x 28 samples).
@@ -44,7 +45,9 @@ caf::expected<std::unique_ptr<network>>
 make_network(const std::string& model, const std::vector<int64_t>& input_shape,
              int64_t outputs);
 
-/// Whether `model` names a TorchScript file rather than a built-in model.
-bool is_torchscript_path(const std::string& model);
+/// The first line of a LibTorch exception's message (the rest is a C++
+/// backtrace that means nothing to a user).
+std::string torch_error_text(const std::exception& e);
+
 
 } // namespace fl

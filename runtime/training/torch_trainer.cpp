@@ -65,11 +65,6 @@ std::string shape_text(c10::IntArrayRef sizes) {
   return out + "]";
 }
 
-/// The first line of a LibTorch exception (the rest is a backtrace).
-std::string first_line(const std::string& what) {
-  return what.substr(0, what.find('\n'));
-}
-
 /// Sum of squared deviations of the targets from their mean.
 double total_variance(const torch::Tensor& y) {
   auto yd = y.to(torch::kFloat64);
@@ -117,7 +112,7 @@ torch_trainer::make(const torch_model_spec& spec,
     return make_fl_error(errc::invalid_config,
                          "model '" + spec.model + "' fails on a batch of shape "
                            + shape_text(x.sizes()) + ": "
-                           + first_line(e.what()));
+                           + torch_error_text(e));
   }
   const auto got = shape_text(out.sizes());
   if (!regression && (out.dim() != 2 || out.size(0) != n
@@ -170,7 +165,7 @@ caf::expected<fit_output> torch_trainer::fit(const fit_input& in) {
   } catch (const std::exception& e) {
     return make_fl_error(errc::training_failed,
                          "model '" + spec_.model
-                           + "' failed to train: " + first_line(e.what()));
+                           + "' failed to train: " + torch_error_text(e));
   }
 }
 
@@ -286,7 +281,7 @@ caf::expected<eval_output> torch_trainer::evaluate(span<const float> params) {
   } catch (const std::exception& e) {
     return make_fl_error(errc::training_failed,
                          "model '" + spec_.model
-                           + "' failed to evaluate: " + first_line(e.what()));
+                           + "' failed to evaluate: " + torch_error_text(e));
   }
 }
 
@@ -314,7 +309,7 @@ torch_trainer::evaluate_samples(span<const float> params,
   } catch (const std::exception& e) {
     return make_fl_error(errc::training_failed,
                          "model '" + spec_.model
-                           + "' failed to evaluate: " + first_line(e.what()));
+                           + "' failed to evaluate: " + torch_error_text(e));
   }
 }
 
