@@ -126,16 +126,16 @@ caf::expected<federation_result> federation::run(role r) {
   federation_result result;
   result.rounds = out.logs->rounds->records();
   result.versions = out.logs->versions->records();
-  for (const auto& rec : result.rounds)
-    if (rec.test_accuracy >= 0) {
-      result.final_accuracy = rec.test_accuracy;
-      result.final_loss = rec.test_loss;
-    }
-  for (const auto& rec : result.versions)
-    if (rec.test_accuracy >= 0) {
-      result.final_accuracy = rec.test_accuracy;
-      result.final_loss = rec.test_loss;
-    }
+  // The last evaluated model, whichever mode ran (one log stays empty).
+  auto take_last_evaluated = [&result](const auto& records) {
+    for (const auto& rec : records)
+      if (rec.test_accuracy >= 0) {
+        result.final_accuracy = rec.test_accuracy;
+        result.final_loss = rec.test_loss;
+      }
+  };
+  take_last_evaluated(result.rounds);
+  take_last_evaluated(result.versions);
   result.wall_seconds = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - start)
                           .count();

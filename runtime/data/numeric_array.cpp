@@ -62,14 +62,19 @@ caf::expected<std::vector<uint8_t>> read_file_bytes(const std::string& path) {
 
 namespace {
 
-/// Element `i` of `a` as a double, honouring the file's byte order.
-double value_at(const numeric_array& a, int64_t i) {
+/// Copies element `i` of `a` into `raw` in the machine's byte order (the
+/// machine is little-endian: x86-64, aarch64; big-endian input is swapped).
+void load_element(const numeric_array& a, int64_t i, uint8_t (&raw)[8]) {
   const size_t size = element_size(a.type);
-  uint8_t raw[8];
   const uint8_t* src = a.bytes.data() + a.offset + static_cast<size_t>(i) * size;
-  // The machine is little-endian (x86-64, aarch64): swap big-endian input.
   for (size_t k = 0; k < size; ++k)
     raw[k] = a.big_endian ? src[size - 1 - k] : src[k];
+}
+
+/// Element `i` of `a` as a double.
+double value_at(const numeric_array& a, int64_t i) {
+  uint8_t raw[8];
+  load_element(a, i, raw);
   switch (a.type) {
     case element_type::u8:
       return raw[0];
@@ -131,9 +136,7 @@ caf::expected<std::vector<int64_t>> to_integers(const numeric_array& a) {
       // Through a double would round ids above 2^53.
       int64_t v;
       uint8_t raw[8];
-      const uint8_t* src = a.bytes.data() + a.offset + static_cast<size_t>(i) * 8;
-      for (size_t k = 0; k < 8; ++k)
-        raw[k] = a.big_endian ? src[7 - k] : src[k];
+      load_element(a, i, raw);
       std::memcpy(&v, raw, 8);
       out[i] = v;
       continue;

@@ -94,10 +94,8 @@ torch_trainer::make(const torch_model_spec& spec,
   auto net = make_network(spec.model, data->train.sample_shape, outputs);
   if (!net)
     return std::move(net.error());
-  auto resolved = spec;
-  resolved.loss = loss;
   std::unique_ptr<torch_trainer> t{
-    new torch_trainer(resolved, std::move(*net), std::move(data))};
+    new torch_trainer(spec.model, std::move(*net), std::move(data))};
   // Probe: one forward on two samples, so a model that does not fit the
   // data fails here with the shapes, not inside a worker later.
   one_torch_thread();
@@ -132,10 +130,9 @@ torch_trainer::make(const torch_model_spec& spec,
   return t;
 }
 
-torch_trainer::torch_trainer(torch_model_spec spec,
-                             std::unique_ptr<network> net,
+torch_trainer::torch_trainer(std::string model, std::unique_ptr<network> net,
                              std::shared_ptr<const dataset> data)
-  : spec_(std::move(spec)),
+  : model_(std::move(model)),
     net_(std::move(net)),
     flat_(bind_flat(net_->state())),
     data_(std::move(data)),
@@ -164,7 +161,7 @@ caf::expected<fit_output> torch_trainer::fit(const fit_input& in) {
     return fit_checked(in);
   } catch (const std::exception& e) {
     return make_fl_error(errc::training_failed,
-                         "model '" + spec_.model
+                         "model '" + model_
                            + "' failed to train: " + torch_error_text(e));
   }
 }
@@ -280,7 +277,7 @@ caf::expected<eval_output> torch_trainer::evaluate(span<const float> params) {
     return score(test_x_, test_y_);
   } catch (const std::exception& e) {
     return make_fl_error(errc::training_failed,
-                         "model '" + spec_.model
+                         "model '" + model_
                            + "' failed to evaluate: " + torch_error_text(e));
   }
 }
@@ -308,7 +305,7 @@ torch_trainer::evaluate_samples(span<const float> params,
                  train_y_.index_select(0, idx));
   } catch (const std::exception& e) {
     return make_fl_error(errc::training_failed,
-                         "model '" + spec_.model
+                         "model '" + model_
                            + "' failed to evaluate: " + torch_error_text(e));
   }
 }
@@ -358,7 +355,7 @@ std::vector<float> torch_trainer::initial_params(uint64_t seed) {
   // A fresh network: the seeded initialisation of a built-in model, the
   // stored values of a TorchScript file (not this trainer's, which train).
   torch::manual_seed(seed);
-  auto fresh = make_network(spec_.model, data_->train.sample_shape, outputs());
+  auto fresh = make_network(model_, data_->train.sample_shape, outputs());
   if (!fresh)
     return std::vector<float>(flat_.data(), flat_.data() + flat_.size());
   auto flat = bind_flat((*fresh)->state());

@@ -54,7 +54,9 @@ public:
   std::vector<float> initial_params(uint64_t seed) override;
 
 private:
-  torch_trainer(torch_model_spec spec, std::unique_ptr<network> net,
+  /// The loss follows from the task (checked in make): cross-entropy for
+  /// a classification, MSE for a regression.
+  torch_trainer(std::string model, std::unique_ptr<network> net,
                 std::shared_ptr<const dataset> data);
 
   caf::expected<fit_output> fit_checked(const fit_input& in);
@@ -67,7 +69,7 @@ private:
 
   int64_t outputs() const;
 
-  torch_model_spec spec_;
+  std::string model_; ///< the built-in name or TorchScript path
   std::unique_ptr<network> net_;
   flat_model flat_; ///< net_'s parameters live here
   std::shared_ptr<const dataset> data_;
