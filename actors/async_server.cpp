@@ -543,12 +543,14 @@ caf::error start_logical(async_actor* self) {
                          "a FedBuff run on a logical clock needs "
                          "--max-updates > 0");
   std::vector<fedbuff_schedule::client> clients;
-  for (const auto& id : st.members.alive_ids()) {
-    auto i = st.cfg.speed.find(id);
-    const double factor = i == st.cfg.speed.end() ? 1.0 : i->second;
-    clients.push_back({id, static_cast<double>(std::max<uint64_t>(
-                             st.members.find(id)->num_samples, 1))
-                             * factor});
+  for (const auto& m : st.members.alive_view()) {
+    auto index = client_index(m.id);
+    const double factor = st.cfg.profiles && index
+                            ? st.cfg.profiles->speed(*index)
+                            : 1.0;
+    clients.push_back(
+      {m.id, static_cast<double>(std::max<uint64_t>(m.num_samples, 1))
+               * factor});
   }
   const auto k = std::max<uint64_t>(st.cfg.buffer_k, 1);
   const auto buffers = (st.cfg.max_updates + k - 1) / k;

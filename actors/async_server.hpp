@@ -16,6 +16,7 @@
 #include "runtime/core/config.hpp"
 #include "runtime/core/flat_model.hpp"
 #include "runtime/core/logging.hpp"
+#include "runtime/federation/client_profiles.hpp"
 #include "runtime/aggregation/staleness.hpp"
 
 namespace fl {
@@ -88,8 +89,8 @@ struct async_server_settings {
   /// out (the run stays complete, not reproducible).
   bool logical_clock = false;
   /// Logical clock: a member's training takes its announced samples times
-  /// its factor here (1 when absent), e.g. the simulated stragglers'.
-  std::unordered_map<std::string, double> speed;
+  /// its speed factor here (simulated clients; null or another id: 1).
+  std::shared_ptr<const client_profiles> profiles;
   uint64_t seed = 0; ///< logical clock: orders idle members
   std::shared_ptr<async_log> log_sink; ///< optional
 };

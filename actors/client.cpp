@@ -174,18 +174,14 @@ void start_eval(client_actor* self, const client_settings& s,
 caf::behavior client_behavior(client_actor* self, client_settings s,
                               caf::actor upstream, caf::actor pool,
                               loggers log) {
-  join_msg join;
-  join.node_id = s.id;
-  join.role = node_role::client;
-  join.capabilities = {"train"};
-  join.num_samples = s.samples ? s.samples->size() : 0;
-  join.layout_hash = s.layout.hash();
-  join.numel = s.layout.numel();
-  send_env(self, upstream, std::move(join));
-  if (s.compression.method != "none")
-    self->state.comp = std::make_shared<compressor>(
-      s.compression, s.layout.numel(),
-      s.seed * 0x9e3779b97f4a7c15ull + std::hash<std::string>{}(s.id));
+  if (s.welcomed_in) {
+    self->state.welcomed = true;
+    self->state.mode = *s.welcomed_in;
+  } else {
+    send_env(self, upstream,
+             client_join(s.id, s.samples ? s.samples->size() : 0, s.layout));
+  }
+  self->state.comp = s.comp ? s.comp : make_client_compressor(s);
   return {
     [=](deliver_atom, envelope& env) {
       auto& st = self->state;
@@ -248,6 +244,26 @@ caf::behavior client_behavior(client_actor* self, client_settings s,
 }
 
 } // namespace
+
+join_msg client_join(const std::string& id, uint64_t num_samples,
+                     const model_layout& layout) {
+  join_msg join;
+  join.node_id = id;
+  join.role = node_role::client;
+  join.capabilities = {"train"};
+  join.num_samples = num_samples;
+  join.layout_hash = layout.hash();
+  join.numel = layout.numel();
+  return join;
+}
+
+std::shared_ptr<compressor> make_client_compressor(const client_settings& s) {
+  if (s.compression.method == "none")
+    return nullptr;
+  return std::make_shared<compressor>(
+    s.compression, s.layout.numel(),
+    s.seed * 0x9e3779b97f4a7c15ull + std::hash<std::string>{}(s.id));
+}
 
 caf::actor spawn_client(caf::actor_system& sys, client_settings s,
                         caf::actor upstream, caf::actor pool, loggers log) {

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "messages/types.hpp"
 #include "runtime/core/logging.hpp"
 #include "runtime/training/trainer.hpp"
 #include "runtime/training/update_transforms.hpp"
@@ -36,7 +38,23 @@ struct client_settings {
   compression_settings compression;
   /// A simulated Byzantine client ("none": honest).
   byzantine_settings attack;
+  /// Set when a host of virtual clients starts it for one task: it was
+  /// joined and welcomed in this mode already, so it sends no Join and
+  /// asks for no model when it starts.
+  std::optional<federation_mode> welcomed_in;
+  /// Its compressor when someone else keeps it between fits (a host of
+  /// virtual clients); null = the client makes its own.
+  std::shared_ptr<compressor> comp;
 };
+
+/// The Join of client `id` training on `num_samples` samples of a model of
+/// `layout`.
+join_msg client_join(const std::string& id, uint64_t num_samples,
+                     const model_layout& layout);
+
+/// The compressor client `s` uses (null for "none"), seeded by its id so
+/// that a client's compression is the same wherever it runs.
+std::shared_ptr<compressor> make_client_compressor(const client_settings& s);
 
 /// Spawns a client: it joins `upstream` (a server, scheduler or upstream
 /// connector). The Welcome's mode decides how it works: sync (passive: on

@@ -20,6 +20,7 @@
 #include "runtime/aggregation/strategy.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "runtime/federation/client_evaluations.hpp"
+#include "runtime/federation/client_profiles.hpp"
 #include "runtime/federation/membership.hpp"
 
 namespace fl {
@@ -56,12 +57,13 @@ inline join_request join_request_of(const join_msg& j) {
 }
 
 /// Admits the join `j` that came from `route` into `members`; a local route
-/// is monitored (its down_msg is the loss). A refused join is logged and
+/// is monitored once (its down_msg is the loss of all its members). A refused join is logged and
 /// answered with an Error that says why. Returns whether it was admitted.
 template <class Self>
 bool admit(Self* self, membership& members, const caf::actor& route,
            const join_msg& j, const loggers& log) {
   auto req = join_request_of(j);
+  const bool new_route = !members.knows_route(route.address());
   auto outcome = members.join(req, route);
   if (outcome != join_outcome::admitted && outcome != join_outcome::rejoined) {
     auto why = members.explain(outcome, req);
@@ -69,7 +71,9 @@ bool admit(Self* self, membership& members, const caf::actor& route,
     refuse_join(self, route, j.node_id, join_error_code(outcome), why);
     return false;
   }
-  if (route.node() == self->node())
+  // One monitor per route: a host of a million virtual clients is one
+  // route, and CAF keeps monitors in a list it scans.
+  if (new_route && route.node() == self->node())
     self->monitor(route);
   return true;
 }
@@ -117,11 +121,28 @@ inline double client_eval_weight(const membership& members,
 }
 
 /// The live members as a strategy sees them (id and announced samples).
-inline std::vector<client_info> available_clients(const membership& members) {
-  std::vector<client_info> out;
-  for (auto& id : members.alive_ids())
-    out.push_back(client_info{id, members.find(id)->num_samples});
-  return out;
+inline const std::vector<client_info>&
+available_clients(const membership& members) {
+  return members.alive_view();
+}
+
+/// The live members that may be sampled now: all of them, or with
+/// `profiles` those of its simulated clients online at its clock (members
+/// with other ids count as online). The filtered list is made in `scratch`.
+inline const std::vector<client_info>&
+online_clients(const membership& members, const client_profiles* profiles,
+               std::vector<client_info>& scratch) {
+  const auto& all = members.alive_view();
+  if (!profiles || profiles->always_online())
+    return all;
+  const double t = profiles->now();
+  scratch.clear();
+  for (const auto& m : all) {
+    auto index = client_index(m.id);
+    if (!index || profiles->online(*index, t))
+      scratch.push_back(m);
+  }
+  return scratch;
 }
 
 /// Starts client-side evaluation `key` (a round, or a model version) of

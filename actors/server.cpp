@@ -296,7 +296,17 @@ void start_round(server_actor* self) {
     finish(self);
     return;
   }
-  auto sampled = st.strat->configure_fit(next, available_clients(st.members));
+  std::vector<client_info> online;
+  auto sampled = st.strat->configure_fit(
+    next, online_clients(st.members, st.cfg.profiles.get(), online));
+  if (sampled.empty() && st.members.alive() > 0) {
+    // Every member is offline: try again shortly.
+    st.log.node->info("no client online for round {}; retrying in 1 s",
+                      next);
+    st.current = phase::waiting;
+    self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
+    return;
+  }
   if (sampled.empty()) {
     st.log.node->warn("no client available for round {}; waiting for joins",
                       next);
@@ -725,6 +735,10 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
     },
     [self](client_eval_deadline_atom, uint64_t round) {
       close_client_eval(self, round);
+    },
+    [self](retry_atom) {
+      if (self->state.current == phase::waiting)
+        start_round(self);
     },
     [self](stop_atom) {
       auto& st = self->state;

@@ -13,6 +13,7 @@
 #include "runtime/aggregation/model_guard.hpp"
 #include "runtime/core/flat_model.hpp"
 #include "runtime/core/logging.hpp"
+#include "runtime/federation/client_profiles.hpp"
 #include "runtime/aggregation/strategy.hpp"
 #include "runtime/storage/strategy_state.hpp"
 
@@ -72,6 +73,9 @@ using round_log = record_log<round_record>;
 
 struct server_settings {
   std::string id = "server";
+  /// Simulated clients' online windows: only clients online now are
+  /// sampled (null = every live member may be).
+  std::shared_ptr<const client_profiles> profiles;
   uint64_t rounds = 30;
   /// Round 1 starts once this many clients have joined.
   uint64_t min_clients = 1;

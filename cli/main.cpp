@@ -15,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "cli/launch.hpp"
 #include "cli/options.hpp"
+#include "cli/client_roster.hpp"
 #include "cli/setup.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/logging.hpp"

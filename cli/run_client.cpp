@@ -1,9 +1,10 @@
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/client.hpp"
+#include "actors/virtual_clients.hpp"
 #include "actors/training_pool.hpp"
 #include "actors/upstream_connector.hpp"
+#include "cli/client_roster.hpp"
 #include "cli/commands.hpp"
 #include "cli/edges.hpp"
 #include "cli/setup.hpp"
@@ -30,12 +31,17 @@ int run_client(const node_config& cfg, const loggers& log,
   const auto total = cfg.federation.total_clients > 0
                        ? static_cast<uint64_t>(cfg.federation.total_clients)
                        : first + count;
-  auto clients = make_clients(cfg, *training, first, count, total);
-  if (!clients) {
-    log.node->error("{}", describe(clients.error()));
+  auto roster = client_roster::make(cfg, *training, first, count, total);
+  if (!roster) {
+    log.node->error("{}", describe(roster.error()));
     return 2;
   }
-  log_simulated_attackers(*clients, log);
+  (*roster)->log_attackers(log);
+  auto profiles = make_profiles(cfg, total);
+  if (!profiles) {
+    log.node->error("{}", describe(profiles.error()));
+    return 2;
+  }
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
   auto upstream = spawn_upstream_connector(sys, *us, log);
@@ -43,21 +49,22 @@ int run_client(const node_config& cfg, const loggers& log,
     sys, static_cast<size_t>(cfg.training.workers), training->make, log);
   log.node->info("hosting {} client(s) [{}, {}) joining {}", count, first,
                  first + count, cfg.node.upstream);
-  int failures = 0;
+  caf::error failure;
   {
+    // One host stands for all of this process's clients (a client is an
+    // actor only while it has a task); it ends when all got their Exit.
     caf::scoped_actor self{sys};
-    for (auto& c : *clients)
-      self->monitor(spawn_client(sys, std::move(c), upstream, pool, log));
-    for (uint64_t i = 0; i < count; ++i)
-      self->receive([&](caf::down_msg& dm) {
-        if (dm.reason && dm.reason != caf::exit_reason::normal)
-          ++failures;
-      });
+    self->monitor(spawn_virtual_clients(
+      sys, (*roster)->host_settings(*profiles), upstream, pool, log));
+    self->receive([&](caf::down_msg& dm) {
+      if (dm.reason && dm.reason != caf::exit_reason::normal)
+        failure = dm.reason;
+    });
   }
   caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(upstream, caf::exit_reason::user_shutdown);
-  if (failures > 0) {
-    log.node->error("{} client(s) ended with an error", failures);
+  if (failure) {
+    log.node->error("the clients ended with an error: {}", describe(failure));
     return 1;
   }
   log.node->info("all clients finished");

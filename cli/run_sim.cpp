@@ -3,9 +3,10 @@
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/client.hpp"
+#include "actors/virtual_clients.hpp"
 #include "actors/server.hpp"
 #include "actors/training_pool.hpp"
+#include "cli/client_roster.hpp"
 #include "cli/commands.hpp"
 #include "cli/edges.hpp"
 #include "cli/setup.hpp"
@@ -29,12 +30,17 @@ int run_sim(const node_config& cfg, const loggers& log,
     return 2;
   }
   const auto n = static_cast<uint64_t>(cfg.federation.clients);
-  auto clients = make_clients(cfg, *training, 0, n, n);
-  if (!clients) {
-    log.node->error("{}", describe(clients.error()));
+  auto roster = client_roster::make(cfg, *training, 0, n, n);
+  if (!roster) {
+    log.node->error("{}", describe(roster.error()));
     return 2;
   }
-  log_simulated_attackers(*clients, log);
+  (*roster)->log_attackers(log);
+  auto profiles = make_profiles(cfg, n);
+  if (!profiles) {
+    log.node->error("{}", describe(profiles.error()));
+    return 2;
+  }
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
   auto start = std::chrono::steady_clock::now();
@@ -54,7 +60,7 @@ int run_sim(const node_config& cfg, const loggers& log,
     sys, static_cast<size_t>(cfg.training.workers), training->make, log);
   auto spawned = spawn_server_for(sys, cfg, n, std::move(initial->first),
                                   evaluator, logs, log, initial->second,
-                                  "sim");
+                                  "sim", *profiles);
   if (!spawned) {
     log.node->error("{}", describe(spawned.error()));
     caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
@@ -62,8 +68,10 @@ int run_sim(const node_config& cfg, const loggers& log,
     return 2;
   }
   auto server = *spawned;
-  for (auto& c : *clients)
-    spawn_client(sys, std::move(c), server, pool, log);
+  // Clients are records until sampled (actors/virtual_clients.hpp), so a
+  // million of them fit in one process.
+  spawn_virtual_clients(sys, (*roster)->host_settings(*profiles), server,
+                        pool, log);
   auto reason = await_end(sys, server);
   caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);

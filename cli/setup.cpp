@@ -67,87 +67,6 @@ caf::expected<training_setup> make_training(const node_config& cfg,
     shared};
 }
 
-namespace {
-
-caf::expected<partition> make_partition(const node_config& cfg,
-                                        const training_setup& training,
-                                        uint64_t total) {
-  const auto seed = static_cast<uint64_t>(cfg.federation.seed);
-  if (!training.data) {
-    // Synthetic: 600 consecutive sample indices per client.
-    partition p(total);
-    for (uint64_t c = 0; c < total; ++c)
-      for (int64_t k = 0; k < 600; ++k)
-        p[c].push_back(static_cast<int64_t>(c) * 600 + k);
-    return p;
-  }
-  const auto& train = training.data->train;
-  const auto& labels = train.labels;
-  const auto& d = cfg.data;
-  const auto samples = static_cast<uint64_t>(train.count);
-  if (d.partition == "iid")
-    return partition_iid(samples, total, seed);
-  if (d.partition == "iid-unbalanced")
-    return partition_iid_unbalanced(samples, total, d.unbalance_sigma, seed);
-  if (d.partition == "by-owner")
-    return partition_by_owner(train.owners, total);
-  if (training.data->task == task_kind::regression)
-    return make_fl_error(errc::invalid_config,
-                         "--partition " + d.partition
-                           + " splits by class; a regression dataset can "
-                             "use iid, iid-unbalanced or by-owner");
-  if (d.partition == "shards")
-    return partition_shards(labels, total,
-                            static_cast<uint64_t>(d.shards_per_client), seed);
-  if (d.partition == "dirichlet")
-    return partition_dirichlet(labels, total, d.dirichlet_alpha, seed,
-                               static_cast<uint64_t>(d.dirichlet_min_samples));
-  return partition_labels(labels, total,
-                          static_cast<uint64_t>(d.labels_per_client), seed);
-}
-
-/// Whether global client `i` is a straggler: a seeded, per-client draw, so
-/// every process agrees and the same clients are slow in every mode.
-bool is_straggler(const node_config& cfg, uint64_t i) {
-  if (cfg.federation.straggler_fraction <= 0)
-    return false;
-  std::mt19937_64 rng{static_cast<uint64_t>(cfg.federation.seed) * 7919u + i};
-  return std::uniform_real_distribution<double>{0, 1}(rng)
-         < cfg.federation.straggler_fraction;
-}
-
-/// Whether global client `i` is Byzantine (a seeded draw of its own, so
-/// that stragglers and attackers are chosen independently).
-bool is_byzantine(const node_config& cfg, uint64_t i) {
-  if (cfg.federation.byzantine_fraction <= 0)
-    return false;
-  std::mt19937_64 rng{static_cast<uint64_t>(cfg.federation.seed) * 104729u
-                      + i + 0xb12a47u};
-  return std::uniform_real_distribution<double>{0, 1}(rng)
-         < cfg.federation.byzantine_fraction;
-}
-
-/// Splits off the last `share` of a client's samples (after a seeded
-/// shuffle) as its held-out set; at least one sample stays for training.
-std::pair<std::vector<int64_t>, std::vector<int64_t>>
-split_holdout(std::vector<int64_t> samples, double share, uint64_t seed) {
-  if (share <= 0 || samples.size() < 2)
-    return {std::move(samples), {}};
-  std::mt19937_64 rng{seed};
-  std::shuffle(samples.begin(), samples.end(), rng);
-  auto held = static_cast<size_t>(
-    std::ceil(share * static_cast<double>(samples.size())));
-  held = std::min(held, samples.size() - 1);
-  std::vector<int64_t> out(samples.end() - static_cast<long>(held),
-                           samples.end());
-  samples.resize(samples.size() - held);
-  std::sort(samples.begin(), samples.end());
-  std::sort(out.begin(), out.end());
-  return {std::move(samples), std::move(out)};
-}
-
-} // namespace
-
 strategy_settings strategy_settings_of(const node_config& cfg) {
   strategy_settings s;
   const auto& x = cfg.strategy;
@@ -227,93 +146,6 @@ uint64_t eval_workers(const node_config& cfg) {
   if (cfg.federation.eval_workers > 0)
     return static_cast<uint64_t>(cfg.federation.eval_workers);
   return std::max(1u, std::thread::hardware_concurrency() / 4);
-}
-
-caf::expected<std::vector<client_settings>>
-make_clients(const node_config& cfg, const training_setup& training,
-             uint64_t first, uint64_t count, uint64_t total) {
-  auto parts = make_partition(cfg, training, total);
-  if (!parts)
-    return std::move(parts.error());
-  std::vector<client_settings> result;
-  const auto layout = training.make()->layout();
-  fit_config fit;
-  fit.epochs = cfg.training.epochs;
-  fit.batch_size = cfg.training.batch_size;
-  fit.lr = cfg.training.lr;
-  fit.momentum = cfg.training.momentum;
-  fit.weight_decay = cfg.training.weight_decay;
-  fit.prox_mu = cfg.training.prox_mu;
-  const auto compression = compression_of(cfg);
-  for (uint64_t i = first; i < first + count; ++i) {
-    client_settings s;
-    s.id = "client-" + std::to_string(i);
-    s.slowdown = is_straggler(cfg, i) ? cfg.federation.straggler_slowdown : 1;
-    auto [train, held] = split_holdout(
-      std::move((*parts)[i]), cfg.data.holdout,
-      static_cast<uint64_t>(cfg.federation.seed) * 31337u + i);
-    s.samples = std::make_shared<const std::vector<int64_t>>(std::move(train));
-    if (!held.empty())
-      s.holdout = std::make_shared<const std::vector<int64_t>>(
-        std::move(held));
-    s.compression = compression;
-    if (is_byzantine(cfg, i))
-      s.attack = byzantine_settings{cfg.federation.byzantine_attack,
-                                    cfg.federation.byzantine_scale, i};
-    s.fit = fit;
-    s.layout = layout;
-    s.seed = static_cast<uint64_t>(cfg.federation.seed);
-    result.push_back(std::move(s));
-  }
-  return result;
-}
-
-void log_simulated_attackers(const std::vector<client_settings>& clients,
-                             const loggers& log) {
-  std::string ids;
-  size_t n = 0;
-  std::string attack;
-  for (const auto& c : clients)
-    if (c.attack.attack != "none") {
-      ids += (n++ == 0 ? "" : ", ") + c.id;
-      attack = c.attack.attack;
-    }
-  if (n > 0)
-    log.node->warn("{} of {} simulated clients are Byzantine ({}): {}", n,
-                   clients.size(), attack, ids);
-}
-
-int print_partition_report(const node_config& cfg, uint64_t total) {
-  if (cfg.training.model == "synthetic") {
-    std::fprintf(stderr, "the synthetic model has no labelled data\n");
-    return 2;
-  }
-  auto data = load_dataset(data_source_of(cfg));
-  if (!data) {
-    std::fprintf(stderr, "%s\n", describe(data.error()).c_str());
-    return 2;
-  }
-  if ((*data)->task == task_kind::regression) {
-    std::fprintf(stderr, "a regression dataset has no classes to report\n");
-    return 2;
-  }
-  training_setup setup{nullptr, *data};
-  auto parts = make_partition(cfg, setup, total);
-  if (!parts) {
-    std::fprintf(stderr, "%s\n", describe(parts.error()).c_str());
-    return 2;
-  }
-  std::printf("partition %s of %zu training samples over %llu clients "
-              "(seed %lld)\n",
-              cfg.data.partition.c_str(),
-              static_cast<size_t>((*data)->train.count),
-              static_cast<unsigned long long>(total),
-              static_cast<long long>(cfg.federation.seed));
-  std::fputs(partition_report(*parts, (*data)->train.labels,
-                              (*data)->num_classes)
-               .c_str(),
-             stdout);
-  return 0;
 }
 
 server_settings make_server_settings(const node_config& cfg) {
@@ -465,7 +297,8 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
                  uint64_t min_clients, flat_model initial,
                  caf::actor evaluator, const run_logs& logs,
                  const loggers& log, resume_point from,
-                 const std::string& command) {
+                 const std::string& command,
+                 std::shared_ptr<const client_profiles> profiles) {
   auto folder = make_folder(cfg, log);
   if (!folder)
     return std::move(folder.error());
@@ -486,6 +319,7 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
     s.manifest = run_manifest(cfg, command);
     s.resident_limit = static_cast<uint64_t>(cfg.federation.clients_per_round);
     s.initial_state = std::move(*state);
+    s.profiles = std::move(profiles);
     return spawn_server(sys, s, *strat, std::move(initial),
                         std::move(evaluator), log);
   }
@@ -500,10 +334,7 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
   s.seed = static_cast<uint64_t>(cfg.federation.seed);
   s.strat = *strat;
   s.initial_state = std::move(*state);
-  for (uint64_t i = 0; i < static_cast<uint64_t>(cfg.federation.clients); ++i)
-    if (is_straggler(cfg, i))
-      s.speed["client-" + std::to_string(i)]
-        = cfg.federation.straggler_slowdown;
+  s.profiles = std::move(profiles);
   return spawn_async_server(sys, s, std::move(initial), std::move(evaluator),
                             log);
 }

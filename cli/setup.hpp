@@ -10,6 +10,7 @@
 #include "actors/client.hpp"
 #include "actors/server.hpp"
 #include "runtime/core/config.hpp"
+#include "runtime/federation/client_profiles.hpp"
 #include "runtime/data/dataset_loader.hpp"
 #include "runtime/aggregation/strategy_registry.hpp"
 #include "runtime/compression/compressor.hpp"
@@ -46,23 +47,6 @@ struct node_plugins {
 caf::expected<training_setup> make_training(const node_config& cfg,
                                             const node_plugins& plug = {});
 
-/// Settings of the clients with global indices [first, first + count) of a
-/// federation of `total` clients: ids "client-<index>", and their data from
-/// the partitioner named in `cfg.data` (seeded), so the same client gets the
-/// same data whichever process hosts it.
-/// Errors: from the partitioner (e.g. too few samples).
-caf::expected<std::vector<client_settings>>
-make_clients(const node_config& cfg, const training_setup& training,
-             uint64_t first, uint64_t count, uint64_t total);
-
-/// Says, loudly, which simulated clients attack (when any do).
-void log_simulated_attackers(const std::vector<client_settings>& clients,
-                             const loggers& log);
-
-/// Prints the partition of the whole federation (per-client sample and
-/// class counts) to stdout. Returns the process exit code.
-int print_partition_report(const node_config& cfg, uint64_t total);
-
 /// The strategy settings `cfg` describes ([strategy], plus sampling and
 /// the clients' learning rate).
 strategy_settings strategy_settings_of(const node_config& cfg);
@@ -92,6 +76,9 @@ struct run_logs {
 
 /// Spawns the server for `cfg.federation.mode` (sync: FedAvg rounds; async:
 /// FedAsync; fedbuff: FedBuff) with `min_clients` joins to wait for.
+/// `profiles` (simulation only: it shares the clients' clock) keeps
+/// offline clients out of the sync server's samples and gives the FedBuff
+/// logical clock each client's speed.
 /// Errors: the aggregator cannot be built (aggregation.device = cuda
 /// without a usable GPU).
 /// Where a resumed server continues from (zeros for a fresh start).
@@ -117,7 +104,8 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
                  uint64_t min_clients, flat_model initial,
                  caf::actor evaluator, const run_logs& logs,
                  const loggers& log, resume_point from = {},
-                 const std::string& command = "server");
+                 const std::string& command = "server",
+                 std::shared_ptr<const client_profiles> profiles = nullptr);
 
 /// The initial global model: the trainer's seeded initialisation, or with
 /// `output.resume` the checkpoint (whose layout must match the trainer's).

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
+#include <unordered_map>
 
 #include "runtime/core/errors.hpp"
 
@@ -14,21 +16,42 @@ fedavg::fedavg(uint64_t clients_per_round, double quorum, uint64_t seed)
 std::vector<std::string>
 fedavg::configure_fit(uint64_t round,
                       const std::vector<client_info>& available) {
-  std::vector<std::string> ids;
-  ids.reserve(available.size());
-  for (const auto& c : available)
-    ids.push_back(c.id);
-  // Sort first so the sample depends only on the set of clients, not on the
-  // order in which they joined.
-  std::sort(ids.begin(), ids.end());
-  std::mt19937_64 rng{seed_ * 1000003u + round};
-  const auto k = std::min<size_t>(clients_per_round_, ids.size());
-  // Partial Fisher-Yates: the first k positions are a uniform sample.
-  for (size_t i = 0; i < k; ++i) {
-    std::uniform_int_distribution<size_t> pick{i, ids.size() - 1};
-    std::swap(ids[i], ids[pick(rng)]);
+  // Positions in id order, so the sample depends only on the set of clients,
+  // not on the order in which they joined. Members arrive sorted; anything
+  // else is ordered here first.
+  auto by_id = [](const client_info& x, const client_info& y) {
+    return x.id < y.id;
+  };
+  std::vector<size_t> order;
+  if (!std::is_sorted(available.begin(), available.end(), by_id)) {
+    order.resize(available.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+      return available[x].id < available[y].id;
+    });
   }
-  ids.resize(k);
+  auto at = [&](size_t i) -> const std::string& {
+    return available[order.empty() ? i : order[i]].id;
+  };
+  std::mt19937_64 rng{seed_ * 1000003u + round};
+  const auto n = available.size();
+  const auto k = std::min<size_t>(clients_per_round_, n);
+  // Partial Fisher-Yates over positions, with the swaps kept in a map: the
+  // same sample as swapping in a full array, in O(k) time and memory.
+  std::unordered_map<size_t, size_t> moved;
+  auto slot = [&](size_t i) {
+    auto m = moved.find(i);
+    return m == moved.end() ? i : m->second;
+  };
+  std::vector<std::string> ids;
+  ids.reserve(k);
+  for (size_t i = 0; i < k; ++i) {
+    std::uniform_int_distribution<size_t> pick{i, n - 1};
+    const auto j = pick(rng);
+    const auto chosen = slot(j);
+    moved[j] = slot(i);
+    ids.push_back(at(chosen));
+  }
   return ids;
 }
 

@@ -24,18 +24,13 @@
 
 #include <caf/error.hpp>
 
+#include "runtime/aggregation/client_info.hpp"
 #include "runtime/aggregation/robust.hpp"
 #include "runtime/aggregation/server_optimizer.hpp"
 #include "runtime/core/config_map.hpp"
 #include "runtime/core/train_metrics.hpp"
 
 namespace fl {
-
-/// A client the server may sample.
-struct client_info {
-  std::string id;
-  uint64_t num_samples = 0;
-};
 
 /// An update the server accepted and folded into the round's sum.
 struct fit_result {
@@ -83,8 +78,11 @@ public:
   /// Short name for logs and metrics, e.g. "fedavg".
   virtual std::string name() const = 0;
 
-  /// Picks the clients to train in `round` (1-based) from `available`.
-  /// Deterministic for a given seed, round and input.
+  /// Picks the clients to train in `round` (1-based) from `available`, the
+  /// members that can train now, in id order (so a sample depends on the
+  /// set of clients, not on the order they joined). Deterministic for a
+  /// given seed, round and input; with a million members, pick by index
+  /// rather than copying the list.
   virtual std::vector<std::string>
   configure_fit(uint64_t round, const std::vector<client_info>& available) = 0;
 

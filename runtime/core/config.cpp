@@ -111,6 +111,28 @@ const std::vector<setting>& settings() {
     FL_SETTING("federation.straggler_slowdown", "straggler-slowdown",
                for_sim | for_client, federation.straggler_slowdown,
                "stragglers take this many times longer"),
+    FL_SETTING("federation.speed_sigma", "speed-sigma", for_sim | for_client,
+               federation.speed_sigma,
+               "clients' compute time factors are log-normal with median 1 "
+               "and this sigma (0 = as measured)"),
+    FL_SETTING("federation.availability", "availability",
+               for_sim | for_client, federation.availability,
+               "share of time each client is online (1 = always): online "
+               "for that share of every --availability-period, at a seeded "
+               "phase"),
+    FL_SETTING("federation.availability_period_s", "availability-period",
+               for_sim | for_client, federation.availability_period_s,
+               "seconds of one online/offline cycle"),
+    FL_SETTING("federation.client_trace", "client-trace",
+               for_sim | for_client, federation.client_trace,
+               "CSV with the header client,speed,availability: per client "
+               "a compute time factor and online windows 'start-end;...' in "
+               "seconds (empty = always); clients not listed follow the "
+               "seeded profile"),
+    FL_SETTING("federation.time_scale", "sim-time-scale",
+               for_sim | for_client, federation.time_scale,
+               "simulated seconds per wall-clock second (for online "
+               "windows)"),
     FL_SETTING("federation.byzantine_fraction", "byzantine-fraction",
                for_sim | for_client, federation.byzantine_fraction,
                "share of simulated clients that are malicious (chosen by "
@@ -657,6 +679,14 @@ caf::error validate(const node_config& c) {
     return bad("federation.straggler_fraction must be in [0, 1]");
   if (c.federation.straggler_slowdown < 1)
     return bad("federation.straggler_slowdown must be >= 1");
+  if (!(c.federation.speed_sigma >= 0 && c.federation.speed_sigma <= 4))
+    return bad("federation.speed_sigma must be in [0, 4]");
+  if (!(c.federation.availability > 0 && c.federation.availability <= 1))
+    return bad("federation.availability must be in (0, 1]");
+  if (!(c.federation.availability_period_s > 0))
+    return bad("federation.availability_period_s must be > 0");
+  if (!(c.federation.time_scale > 0 && c.federation.time_scale < 1e9))
+    return bad("federation.time_scale must be > 0");
   if (!(c.async.alpha > 0 && c.async.alpha <= 1))
     return bad("async.alpha must be in (0, 1]");
   if (!one_of(c.async.staleness, {"constant", "polynomial", "hinge"}))

@@ -55,6 +55,17 @@ struct node_config {
     bool eval_skip_superseded = false;
     double straggler_fraction = 0;  ///< share of clients that are slow (seeded)
     double straggler_slowdown = 5;  ///< how many times slower they are
+    /// Heterogeneity of simulated clients (runtime/federation/
+    /// client_profiles.hpp): log-normal compute time factors with this
+    /// sigma (0 = all as measured)...
+    double speed_sigma = 0;
+    /// ...online for this share of every availability period (1 = always)...
+    double availability = 1;
+    double availability_period_s = 60;
+    /// ...or per client from a trace (CSV client,speed,availability).
+    std::string client_trace;
+    /// Simulated seconds per wall-clock second (online windows, traces).
+    double time_scale = 1;
     /// Share of simulated clients that are Byzantine (chosen by seed, like
     /// stragglers) and what they send instead of their update.
     double byzantine_fraction = 0;

@@ -4,42 +4,12 @@
 #include <cstdlib>
 
 #include "runtime/core/errors.hpp"
+#include "runtime/core/text_fields.hpp"
 #include "runtime/data/numeric_array.hpp"
 
 namespace fl {
 
 namespace {
-
-std::string trim(const std::string& x) {
-  auto first = x.find_first_not_of(" \t\r");
-  if (first == std::string::npos)
-    return {};
-  auto last = x.find_last_not_of(" \t\r");
-  auto out = x.substr(first, last - first + 1);
-  if (out.size() >= 2 && out.front() == '"' && out.back() == '"')
-    out = out.substr(1, out.size() - 2);
-  return out;
-}
-
-std::vector<std::string> split_fields(const std::string& line) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    auto comma = line.find(',', start);
-    out.push_back(trim(line.substr(start, comma - start)));
-    if (comma == std::string::npos)
-      return out;
-    start = comma + 1;
-  }
-}
-
-bool parse_number(const std::string& text, double& out) {
-  if (text.empty())
-    return false;
-  char* end = nullptr;
-  out = std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size() && std::isfinite(out);
-}
 
 /// The index named by `column` ("" = `fallback`): a header name or a
 /// 0-based index. Returns -1 when unknown.
@@ -85,7 +55,7 @@ caf::expected<data_split> read_csv(const std::string& path,
                                                 : eol - pos);
     pos = eol == std::string::npos ? text.size() : eol + 1;
     ++line_no;
-    if (trim(line).empty())
+    if (trim_field(line).empty())
       continue;
     auto cells = split_fields(line);
     if (fields == 0) {

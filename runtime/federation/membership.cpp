@@ -7,24 +7,45 @@ namespace fl {
 membership::membership(model_layout layout, uint32_t protocol)
   : layout_(std::move(layout)), protocol_(protocol) {}
 
+void membership::set_alive(entry& e, bool alive) {
+  if (e.info.alive == alive)
+    return;
+  e.info.alive = alive;
+  if (alive) {
+    ++alive_;
+    alive_samples_ += e.info.num_samples;
+  } else {
+    --alive_;
+    alive_samples_ -= e.info.num_samples;
+  }
+  view_stale_ = true;
+}
+
 join_outcome membership::join(const join_request& req,
                               const caf::actor& route) {
   if (req.protocol != protocol_)
     return join_outcome::bad_protocol;
   if (req.layout_hash != layout_.hash() || req.numel != layout_.numel())
     return join_outcome::layout_mismatch;
-  auto i = members_.find(req.node_id);
-  if (i == members_.end()) {
-    members_.emplace(req.node_id, member_info{route, req.num_samples, true});
-    ++alive_;
+  auto i = slot_of_.find(req.node_id);
+  if (i == slot_of_.end()) {
+    const auto slot = static_cast<uint32_t>(members_.size());
+    members_.push_back(entry{req.node_id, member_info{route, 0, false}});
+    slot_of_.emplace(req.node_id, slot);
+    members_.back().info.num_samples = req.num_samples;
+    set_alive(members_.back(), true);
+    by_route_[route.address()].push_back(slot);
     return join_outcome::admitted;
   }
-  auto& m = i->second;
-  if (m.alive && m.route != route)
+  auto& e = members_[i->second];
+  if (e.info.alive && e.info.route != route)
     return join_outcome::id_in_use;
-  if (!m.alive)
-    ++alive_;
-  m = member_info{route, req.num_samples, true};
+  set_alive(e, false); // re-counted below with the new sample count
+  if (e.info.route != route)
+    by_route_[route.address()].push_back(i->second);
+  e.info.route = route;
+  e.info.num_samples = req.num_samples;
+  set_alive(e, true);
   return join_outcome::rejoined;
 }
 
@@ -50,36 +71,68 @@ std::string membership::explain(join_outcome x,
 }
 
 bool membership::lose(const std::string& id) {
-  auto i = members_.find(id);
-  if (i == members_.end() || !i->second.alive)
+  auto i = slot_of_.find(id);
+  if (i == slot_of_.end() || !members_[i->second].info.alive)
     return false;
-  i->second.alive = false;
-  --alive_;
+  set_alive(members_[i->second], false);
   return true;
 }
 
 const member_info* membership::find(const std::string& id) const {
-  auto i = members_.find(id);
-  return i != members_.end() && i->second.alive ? &i->second : nullptr;
+  auto i = slot_of_.find(id);
+  if (i == slot_of_.end())
+    return nullptr;
+  const auto& e = members_[i->second];
+  return e.info.alive ? &e.info : nullptr;
 }
 
 std::vector<std::string>
 membership::routed_by(const caf::actor_addr& addr) const {
   std::vector<std::string> ids;
-  for (const auto& [id, m] : members_)
-    if (m.alive && m.route.address() == addr)
-      ids.push_back(id);
+  auto r = by_route_.find(addr);
+  if (r == by_route_.end())
+    return ids;
+  auto& slots = r->second;
+  costs_.visited += slots.size();
+  // Keep only the slots still routed here (a member may have moved).
+  slots.erase(std::remove_if(slots.begin(), slots.end(),
+                             [&](uint32_t s) {
+                               return members_[s].info.route.address()
+                                      != addr;
+                             }),
+              slots.end());
+  for (auto s : slots)
+    if (members_[s].info.alive)
+      ids.push_back(members_[s].id);
+  if (slots.empty())
+    by_route_.erase(r);
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+const std::vector<client_info>& membership::alive_view() const {
+  if (!view_stale_)
+    return view_;
+  view_.clear();
+  view_.reserve(alive_);
+  for (const auto& e : members_)
+    if (e.info.alive)
+      view_.push_back(client_info{e.id, e.info.num_samples});
+  std::sort(view_.begin(), view_.end(),
+            [](const client_info& x, const client_info& y) {
+              return x.id < y.id;
+            });
+  costs_.visited += members_.size();
+  ++costs_.rebuilds;
+  view_stale_ = false;
+  return view_;
 }
 
 std::vector<std::string> membership::alive_ids() const {
   std::vector<std::string> ids;
   ids.reserve(alive_);
-  for (const auto& [id, m] : members_)
-    if (m.alive)
-      ids.push_back(id);
-  std::sort(ids.begin(), ids.end());
+  for (const auto& m : alive_view())
+    ids.push_back(m.id);
   return ids;
 }
 
@@ -108,10 +161,7 @@ double membership::sample_budget(const std::vector<std::string>& ids,
 }
 
 uint64_t membership::alive_samples() const {
-  uint64_t n = 0;
-  for (const auto& kv : members_)
-    n += kv.second.alive ? kv.second.num_samples : 0;
-  return n;
+  return alive_samples_;
 }
 
 } // namespace fl

@@ -8,6 +8,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 
+#include "runtime/aggregation/client_info.hpp"
 #include "runtime/core/model_layout.hpp"
 
 namespace fl {
@@ -38,11 +39,23 @@ struct member_info {
   bool alive = true;
 };
 
+/// What the membership's bulk operations have cost so far: entries visited
+/// by scans and sorts of the live set. Tests check by these counts that no
+/// path scans every member per client (a million members join, leave and
+/// are sampled in linear time).
+struct membership_costs {
+  uint64_t visited = 0; ///< entries read by routed_by() and view rebuilds
+  uint64_t rebuilds = 0; ///< times the sorted view of live members was made
+};
+
 /// The members of one serving actor (server, async server, scheduler):
 /// admission (protocol, id uniqueness, model layout), losses and re-joins.
 /// A plain class with no actor inside: the actor owns one and tells it what
 /// happened. Lookups, joins and losses are O(1) on average; the count of
-/// live members is kept, never recounted.
+/// live members and their samples are kept, never recounted; the members of
+/// one route are indexed by route, so losing a connector (or a host of
+/// virtual clients) costs its own members only; the sorted list of live
+/// members is made once and reused until the live set changes.
 class membership {
 public:
   /// `layout` is the model every member must train; `protocol` the wire
@@ -60,14 +73,25 @@ public:
   /// Marks `id` lost. Returns false if it was unknown or already lost.
   bool lose(const std::string& id);
 
+  /// Whether any member ever joined through the actor at `addr` (a route
+  /// needs watching once, not once per member it carries).
+  bool knows_route(const caf::actor_addr& addr) const {
+    return by_route_.count(addr) > 0;
+  }
+
   /// The live member `id`, or null.
   const member_info* find(const std::string& id) const;
 
   /// Ids of the live members routed through the actor at `addr` (one local
-  /// client, or every client behind one connector).
+  /// client, or every client behind one connector), in id order. Costs the
+  /// number of members that route ever carried, not the whole membership.
   std::vector<std::string> routed_by(const caf::actor_addr& addr) const;
 
-  /// Ids of all live members, in id order (deterministic sampling).
+  /// The live members in id order (deterministic sampling). Made when the
+  /// live set changed since the last call, else the same list.
+  const std::vector<client_info>& alive_view() const;
+
+  /// Ids of all live members, in id order.
   std::vector<std::string> alive_ids() const;
 
   /// The most samples the live member `id` may claim in one update: what it
@@ -93,12 +117,31 @@ public:
   size_t alive() const noexcept { return alive_; }
   size_t size() const noexcept { return members_.size(); }
   const model_layout& layout() const noexcept { return layout_; }
+  const membership_costs& costs() const noexcept { return costs_; }
 
 private:
+  struct entry {
+    std::string id;
+    member_info info;
+  };
+
+  void set_alive(entry& e, bool alive);
+
   model_layout layout_;
   uint32_t protocol_;
-  std::unordered_map<std::string, member_info> members_;
+  /// Members by slot; a slot is never reused (a member that leaves stays,
+  /// lost, and re-joins into its slot).
+  std::vector<entry> members_;
+  std::unordered_map<std::string, uint32_t> slot_of_;
+  /// Slots that joined through each route (a slot whose route changed
+  /// since is skipped, and dropped, when that route is read).
+  mutable std::unordered_map<caf::actor_addr, std::vector<uint32_t>>
+    by_route_;
   size_t alive_ = 0;
+  uint64_t alive_samples_ = 0;
+  mutable std::vector<client_info> view_;
+  mutable bool view_stale_ = true;
+  mutable membership_costs costs_;
 };
 
 } // namespace fl

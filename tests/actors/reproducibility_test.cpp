@@ -151,7 +151,9 @@ models run_fedbuff(size_t clients, uint64_t order_seed) {
   s.exit_grace_s = 1;
   s.logical_clock = true;
   s.seed = 3;
-  s.speed["client-1"] = 2.5; // a straggler
+  auto profiles = std::make_shared<client_profiles>(profile_settings{});
+  profiles->set(1, 2.5, {}); // client-1 is a straggler
+  s.profiles = profiles;
   s.detached_aggregation = false;
   s.folder = std::shared_ptr<aggregator>{make_cpu_aggregator(1)};
   auto server = spawn_async_server(d.sys, s,

@@ -9,6 +9,7 @@
 #include "actors/client.hpp"
 #include "actors/server.hpp"
 #include "actors/training_pool.hpp"
+#include "cli/client_roster.hpp"
 #include "cli/setup.hpp"
 #include "runtime/data/fmnist.hpp"
 #include "messages/system_config.hpp"
@@ -40,9 +41,9 @@ TEST_CASE("a 3-round MLP federation on Fashion-MNIST lowers the test loss",
   cfg.federation.clients_per_round = 5;
   auto training = cli::make_training(cfg);
   REQUIRE(training);
-  auto clients = cli::make_clients(cfg, *training, 0, 100, 100);
-  REQUIRE(static_cast<bool>(clients));
-  CHECK(clients->front().samples->size() == 600);
+  auto roster = cli::client_roster::make(cfg, *training, 0, 100, 100);
+  REQUIRE(static_cast<bool>(roster));
+  CHECK((*roster)->settings(0).samples->size() == 600);
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
   test::log_capture logs;
@@ -59,8 +60,8 @@ TEST_CASE("a 3-round MLP federation on Fashion-MNIST lowers the test loss",
   auto server = spawn_server(sys, settings,
                              std::make_shared<fedavg>(5, 1.0, 0),
                              std::move(initial), evaluator, logs.log());
-  for (auto& c : *clients)
-    spawn_client(sys, c, server, pool, logs.log());
+  for (uint64_t i = 0; i < 100; ++i)
+    spawn_client(sys, (*roster)->settings(i), server, pool, logs.log());
   // Execute
   caf::scoped_actor self{sys};
   self->monitor(server);
