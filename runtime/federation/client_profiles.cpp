@@ -79,6 +79,8 @@ client_profiles::client_profiles(profile_settings s)
   : cfg_(s), origin_(std::chrono::steady_clock::now()) {}
 
 double client_profiles::now() const {
+  if (clock_)
+    return clock_();
   const std::chrono::duration<double> t
     = std::chrono::steady_clock::now() - origin_;
   return t.count() * cfg_.time_scale;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -87,6 +88,10 @@ public:
   /// start): the time online windows are read at.
   double now() const;
 
+  /// Reads simulated time from `now` instead of the wall clock (tests
+  /// drive the time by hand).
+  void set_clock(std::function<double()> now) { clock_ = std::move(now); }
+
   /// Whether every client is always online (sampling needs no filter).
   bool always_online() const noexcept;
 
@@ -106,6 +111,7 @@ private:
 
   profile_settings cfg_;
   std::chrono::steady_clock::time_point origin_;
+  std::function<double()> clock_; ///< null: the wall clock
   std::unordered_map<uint64_t, traced> trace_;
   bool traced_windows_ = false;
   bool traced_speeds_ = false;

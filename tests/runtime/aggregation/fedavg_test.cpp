@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <random>
+#include <set>
+
 #include "runtime/core/errors.hpp"
 #include "runtime/aggregation/fedavg.hpp"
 
@@ -31,6 +35,34 @@ TEST_CASE("FedAvg samples k distinct clients, reproducibly", "[fedavg]") {
   fedavg other_seed{10, 1.0, 1};
   CHECK(other_seed.configure_fit(1, clients(100)) != a);
   CHECK(s.configure_fit(1, clients(3)).size() == 3);
+}
+
+TEST_CASE("FedAvg's sparse sampling picks what a full Fisher-Yates picks",
+          "[fedavg]") {
+  // The sample the engine always drew: shuffle the first k of the sorted
+  // ids in place. The sampler now keeps only the k swaps it makes.
+  auto dense = [](std::vector<client_info> xs, size_t k, uint64_t seed,
+                  uint64_t round) {
+    std::vector<std::string> ids;
+    for (const auto& x : xs)
+      ids.push_back(x.id);
+    std::sort(ids.begin(), ids.end());
+    std::mt19937_64 rng{seed * 1000003u + round};
+    k = std::min(k, ids.size());
+    for (size_t i = 0; i < k; ++i) {
+      std::uniform_int_distribution<size_t> pick{i, ids.size() - 1};
+      std::swap(ids[i], ids[pick(rng)]);
+    }
+    ids.resize(k);
+    return ids;
+  };
+  for (size_t n : {1, 7, 100, 5000})
+    for (size_t k : {1, 3, 10, 200})
+      for (uint64_t round : {1, 2, 9}) {
+        fedavg s{k, 1.0, 4};
+        CHECK(s.configure_fit(round, clients(n)) == dense(clients(n), k, 4,
+                                                          round));
+      }
 }
 
 TEST_CASE("FedAvg weighs by sample count and enforces the quorum",

@@ -98,3 +98,70 @@ TEST_CASE("an update may claim at most the samples announced at join",
   CHECK(m.sample_limit("c1", 100) == 100);
   CHECK(m.sample_limit("stranger", 0) == 0);
 }
+
+TEST_CASE("a route's members are found without scanning the others",
+          "[membership][scale]") {
+  // Prepare: 100,000 members behind route a (a host of virtual clients),
+  // 10 behind route b.
+  routes r;
+  membership m{small_layout(), 2};
+  const int n = 100000;
+  for (int i = 0; i < n; ++i)
+    REQUIRE(m.join(req("v" + std::to_string(i)), r.a)
+            == join_outcome::admitted);
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(m.join(req("b" + std::to_string(i)), r.b)
+            == join_outcome::admitted);
+  CHECK(m.costs().visited == 0); // joins scan nothing
+  // Execute: route b goes down, its members are lost one by one.
+  auto ids = m.routed_by(r.b.address());
+  for (const auto& id : ids)
+    CHECK(m.lose(id));
+  // Assert: only b's 10 entries were read.
+  CHECK(ids.size() == 10);
+  CHECK(m.costs().visited == 10);
+  CHECK(m.alive() == static_cast<size_t>(n));
+  CHECK(m.alive_samples() == static_cast<uint64_t>(n) * 10);
+}
+
+TEST_CASE("the sorted list of live members is made once per change",
+          "[membership][scale]") {
+  routes r;
+  membership m{small_layout(), 2};
+  for (int i = 0; i < 1000; ++i)
+    REQUIRE(m.join(req("c" + std::to_string(i)), r.a)
+            == join_outcome::admitted);
+  // 50 rounds of sampling read the same list.
+  for (int round = 0; round < 50; ++round)
+    REQUIRE(m.alive_view().size() == 1000);
+  CHECK(m.costs().rebuilds == 1);
+  CHECK(std::is_sorted(m.alive_view().begin(), m.alive_view().end(),
+                       [](const client_info& x, const client_info& y) {
+                         return x.id < y.id;
+                       }));
+  // A loss changes the live set: one more rebuild, then reuse again.
+  REQUIRE(m.lose("c7"));
+  for (int round = 0; round < 50; ++round)
+    REQUIRE(m.alive_view().size() == 999);
+  CHECK(m.costs().rebuilds == 2);
+}
+
+TEST_CASE("a member that moves to another route is found only there",
+          "[membership]") {
+  routes r;
+  membership m{small_layout(), 2};
+  REQUIRE(m.join(req("c1"), r.a) == join_outcome::admitted);
+  REQUIRE(m.join(req("c2"), r.a) == join_outcome::admitted);
+  CHECK(m.knows_route(r.a.address()));
+  CHECK_FALSE(m.knows_route(r.b.address()));
+  REQUIRE(m.lose("c1"));
+  REQUIRE(m.join(req("c1"), r.b) == join_outcome::rejoined);
+  CHECK(m.routed_by(r.a.address()) == std::vector<std::string>{"c2"});
+  CHECK(m.routed_by(r.b.address()) == std::vector<std::string>{"c1"});
+  // Back to a: listed once, not twice.
+  REQUIRE(m.lose("c1"));
+  REQUIRE(m.join(req("c1"), r.a) == join_outcome::rejoined);
+  CHECK(m.routed_by(r.a.address())
+        == std::vector<std::string>{"c1", "c2"});
+  CHECK(m.routed_by(r.b.address()).empty());
+}
