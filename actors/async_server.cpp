@@ -585,8 +585,15 @@ void logical_dispatch(async_actor* self) {
     auto model = n < mine.size()
                    ? run.models.find(run.plan.tasks()[mine[n]].base)
                    : run.models.end();
-    if (!st.members.find(id) || model == run.models.end()) {
-      ++it; // no task left for it, or its base is not made yet
+    if (!st.members.find(id) || n >= mine.size()) {
+      // Lost, or no task left for it in the plan: it never gets one, so it
+      // leaves the ready set (a million idle members must not be scanned
+      // at every dispatch).
+      it = run.ready.erase(it);
+      continue;
+    }
+    if (model == run.models.end()) {
+      ++it; // its base is not made yet
       continue;
     }
     it = run.ready.erase(it);
