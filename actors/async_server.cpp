@@ -66,7 +66,9 @@ struct held_update {
 struct logical_run {
   fedbuff_schedule plan;
   std::unordered_map<std::string, size_t> next; ///< member -> its next task
-  std::set<std::string> ready;                  ///< asked for work, in id order
+  /// Members that asked for work, by the base (buffers applied) their next
+  /// task trains on: a dispatch reads only the bases that exist.
+  std::map<uint64_t, std::set<std::string>> ready;
   std::set<size_t> undispatched;                ///< task indexes
   std::map<uint64_t, model_state> models;       ///< buffers applied -> model
   uint64_t open = 0;                            ///< the buffer being summed
@@ -573,50 +575,63 @@ caf::error start_logical(async_actor* self) {
   return caf::none;
 }
 
+void logical_hand_out(async_actor* self, const std::string& id,
+                      const model_state& model);
+
 void logical_dispatch(async_actor* self) {
   auto& st = self->state;
   auto& run = *st.logical;
   if (st.current != phase::serving || st.evals.blocked())
     return;
-  for (auto it = run.ready.begin(); it != run.ready.end();) {
-    const auto id = *it;
-    const auto& mine = run.plan.tasks_of(id);
-    const auto n = run.next[id];
-    auto model = n < mine.size()
-                   ? run.models.find(run.plan.tasks()[mine[n]].base)
-                   : run.models.end();
-    if (!st.members.find(id) || n >= mine.size()) {
-      // Lost, or no task left for it in the plan: it never gets one, so it
-      // leaves the ready set (a million idle members must not be scanned
-      // at every dispatch).
-      it = run.ready.erase(it);
-      continue;
-    }
+  for (auto bucket = run.ready.begin(); bucket != run.ready.end();) {
+    auto model = run.models.find(bucket->first);
     if (model == run.models.end()) {
-      ++it; // its base is not made yet
+      ++bucket; // that base is not made yet
       continue;
     }
-    it = run.ready.erase(it);
-    const auto task = mine[n];
-    ++run.next[id];
-    run.undispatched.erase(task);
-    auto& l = st.leases[id];
-    l.holds_model = true;
-    l.id = st.next_lease++;
-    l.task = task;
-    l.version = model->second.version;
-    ++st.active;
-    model_msg m;
-    m.model_version = model->second.version;
-    if (st.cfg.strat)
-      m.config = st.cfg.strat->fit_config(model->second.version, id);
-    m.model.layout = st.layout;
-    m.model.values = model->second.values;
-    m.model.owner = model->second.owner;
-    deliver_to(self, st.members, id, std::move(m));
-    self->delayed_send(self, to_timespan(st.cfg.update_deadline_s),
-                       deadline_atom::value, id, l.id);
+    for (const auto& id : bucket->second)
+      logical_hand_out(self, id, model->second);
+    bucket = run.ready.erase(bucket);
   }
+}
+
+/// Member `id` asked for work: it waits for the base of its next task (a
+/// member with no task left, or lost, gets none).
+void logical_ready(async_actor* self, const std::string& id) {
+  auto& st = self->state;
+  auto& run = *st.logical;
+  const auto& mine = run.plan.tasks_of(id);
+  const auto n = run.next[id];
+  if (!st.members.find(id) || n >= mine.size())
+    return;
+  run.ready[run.plan.tasks()[mine[n]].base].insert(id);
+}
+
+/// Hands member `id` its next planned task on `model`.
+void logical_hand_out(async_actor* self, const std::string& id,
+                      const model_state& model) {
+  auto& st = self->state;
+  auto& run = *st.logical;
+  if (!st.members.find(id))
+    return;
+  const auto task = run.plan.tasks_of(id)[run.next[id]++];
+  run.undispatched.erase(task);
+  auto& l = st.leases[id];
+  l.holds_model = true;
+  l.id = st.next_lease++;
+  l.task = task;
+  l.version = model.version;
+  ++st.active;
+  model_msg m;
+  m.model_version = model.version;
+  if (st.cfg.strat)
+    m.config = st.cfg.strat->fit_config(model.version, id);
+  m.model.layout = st.layout;
+  m.model.values = model.values;
+  m.model.owner = model.owner;
+  deliver_to(self, st.members, id, std::move(m));
+  self->delayed_send(self, to_timespan(st.cfg.update_deadline_s),
+                     deadline_atom::value, id, l.id);
 }
 
 void logical_apply(async_actor* self);
@@ -632,7 +647,8 @@ void logical_forget(async_actor* self, const std::string& id) {
     self->state.log.node->warn("{} planned task(s) of {} are dropped; this "
                                "run no longer follows its plan",
                                mine.size() - next, id);
-  run.ready.erase(id);
+  for (auto& [base, ids] : run.ready)
+    ids.erase(id);
   for (; next < mine.size(); ++next) {
     run.undispatched.erase(mine[next]);
     logical_resolved(self, mine[next], false);
@@ -891,7 +907,7 @@ void on_join(async_actor* self, const caf::actor& route, const join_msg& j) {
         return;
       }
       for (auto& id : st.queue) // requests that came while waiting
-        st.logical->ready.insert(id);
+        logical_ready(self, id);
       st.queue.clear();
     }
     if (st.cfg.max_seconds > 0)
@@ -959,7 +975,7 @@ caf::behavior async_server(async_actor* self,
           return;
         }
         if (st.logical)
-          st.logical->ready.insert(r->node_id);
+          logical_ready(self, r->node_id);
         else
           st.queue.push_back(r->node_id);
         dispatch(self);
