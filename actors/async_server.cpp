@@ -369,6 +369,27 @@ void logical_dispatch(async_actor* self);
 /// then trains from the newest model, as if the step had been immediate
 /// (handing out the outgoing version would feed stale deltas back into the
 /// next buffers and can make FedBuff diverge under load).
+/// Leases `model` to member `id`: sends it (with the strategy's
+/// instructions) and arms the deadline after which the lease is freed.
+void hand_out(async_actor* self, const std::string& id, lease& l,
+              const model_state& model) {
+  auto& st = self->state;
+  l.holds_model = true;
+  l.id = st.next_lease++;
+  l.version = model.version;
+  ++st.active;
+  model_msg m;
+  m.model_version = model.version;
+  if (st.cfg.strat)
+    m.config = st.cfg.strat->fit_config(model.version, id);
+  m.model.layout = st.layout;
+  m.model.values = model.values;
+  m.model.owner = model.owner;
+  deliver_to(self, st.members, id, std::move(m));
+  self->delayed_send(self, to_timespan(st.cfg.update_deadline_s),
+                     deadline_atom::value, id, l.id);
+}
+
 void dispatch(async_actor* self) {
   auto& st = self->state;
   if (st.logical) {
@@ -384,19 +405,7 @@ void dispatch(async_actor* self) {
     auto& l = st.leases[id];
     if (!st.members.find(id) || l.holds_model)
       continue;
-    l.holds_model = true;
-    l.id = st.next_lease++;
-    ++st.active;
-    model_msg m;
-    m.model_version = st.version;
-    if (st.cfg.strat)
-      m.config = st.cfg.strat->fit_config(st.version, id);
-    m.model.layout = st.layout;
-    m.model.values = st.model.values;
-    m.model.owner = st.model.owner;
-    deliver_to(self, st.members, id, std::move(m));
-    self->delayed_send(self, to_timespan(st.cfg.update_deadline_s),
-                       deadline_atom::value, id, l.id);
+    hand_out(self, id, l, st.model);
   }
 }
 
@@ -617,21 +626,8 @@ void logical_hand_out(async_actor* self, const std::string& id,
   const auto task = run.plan.tasks_of(id)[run.next[id]++];
   run.undispatched.erase(task);
   auto& l = st.leases[id];
-  l.holds_model = true;
-  l.id = st.next_lease++;
   l.task = task;
-  l.version = model.version;
-  ++st.active;
-  model_msg m;
-  m.model_version = model.version;
-  if (st.cfg.strat)
-    m.config = st.cfg.strat->fit_config(model.version, id);
-  m.model.layout = st.layout;
-  m.model.values = model.values;
-  m.model.owner = model.owner;
-  deliver_to(self, st.members, id, std::move(m));
-  self->delayed_send(self, to_timespan(st.cfg.update_deadline_s),
-                     deadline_atom::value, id, l.id);
+  hand_out(self, id, l, model);
 }
 
 void logical_apply(async_actor* self);
