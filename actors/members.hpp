@@ -57,8 +57,9 @@ inline join_request join_request_of(const join_msg& j) {
 }
 
 /// Admits the join `j` that came from `route` into `members`; a local route
-/// is monitored once (its down_msg is the loss of all its members). A refused join is logged and
-/// answered with an Error that says why. Returns whether it was admitted.
+/// is monitored once (its down_msg is the loss of all its members). A
+/// refused join is logged and answered with an Error that says why. Returns
+/// whether it was admitted.
 template <class Self>
 bool admit(Self* self, membership& members, const caf::actor& route,
            const join_msg& j, const loggers& log) {

@@ -299,8 +299,9 @@ void start_round(server_actor* self) {
   std::vector<client_info> online;
   auto sampled = st.strat->configure_fit(
     next, online_clients(st.members, st.cfg.profiles.get(), online));
-  if (sampled.empty() && st.members.alive() > 0) {
-    // Every member is offline: try again shortly.
+  if (sampled.empty() && online.empty() && st.members.alive() > 0
+      && st.cfg.profiles && !st.cfg.profiles->always_online()) {
+    // Every member is offline now: try again shortly.
     st.log.node->info("no client online for round {}; retrying in 1 s",
                       next);
     st.current = phase::waiting;

@@ -7,7 +7,8 @@ FL_NODE=${1:?usage: heterogeneity_test.sh path/to/fl-node}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail=0
-sim=(sim --model synthetic --synthetic-params 2000 --log-level warn)
+base=(sim --model synthetic --synthetic-params 2000)
+sim=("${base[@]}" --log-level warn)
 
 printf 'client,speed,availability\nclient-1,2,\nclient-2,fast,\n' >"$work/bad.csv"
 out=$(timeout 60 "$FL_NODE" "${sim[@]}" --clients 10 --client-trace "$work/bad.csv" 2>&1); rc=$?
@@ -32,6 +33,19 @@ if grep -q '"client":"client-[0-5]"' "$work/c.jsonl"; then
   echo "FAIL: an offline client trained: $trained"; fail=1
 fi
 [ "$(grep -c '"round"' "$work/m.jsonl")" -eq 6 ] || { echo "FAIL: 6 rounds expected"; fail=1; }
+
+# Nobody is online for the first simulated second: the server waits and
+# retries, then trains.
+{
+  echo "client,speed,availability"
+  for i in 0 1 2 3 4 5; do echo "$i,1,1-1000000"; done
+} >"$work/late.csv"
+timeout 120 "$FL_NODE" "${base[@]}" --clients 6 --clients-per-round 3 --rounds 3 \
+  --client-trace "$work/late.csv" --metrics "$work/l.jsonl" >"$work/out" 2>&1 \
+  || { echo "FAIL: run with a late start"; cat "$work/out"; fail=1; }
+grep -q "no client online for round 1; retrying" "$work/out" \
+  || { echo "FAIL: no retry while every client was offline"; cat "$work/out"; fail=1; }
+[ "$(grep -c '"round"' "$work/l.jsonl")" -eq 3 ] || { echo "FAIL: 3 rounds expected after the wait"; fail=1; }
 
 # Online half of every 0.2 s (simulated 1 s at scale 5), half the clients
 # 3x slower: the run ends, with every round recorded.
