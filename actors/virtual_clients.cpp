@@ -208,8 +208,25 @@ void to_client(host_actor* self, const host_context& cx, uint64_t offset,
     if (w->mode != federation_mode::sync)
       request_when_online(self, cx, offset);
   } else if (std::holds_alternative<activation_msg>(body)
-             || std::holds_alternative<model_msg>(body)
-             || std::holds_alternative<evaluate_msg>(body)) {
+             || std::holds_alternative<model_msg>(body)) {
+    const auto index = cx.cfg.first + offset;
+    if (cx.online(index)) {
+      give_task(self, cx, offset, body);
+      return;
+    }
+    // Sampled while offline (a server that does not know the profiles, or
+    // a window that closed on the way): the task fails at once, untrained;
+    // an async client asks again when it is back.
+    const auto id = client_id(index);
+    const auto* act = std::get_if<activation_msg>(&body);
+    if (cx.stats)
+      ++cx.stats->dropped;
+    send_up(self, cx,
+            error_msg{static_cast<uint16_t>(errc::peer_lost),
+                      id + " is offline", id, act ? act->round : 0});
+    if (!act)
+      request_when_online(self, cx, offset);
+  } else if (std::holds_alternative<evaluate_msg>(body)) {
     give_task(self, cx, offset, body);
   } else if (std::holds_alternative<exit_msg>(body)) {
     if (c.live)

@@ -37,7 +37,9 @@ struct virtual_clients_settings {
 struct virtual_clients_stats {
   uint64_t spawned = 0;   ///< client actors started, one per task
   uint64_t live_peak = 0; ///< most client actors alive at once
-  uint64_t dropped = 0;   ///< updates lost because the client went offline
+  /// Tasks lost because the client was or went offline (refused at
+  /// once, or its update dropped).
+  uint64_t dropped = 0;
 };
 
 /// Spawns the host of virtual clients: each client is a compact record
@@ -50,10 +52,11 @@ struct virtual_clients_stats {
 /// forwards every message between the clients and upstream, and ends when
 /// every client got its Exit (with an error if any join was refused), or
 /// with the error when upstream is lost. With profiles: a client's update
-/// waits out its speed factor (as the straggler flags did), the update of a
-/// client that went offline before it was done is replaced by an Error
-/// naming the client (a dropout), and in the async modes a client offline
-/// asks for a model when its next online window begins.
+/// waits out its speed factor (as the straggler flags did), a task for a
+/// client offline is answered at once with an Error naming the client, the
+/// update of a client that went offline before it was done is replaced by
+/// such an Error (a dropout), and in the async modes a client offline asks
+/// for a model when its next online window begins.
 caf::actor spawn_virtual_clients(caf::actor_system& sys,
                                  virtual_clients_settings s,
                                  caf::actor upstream, caf::actor pool,

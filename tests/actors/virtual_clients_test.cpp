@@ -193,6 +193,17 @@ TEST_CASE("a virtual client that goes offline before its update is sent "
   CHECK(e.code == static_cast<uint16_t>(errc::peer_lost));
   CHECK_THAT(e.message, Catch::Contains("went offline"));
   CHECK(f.stats->dropped == 1);
+  // Sampled while offline (at 20 s): refused at once, nothing trains.
+  const auto spawned = f.stats->spawned;
+  f.from_upstream({"client-1"}, f.activation(3));
+  f.run();
+  CHECK(f.stats->spawned == spawned);
+  REQUIRE(count_of<error_msg>(f.got) == 2);
+  const auto& last = std::get<error_msg>(f.got->back());
+  CHECK(last.node_id == "client-1");
+  CHECK(last.round == 3);
+  CHECK_THAT(last.message, Catch::Contains("is offline"));
+  CHECK(f.stats->dropped == 2);
 }
 
 TEST_CASE("an async virtual client asks for a model only while online",
