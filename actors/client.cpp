@@ -218,11 +218,7 @@ caf::behavior client_behavior(client_actor* self, client_settings s,
       } else if (auto* e = std::get_if<error_msg>(&body)) {
         log.node->error("client {}: upstream refused: {}", s.id, e->message);
         if (!st.welcomed)
-          self->quit(make_fl_error(e->code == static_cast<uint16_t>(
-                                     errc::layout_mismatch)
-                                     ? errc::layout_mismatch
-                                     : errc::unauthorized,
-                                   e->message));
+          self->quit(join_refusal(*e));
       } else {
         log.node->warn("client {}: unexpected {} ignored", s.id,
                        message_name(body));
@@ -255,6 +251,13 @@ join_msg client_join(const std::string& id, uint64_t num_samples,
   join.layout_hash = layout.hash();
   join.numel = layout.numel();
   return join;
+}
+
+caf::error join_refusal(const error_msg& e) {
+  return make_fl_error(e.code == static_cast<uint16_t>(errc::layout_mismatch)
+                         ? errc::layout_mismatch
+                         : errc::unauthorized,
+                       e.message);
 }
 
 std::shared_ptr<compressor> make_client_compressor(const client_settings& s) {

@@ -52,6 +52,10 @@ struct client_settings {
 join_msg client_join(const std::string& id, uint64_t num_samples,
                      const model_layout& layout);
 
+/// The error a client ends with when upstream refuses its join with `e`
+/// (layout_mismatch for another model, else unauthorized).
+caf::error join_refusal(const error_msg& e);
+
 /// The compressor client `s` uses (null for "none"), seeded by its id so
 /// that a client's compression is the same wherever it runs.
 std::shared_ptr<compressor> make_client_compressor(const client_settings& s);

@@ -237,11 +237,7 @@ void to_client(host_actor* self, const host_context& cx, uint64_t offset,
   } else if (auto* e = std::get_if<error_msg>(&body)) {
     cx.log.node->error("client {}: upstream refused: {}",
                        cx.cfg.first + offset, e->message);
-    st.refused = make_fl_error(e->code == static_cast<uint16_t>(
-                                 errc::layout_mismatch)
-                                 ? errc::layout_mismatch
-                                 : errc::unauthorized,
-                               e->message);
+    st.refused = join_refusal(*e);
     retire(self, offset);
     c.gone = true;
     ++st.gone;

@@ -51,17 +51,24 @@ bool is_byzantine(uint64_t seed, double fraction, uint64_t i) {
   return std::uniform_real_distribution<double>{0, 1}(rng) < fraction;
 }
 
+/// How many of `n` samples split_holdout keeps back for a `share`: the
+/// share rounded up, leaving at least one sample for training.
+size_t held_out_count(size_t n, double share) {
+  if (share <= 0 || n < 2)
+    return 0;
+  return std::min(
+    static_cast<size_t>(std::ceil(share * static_cast<double>(n))), n - 1);
+}
+
 /// Splits off the last `share` of a client's samples (after a seeded
 /// shuffle) as its held-out set; at least one sample stays for training.
 std::pair<std::vector<int64_t>, std::vector<int64_t>>
 split_holdout(std::vector<int64_t> samples, double share, uint64_t seed) {
-  if (share <= 0 || samples.size() < 2)
+  const auto held = held_out_count(samples.size(), share);
+  if (held == 0)
     return {std::move(samples), {}};
   std::mt19937_64 rng{seed};
   std::shuffle(samples.begin(), samples.end(), rng);
-  auto held = static_cast<size_t>(
-    std::ceil(share * static_cast<double>(samples.size())));
-  held = std::min(held, samples.size() - 1);
   std::vector<int64_t> out(samples.end() - static_cast<long>(held),
                            samples.end());
   samples.resize(samples.size() - held);
@@ -120,12 +127,8 @@ client_roster::make(const node_config& cfg, const training_setup& training,
 uint64_t client_roster::num_samples(uint64_t index) const {
   if (!synthetic_)
     return train_[index - first_]->size();
-  // What split_holdout leaves for training out of the 600.
-  const auto held = std::min<uint64_t>(
-    static_cast<uint64_t>(std::ceil(
-      holdout_share_ * static_cast<double>(synthetic_samples))),
-    synthetic_samples - 1);
-  return holdout_share_ > 0 ? synthetic_samples - held : synthetic_samples;
+  return synthetic_samples
+         - held_out_count(synthetic_samples, holdout_share_);
 }
 
 client_settings client_roster::settings(uint64_t index) const {
