@@ -24,6 +24,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/aggregation_actor.hpp"
+#include "actors/checkpoint_tracker.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/members.hpp"
 #include "actors/run_files.hpp"
@@ -122,6 +123,7 @@ struct async_state {
   clock_type::time_point start;
   size_t evals_in_flight = 0;
   caf::error stop_reason;        ///< set when the run ends on an error
+  checkpoint_tracker checkpoints;
   std::optional<logical_run> logical; ///< FedBuff on a logical clock
   evaluation_backlog<eval_job> evals{1, false}; ///< bounded evaluations
   /// Records by version, written in version order once complete (their
@@ -262,7 +264,7 @@ void quit_when_done(async_actor* self) {
       close_client_eval(self, version);
   if (st.current == phase::stopping && st.evals_in_flight == 0
       && st.agg_in_flight == 0 && st.members.alive() == 0)
-    self->quit(st.stop_reason);
+    quit_after_checkpoints(self);
 }
 
 void evaluate(async_actor* self);
@@ -301,12 +303,7 @@ void evaluate(async_actor* self) {
   st.staleness.clear();
   start_client_eval(self);
   if (!st.cfg.checkpoint_dir.empty())
-    self->request(st.agg, caf::infinite, checkpoint_atom::value, uint64_t{0})
-      .then([](uint64_t) {},
-            [self](caf::error& err) {
-              self->state.log.node->error("checkpoint failed: {}",
-                                          describe(err));
-            });
+    request_checkpoint(self, st.agg, uint64_t{0});
   if (!st.evaluator) {
     emit(self, std::move(r));
     return;
@@ -1026,7 +1023,7 @@ caf::behavior async_server(async_actor* self,
       auto& st = self->state;
       st.log.node->warn("{} member(s) did not disconnect in time",
                         st.members.alive());
-      self->quit(st.stop_reason);
+      quit_after_checkpoints(self);
     },
   };
 }

@@ -32,6 +32,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/aggregation_actor.hpp"
+#include "actors/checkpoint_tracker.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/members.hpp"
 #include "actors/run_files.hpp"
@@ -88,6 +89,7 @@ struct server_state {
   client_evaluations client_evals;
   aggregation_plan plan; ///< the strategy's, read once
   caf::error stop_reason; ///< set when the run ends on an error
+  checkpoint_tracker checkpoints;
   static inline const char* name = "fl.server";
 };
 
@@ -507,15 +509,8 @@ void on_outcome(server_actor* self, agg_outcome& o) {
     st.model = std::move(o.model);
     r.accepted = true;
     r.outcome = "ok";
-    if (!st.cfg.checkpoint_dir.empty()) {
-      const auto round = st.round;
-      self->request(st.agg, caf::infinite, checkpoint_atom::value, round)
-        .then([](uint64_t) {},
-              [self](caf::error& err) {
-                self->state.log.node->error("checkpoint failed: {}",
-                                            describe(err));
-              });
-    }
+    if (!st.cfg.checkpoint_dir.empty())
+      request_checkpoint(self, st.agg, st.round);
   } else {
     r.accepted = false;
     r.rejected = has_code(o.reason, errc::rejected_model);
@@ -623,7 +618,7 @@ void finish(server_actor* self) {
                     why, st.round, st.version, st.members.alive());
   exit_all(self, st.members, why);
   if (st.members.alive() == 0) {
-    self->quit(st.stop_reason);
+    quit_after_checkpoints(self);
     return;
   }
   self->delayed_send(self, to_timespan(st.cfg.exit_grace_s),
@@ -637,7 +632,7 @@ void on_lost(server_actor* self, const std::string& id, caf::error why) {
   if (st.current == phase::finishing) {
     st.log.node->debug("{} left", id);
     if (st.members.alive() == 0 && st.awaiting_eval.empty())
-      self->quit(st.stop_reason);
+      quit_after_checkpoints(self);
     return;
   }
   st.log.node->warn("lost {}: {}", id, describe(why));
@@ -745,7 +740,7 @@ caf::behavior server_behavior(server_actor* self, server_settings cfg,
       auto& st = self->state;
       st.log.node->warn("{} member(s) did not disconnect in time",
                         st.members.alive());
-      self->quit(st.stop_reason);
+      quit_after_checkpoints(self);
     },
   };
 }

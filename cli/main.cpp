@@ -13,6 +13,7 @@
 #include "bench/codec_bench.hpp"
 #include "bench/robust_bench.hpp"
 #include "cli/commands.hpp"
+#include "cli/flag_hints.hpp"
 #include "cli/launch.hpp"
 #include "cli/options.hpp"
 #include "cli/client_roster.hpp"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   using namespace fl;
   CLI::App app{"fl-node: federated learning on the C++ Actor Framework.\n"
                "Run `fl-node <command> --help` for the flags of a command."};
+  app.name("fl-node");
   app.require_subcommand(1);
   app.set_version_flag("--version", "fl-node 0.1.0");
 
@@ -105,6 +107,16 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& e) {
+    // Say which flag was meant, or which subcommand has it.
+    const CLI::App* cmd = &app;
+    while (!cmd->get_subcommands().empty())
+      cmd = cmd->get_subcommands().front();
+    if (cmd == &app)
+      return app.exit(e);
+    std::fprintf(stderr, "%s\n",
+                 cli::explain_unexpected(app, *cmd, cmd->remaining()).c_str());
+    return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
@@ -132,6 +144,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fl-node: %s\n", describe(log.error()).c_str());
     return exit_usage;
   }
+  const std::string command = *sim         ? "sim"
+                              : *server    ? "server"
+                              : *scheduler ? "scheduler"
+                                           : "client";
+  for (const auto& warning : config_warnings(*cfg, command))
+    log->node->warn("{}", warning);
   if (*sim && partition_report)
     return cli::print_partition_report(
       *cfg, static_cast<uint64_t>(cfg->federation.clients));

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <unistd.h>
 #include <random>
 
 #include "runtime/storage/checkpoint.hpp"
@@ -138,6 +141,47 @@ caf::error validate_plugins(const node_config& cfg) {
     if (auto err = validate(r, static_cast<uint64_t>(cfg.async.buffer_k)))
       return refuse("with --buffer-k " + std::to_string(cfg.async.buffer_k)
                     + ": " + describe(err));
+  }
+  return caf::none;
+}
+
+namespace {
+
+/// Creates `dir` (and its parents) when missing and checks that a file can
+/// be written there. Errors: `io_error` naming `what` and the folder.
+caf::error make_writable_folder(const std::string& dir,
+                                const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return make_fl_error(errc::io_error, "cannot create the " + what + " '"
+                                           + dir + "': " + ec.message());
+  const auto probe = (fs::path{dir} / (".fl-write-test-"
+                                       + std::to_string(::getpid())))
+                       .string();
+  std::FILE* f = std::fopen(probe.c_str(), "w");
+  if (f == nullptr)
+    return make_fl_error(errc::io_error, "cannot write into the " + what
+                                           + " '" + dir
+                                           + "': " + std::strerror(errno));
+  std::fclose(f);
+  std::remove(probe.c_str());
+  return caf::none;
+}
+
+} // namespace
+
+caf::error prepare_output_folders(const node_config& cfg) {
+  if (!cfg.output.checkpoint_dir.empty())
+    if (auto err = make_writable_folder(cfg.output.checkpoint_dir,
+                                        "checkpoint folder"))
+      return err;
+  for (const auto& file : {cfg.output.metrics, cfg.output.client_metrics}) {
+    auto parent = std::filesystem::path{file}.parent_path();
+    if (!file.empty() && !parent.empty())
+      if (auto err = make_writable_folder(parent.string(), "metrics folder"))
+        return err;
   }
   return caf::none;
 }
@@ -299,6 +343,8 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
                  const loggers& log, resume_point from,
                  const std::string& command,
                  std::shared_ptr<const client_profiles> profiles) {
+  if (auto err = prepare_output_folders(cfg))
+    return err;
   auto folder = make_folder(cfg, log);
   if (!folder)
     return std::move(folder.error());

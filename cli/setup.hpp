@@ -95,6 +95,11 @@ resumed_strategy_state(const node_config& cfg, const strategy& strat,
                        resume_point from);
 
 
+/// Creates the checkpoint folder and the metrics files' folders when
+/// missing, and checks they can be written, so that a run never trains
+/// for hours to find it cannot save. Errors: `io_error` naming the folder.
+caf::error prepare_output_folders(const node_config& cfg);
+
 /// How many evaluations run at once (federation.eval_workers; 0 = a
 /// quarter of the cores, at least 1): the evaluator pool's size.
 uint64_t eval_workers(const node_config& cfg);

@@ -809,4 +809,41 @@ caf::error validate(const node_config& c) {
   return caf::none;
 }
 
+std::vector<std::string> config_warnings(const node_config& c,
+                                         const std::string& command) {
+  std::vector<std::string> out;
+  if (command == "client")
+    return out; // its clients count is what it hosts, not the federation
+  const auto& f = c.federation;
+  const auto n = std::to_string(f.clients);
+  const bool sync = f.kind() == federation_mode::sync;
+  if (f.clients_per_round > f.clients)
+    out.push_back("federation.clients_per_round = "
+                  + std::to_string(f.clients_per_round)
+                  + " is above federation.clients = " + n + ": "
+                  + (sync ? "each round samples all " + n
+                          : "at most " + n + " clients train at once"));
+  if (f.min_clients > f.clients)
+    out.push_back("federation.min_clients = " + std::to_string(f.min_clients)
+                  + " is above federation.clients = " + n
+                  + ": the run waits for clients that are not expected");
+  if (sync && c.async.max_updates > 0)
+    out.push_back("async.max_updates has no effect in sync mode (the run "
+                  "ends after federation.rounds)");
+  if (sync && c.async.max_seconds > 0)
+    out.push_back("async.max_seconds has no effect in sync mode");
+  if (!sync && c.async.concurrency > f.clients)
+    out.push_back("async.concurrency = " + std::to_string(c.async.concurrency)
+                  + " is above federation.clients = " + n);
+  if (sync && f.eval_every > f.rounds)
+    out.push_back("federation.eval_every = " + std::to_string(f.eval_every)
+                  + " is above federation.rounds = "
+                  + std::to_string(f.rounds)
+                  + ": only the last round is evaluated");
+  if (c.output.resume && c.output.metrics.empty())
+    out.push_back("output.resume without output.metrics: the resumed run "
+                  "keeps no records");
+  return out;
+}
+
 } // namespace fl

@@ -234,4 +234,10 @@ bool is_model_file(const std::string& model);
 /// Errors: `invalid_config` naming the first bad setting.
 caf::error validate(const node_config& cfg);
 
+/// Settings that are valid one by one but contradict each other, each as a
+/// sentence for a warning (e.g. more clients per round than clients), for
+/// `command` ("sim", "server", "scheduler" or "client").
+std::vector<std::string> config_warnings(const node_config& cfg,
+                                         const std::string& command);
+
 } // namespace fl

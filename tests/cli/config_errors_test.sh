@@ -46,5 +46,34 @@ out=$(timeout 60 "$FL_NODE" sim --config "$work/override.toml" --quorum 1 \
   --model synthetic --synthetic-params 100 --clients 2 --clients-per-round 2 \
   --rounds 1 --metrics "" 2>&1) || { echo "FAIL: override: $out"; fail=1; }
 
+# A typo gets the nearest flag; a flag of another subcommand names it.
+expect_error "unknown flag --round for \`fl-node sim\`; did you mean --rounds?" sim --round 5
+expect_error "did you mean --clients-per-round?" sim --clients-per-rnd 5
+expect_error "upstream is a flag of \`fl-node client\` and \`fl-node scheduler\`, not of \`fl-node server\`" server --upstream 127.0.0.1:1
+expect_error "unknown flag --zzzzzz for \`fl-node sim\`$" sim --zzzzzz
+
+# Contradictory settings are warned about.
+tiny=(--model synthetic --synthetic-params 100 --rounds 1 --metrics "")
+out=$(timeout 60 "$FL_NODE" sim "${tiny[@]}" --clients 2 --clients-per-round 5 \
+  --checkpoint-dir "" 2>&1) || { echo "FAIL: warning run: $out"; fail=1; }
+grep -q "clients_per_round = 5 is above federation.clients = 2" <<<"$out" \
+  || { echo "FAIL: no warning for clients_per_round > clients: $out"; fail=1; }
+
+# A missing checkpoint folder is created; one that cannot be is refused
+# before training; a checkpoint that fails makes the run fail.
+timeout 60 "$FL_NODE" sim "${tiny[@]}" --clients 2 --clients-per-round 2 \
+  --checkpoint-dir "$work/new/ckpt" >/dev/null 2>&1 \
+  && [ -f "$work/new/ckpt/model.ckpt" ] \
+  || { echo "FAIL: missing checkpoint folder not created"; fail=1; }
+touch "$work/plain-file"
+expect_error "cannot create the checkpoint folder '$work/plain-file/ckpt'" \
+  sim "${tiny[@]}" --checkpoint-dir "$work/plain-file/ckpt"
+mkdir -p "$work/blocked/model.ckpt" # the checkpoint's own path is a folder
+expect_error "checkpoint(s) failed" sim "${tiny[@]}" --clients 2 \
+  --clients-per-round 2 --checkpoint-dir "$work/blocked"
+expect_error "checkpoint(s) failed" sim "${tiny[@]}" --clients 2 \
+  --clients-per-round 2 --mode async --max-updates 4 \
+  --checkpoint-dir "$work/blocked"
+
 "$FL_NODE" --help | grep -q "sim" || { echo "FAIL: --help"; fail=1; }
 exit $fail

@@ -112,3 +112,27 @@ TEST_CASE("a configuration survives to_toml and load_toml_string exactly",
   CHECK(back.node.id == cfg.node.id);
   CHECK(to_json(node_config{}) != to_json(cfg));
 }
+
+TEST_CASE("contradictory settings give warnings, W1 none", "[config]") {
+  node_config c;
+  CHECK(config_warnings(c, "sim").empty());
+  c.federation.clients = 3;
+  auto w = config_warnings(c, "sim");
+  REQUIRE(w.size() == 1);
+  CHECK(w[0] == "federation.clients_per_round = 10 is above "
+                "federation.clients = 3: each round samples all 3");
+  // A client process's `clients` is what it hosts: nothing to compare.
+  CHECK(config_warnings(c, "client").empty());
+  c = node_config{};
+  c.async.max_updates = 50;
+  c.federation.eval_every = 40;
+  w = config_warnings(c, "server");
+  REQUIRE(w.size() == 2);
+  CHECK(w[0].find("async.max_updates has no effect in sync mode") == 0);
+  CHECK(w[1].find("only the last round is evaluated") != std::string::npos);
+  c.federation.mode = "fedbuff";
+  c.async.concurrency = 500;
+  w = config_warnings(c, "sim");
+  REQUIRE(w.size() == 1);
+  CHECK(w[0] == "async.concurrency = 500 is above federation.clients = 100");
+}
