@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <random>
 
 #include "runtime/core/errors.hpp"
@@ -205,7 +206,8 @@ make_profiles(const node_config& cfg, uint64_t total) {
   return seeded;
 }
 
-int print_partition_report(const node_config& cfg, uint64_t total) {
+int print_partition_report(const node_config& cfg, uint64_t total,
+                           bool print_table, const std::string& csv_path) {
   if (cfg.training.model == "synthetic") {
     std::fprintf(stderr, "the synthetic model has no labelled data\n");
     return 2;
@@ -225,16 +227,26 @@ int print_partition_report(const node_config& cfg, uint64_t total) {
     std::fprintf(stderr, "%s\n", describe(parts.error()).c_str());
     return 2;
   }
+  const auto& labels = (*data)->train.labels;
+  const auto classes = (*data)->num_classes;
+  if (!csv_path.empty()) {
+    std::ofstream out{csv_path};
+    out << partition_csv(*parts, labels, classes);
+    if (!out.flush()) {
+      std::fprintf(stderr, "cannot write the partition CSV '%s'\n",
+                   csv_path.c_str());
+      return 2;
+    }
+  }
+  if (!print_table)
+    return 0;
   std::printf("partition %s of %zu training samples over %llu clients "
               "(seed %lld)\n",
               cfg.data.partition.c_str(),
               static_cast<size_t>((*data)->train.count),
               static_cast<unsigned long long>(total),
               static_cast<long long>(cfg.federation.seed));
-  std::fputs(partition_report(*parts, (*data)->train.labels,
-                              (*data)->num_classes)
-               .c_str(),
-             stdout);
+  std::fputs(partition_report(*parts, labels, classes).c_str(), stdout);
   return 0;
 }
 

@@ -72,8 +72,11 @@ private:
 caf::expected<std::shared_ptr<const client_profiles>>
 make_profiles(const node_config& cfg, uint64_t total);
 
-/// Prints the partition of the whole federation (per-client sample and
-/// class counts) to stdout. Returns the process exit code.
-int print_partition_report(const node_config& cfg, uint64_t total);
+/// The partition of the whole federation (per-client sample and class
+/// counts): printed as a table to stdout when `print_table`, written as
+/// CSV to `csv_path` when not empty. Returns the process exit code.
+int print_partition_report(const node_config& cfg, uint64_t total,
+                           bool print_table = true,
+                           const std::string& csv_path = "");
 
 } // namespace fl::cli

@@ -16,6 +16,7 @@
 #include "cli/flag_hints.hpp"
 #include "cli/launch.hpp"
 #include "cli/options.hpp"
+#include "cli/report_command.hpp"
 #include "cli/client_roster.hpp"
 #include "cli/setup.hpp"
 #include "runtime/core/errors.hpp"
@@ -50,6 +51,11 @@ int main(int argc, char** argv) {
   bool partition_report = false;
   sim->add_flag("--partition-report", partition_report,
                 "print each client's sample and class counts, then exit");
+  std::string partition_csv;
+  sim->add_option("--partition-csv", partition_csv,
+                  "write each client's sample count per class to this CSV "
+                  "(for `fl-node report --partition`), then run (or exit "
+                  "with --partition-report)");
   auto* server = app.add_subcommand(
     "server", "run the server; clients join it over the network");
   cli::option_set server_opts{*server, for_server};
@@ -70,6 +76,28 @@ int main(int argc, char** argv) {
     ->check(CLI::ExistingFile);
   launch->add_flag("--print", print_only,
                    "print the command of every node (per host) and exit");
+  auto* report = app.add_subcommand(
+    "report", "write an HTML report (plots, summary) of one or more runs' "
+              "metrics files, or their summary as CSV");
+  cli::report_options report_opts;
+  report->add_option("metrics", report_opts.metrics,
+                     "metrics .jsonl files (--metrics of sim or server), one "
+                     "per run")
+    ->required()
+    ->check(CLI::ExistingFile);
+  report->add_option("-o,--output", report_opts.output,
+                     "output file (default report.html; csv: stdout)");
+  report->add_option("--format", report_opts.format, "html | csv")
+    ->check(CLI::IsMember({"html", "csv"}))
+    ->capture_default_str();
+  report->add_option("--target-accuracy", report_opts.target_accuracy,
+                     "accuracy for the 'time to target' column")
+    ->check(CLI::Range(0.0, 1.0))
+    ->capture_default_str();
+  report->add_option("--partition", report_opts.partition_csv,
+                     "a partition CSV (fl-node sim --partition-csv) to show "
+                     "as a heat map")
+    ->check(CLI::ExistingFile);
   auto* bench = app.add_subcommand("bench", "run a benchmark and print "
                                             "figures");
   bench->require_subcommand(1);
@@ -127,6 +155,8 @@ int main(int argc, char** argv) {
     return bench::run_robust_bench(robust_opts);
   if (*bench_agg)
     return bench::run_aggregation_bench(agg_opts);
+  if (*report)
+    return cli::run_report(report_opts);
   if (*launch)
     return cli::run_launch(cluster_file, print_only, self_path(argv[0]));
 
@@ -150,9 +180,13 @@ int main(int argc, char** argv) {
                                            : "client";
   for (const auto& warning : config_warnings(*cfg, command))
     log->node->warn("{}", warning);
-  if (*sim && partition_report)
-    return cli::print_partition_report(
-      *cfg, static_cast<uint64_t>(cfg->federation.clients));
+  if (*sim && (partition_report || !partition_csv.empty())) {
+    auto rc = cli::print_partition_report(
+      *cfg, static_cast<uint64_t>(cfg->federation.clients), partition_report,
+      partition_csv);
+    if (rc != 0 || partition_report)
+      return rc;
+  }
   if (*sim)
     return cli::run_sim(*cfg, *log);
   if (*server)

@@ -260,6 +260,21 @@ caf::expected<partition> partition_labels(const std::vector<int64_t>& labels,
   return p;
 }
 
+namespace {
+
+/// How many of `samples` have each label.
+
+std::vector<uint64_t> class_counts(const std::vector<int64_t>& samples,
+                                   const std::vector<int64_t>& labels,
+                                   int64_t num_classes) {
+  std::vector<uint64_t> counts(static_cast<size_t>(num_classes));
+  for (auto s : samples)
+    ++counts[static_cast<size_t>(labels[static_cast<size_t>(s)])];
+  return counts;
+}
+
+} // namespace
+
 partition_stats summarize(const partition& p,
                           const std::vector<int64_t>& labels,
                           int64_t num_classes) {
@@ -272,10 +287,7 @@ partition_stats summarize(const partition& p,
   for (const auto& xs : p) {
     sizes.push_back(xs.size());
     st.samples += xs.size();
-    std::vector<uint64_t> counts(static_cast<size_t>(num_classes));
-    for (auto s : xs)
-      ++counts[static_cast<size_t>(labels[static_cast<size_t>(s)])];
-    for (auto c : counts)
+    for (auto c : class_counts(xs, labels, num_classes))
       classes_10 += c >= 10;
   }
   std::sort(sizes.begin(), sizes.end());
@@ -287,6 +299,23 @@ partition_stats summarize(const partition& p,
   return st;
 }
 
+std::string partition_csv(const partition& p,
+                          const std::vector<int64_t>& labels,
+                          int64_t num_classes) {
+  std::ostringstream out;
+  out << "client,samples";
+  for (int64_t c = 0; c < num_classes; ++c)
+    out << ",class_" << c;
+  out << "\n";
+  for (size_t i = 0; i < p.size(); ++i) {
+    out << i << "," << p[i].size();
+    for (auto x : class_counts(p[i], labels, num_classes))
+      out << "," << x;
+    out << "\n";
+  }
+  return out.str();
+}
+
 std::string partition_report(const partition& p,
                              const std::vector<int64_t>& labels,
                              int64_t num_classes) {
@@ -296,11 +325,8 @@ std::string partition_report(const partition& p,
     out << "  c" << c;
   out << "\n";
   for (size_t i = 0; i < p.size(); ++i) {
-    std::vector<uint64_t> counts(static_cast<size_t>(num_classes));
-    for (auto s : p[i])
-      ++counts[static_cast<size_t>(labels[static_cast<size_t>(s)])];
     out << i << "  " << p[i].size();
-    for (auto x : counts)
+    for (auto x : class_counts(p[i], labels, num_classes))
       out << "  " << x;
     out << "\n";
   }

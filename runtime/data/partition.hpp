@@ -88,4 +88,11 @@ std::string partition_report(const partition& p,
                              const std::vector<int64_t>& labels,
                              int64_t num_classes);
 
+/// Per-client class counts as CSV: a header `client,samples,class_0,...`
+/// and one row per client (`fl-node sim --partition-csv`, read by
+/// `fl-node report --partition`).
+std::string partition_csv(const partition& p,
+                          const std::vector<int64_t>& labels,
+                          int64_t num_classes);
+
 } // namespace fl
