@@ -3,19 +3,17 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
-#include <toml++/toml.h>
-
+#include "cli/shell_words.hpp"
+#include "cli/slurm_script.hpp"
 #include "runtime/core/errors.hpp"
 
 extern char** environ;
@@ -24,227 +22,16 @@ namespace fl::cli {
 
 namespace {
 
-caf::error bad(const std::string& what) {
-  return make_fl_error(errc::invalid_config, what);
-}
-
-bool is_loopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "::1";
-}
-
-caf::expected<std::vector<std::string>> string_array(const toml::node* n,
-                                                     const std::string& what) {
-  std::vector<std::string> out;
-  if (n == nullptr)
-    return out;
-  auto* arr = n->as_array();
-  if (arr == nullptr)
-    return bad(what + " must be an array of strings");
-  for (auto& x : *arr) {
-    auto v = x.value<std::string>();
-    if (!v)
-      return bad(what + " must be an array of strings");
-    out.push_back(*v);
-  }
-  return out;
-}
-
-std::string port_file(const cluster& c, const cluster_node& n) {
-  return c.log_dir + "/" + n.name + ".port";
-}
+using clock_type = std::chrono::steady_clock;
 
 volatile std::sig_atomic_t interrupted = 0;
 
-void on_sigint(int) {
+void on_signal(int) {
   interrupted = 1;
 }
 
-} // namespace
-
-caf::expected<cluster> load_cluster(const std::string& path) {
-  toml::table tbl;
-  try {
-    tbl = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return make_fl_error(errc::io_error,
-                         path + ":" + std::to_string(e.source().begin.line)
-                           + ": " + std::string{e.description()});
-  }
-  cluster c;
-  for (auto&& [k, v] : tbl) {
-    std::string key{k.str()};
-    if (key == "log_dir") {
-      auto s = v.value<std::string>();
-      if (!s)
-        return bad(path + ": log_dir must be a string");
-      c.log_dir = *s;
-    } else if (key == "args") {
-      auto a = string_array(&v, path + ": args");
-      if (!a)
-        return std::move(a.error());
-      c.args = *a;
-    } else if (key != "node") {
-      return bad(path + ": unknown key '" + key + "'");
-    }
-  }
-  auto* nodes = tbl["node"].as_array();
-  if (nodes == nullptr || nodes->empty())
-    return bad(path + ": no [[node]] tables");
-  std::map<std::string, size_t> count_by_role;
-  for (auto& entry : *nodes) {
-    auto* t = entry.as_table();
-    if (t == nullptr)
-      return bad(path + ": node entries must be tables");
-    cluster_node n;
-    for (auto&& [k, v] : *t) {
-      std::string key{k.str()};
-      auto where = path + ":" + std::to_string(v.source().begin.line) + ": ";
-      if (key == "name" || key == "role" || key == "host" || key == "upstream") {
-        auto s = v.value<std::string>();
-        if (!s)
-          return bad(where + key + " must be a string");
-        (key == "name"   ? n.name
-         : key == "role" ? n.role
-         : key == "host" ? n.host
-                         : n.upstream)
-          = *s;
-      } else if (key == "port" || key == "clients") {
-        auto i = v.value_exact<int64_t>();
-        if (!i || *i < 0)
-          return bad(where + key + " must be a non-negative integer");
-        (key == "port" ? n.port : n.clients) = *i;
-      } else if (key == "args") {
-        auto a = string_array(&v, where + "args");
-        if (!a)
-          return std::move(a.error());
-        n.args = *a;
-      } else if (key == "local") {
-        auto b = v.value_exact<bool>();
-        if (!b)
-          return bad(where + "local must be true or false");
-        n.local = *b;
-      } else {
-        return bad(where + "unknown node key '" + key + "'");
-      }
-    }
-    if (n.role != "server" && n.role != "scheduler" && n.role != "client")
-      return bad(path + ": node role must be server, scheduler or client, "
-                        "got '"
-                 + n.role + "'");
-    if (n.name.empty())
-      n.name = n.role + "-" + std::to_string(count_by_role[n.role]);
-    ++count_by_role[n.role];
-    n.local = n.local || is_loopback(n.host);
-    c.nodes.push_back(std::move(n));
-  }
-  if (count_by_role["server"] != 1)
-    return bad(path + ": exactly one server node is needed");
-  std::set<std::string> names;
-  for (const auto& n : c.nodes) {
-    if (!names.insert(n.name).second)
-      return bad(path + ": node name '" + n.name + "' is used twice");
-    if (n.role == "server" && !n.upstream.empty())
-      return bad(path + ": the server has no upstream");
-    if (n.role != "server" && n.upstream.empty())
-      return bad(path + ": node '" + n.name + "' needs an upstream");
-    if (n.role == "client" && n.clients < 1)
-      return bad(path + ": client node '" + n.name + "' needs clients >= 1");
-    if (n.role != "client" && !n.local && n.port == 0)
-      return bad(path + ": remote node '" + n.name + "' needs a fixed port");
-  }
-  for (const auto& n : c.nodes) {
-    if (n.upstream.empty() || n.upstream.find(':') != std::string::npos)
-      continue;
-    bool found = false;
-    for (const auto& m : c.nodes)
-      found |= m.name == n.upstream && m.role != "client";
-    if (!found)
-      return bad(path + ": node '" + n.name + "' has unknown upstream '"
-                 + n.upstream + "'");
-  }
-  return c;
-}
-
-std::vector<std::vector<std::string>>
-cluster_commands(const cluster& c, const std::string& fl_node,
-                 const std::vector<int64_t>& ports) {
-  // Clients get consecutive global indices; every node learns how many
-  // members join it directly.
-  std::map<std::string, int64_t> members;
-  int64_t total = 0;
-  for (const auto& n : c.nodes)
-    if (n.role == "client")
-      total += n.clients;
-  for (const auto& n : c.nodes)
-    if (!n.upstream.empty())
-      members[n.upstream] += n.role == "client" ? n.clients : 1;
-  std::vector<std::vector<std::string>> out;
-  int64_t offset = 0;
-  for (size_t i = 0; i < c.nodes.size(); ++i) {
-    const auto& n = c.nodes[i];
-    std::vector<std::string> cmd{fl_node, n.role};
-    cmd.insert(cmd.end(), c.args.begin(), c.args.end());
-    if (n.role != "client") {
-      cmd.insert(cmd.end(), {"--id", n.name, "--host", n.host, "--port",
-                             std::to_string(n.port), "--clients",
-                             std::to_string(members[n.name])});
-      if (n.local)
-        cmd.insert(cmd.end(), {"--port-file", port_file(c, n)});
-    } else {
-      cmd.insert(cmd.end(), {"--clients", std::to_string(n.clients),
-                             "--client-offset", std::to_string(offset),
-                             "--total-clients", std::to_string(total)});
-      offset += n.clients;
-    }
-    if (!n.upstream.empty()) {
-      std::string up = n.upstream;
-      for (size_t j = 0; j < c.nodes.size(); ++j)
-        if (c.nodes[j].name == n.upstream)
-          up = c.nodes[j].host + ":"
-               + (ports[j] > 0 ? std::to_string(ports[j])
-                               : "<port of " + n.upstream + ">");
-      cmd.insert(cmd.end(), {"--upstream", up});
-    }
-    cmd.insert(cmd.end(), n.args.begin(), n.args.end());
-    out.push_back(std::move(cmd));
-  }
-  return out;
-}
-
-namespace {
-
-std::string shell_join(const std::vector<std::string>& cmd) {
-  std::string s;
-  for (const auto& a : cmd) {
-    if (!s.empty())
-      s += ' ';
-    if (a.find_first_of(" \t\"'$\\") == std::string::npos && !a.empty()) {
-      s += a;
-    } else {
-      s += '\'';
-      for (char ch : a)
-        s += ch == '\'' ? std::string{"'\\''"} : std::string{ch};
-      s += '\'';
-    }
-  }
-  return s;
-}
-
-pid_t start(const std::vector<std::string>& cmd, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-  std::vector<char*> argv;
-  for (const auto& a : cmd)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0)
-    pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
 }
 
 /// Follows a log file, printing the lines worth seeing with a node prefix.
@@ -253,8 +40,12 @@ struct log_follower {
   std::string path;
   std::streamoff pos = 0;
   std::string partial;
+  std::string last_line;
 
-  void poll(bool everything) {
+  /// Calls `on_line` for each new complete line; prints it when
+  /// `everything` or when it is a warning or an error.
+  template <class F>
+  void poll(bool everything, F on_line) {
     std::ifstream in{path};
     if (!in)
       return;
@@ -266,14 +57,139 @@ struct log_follower {
     while ((nl = partial.find('\n')) != std::string::npos) {
       auto line = partial.substr(0, nl);
       partial.erase(0, nl + 1);
+      if (line.empty())
+        continue;
+      last_line = line;
+      on_line(line);
       bool show = everything || line.find("error") != std::string::npos
-                  || line.find("warn") != std::string::npos;
+                  || line.find("warn") != std::string::npos
+                  || line.find("listening on") != std::string::npos;
       if (show)
         std::printf("[%s] %s\n", name.c_str(), line.c_str());
     }
     std::fflush(stdout);
   }
+  void poll(bool everything) {
+    poll(everything, [](const std::string&) {});
+  }
 };
+
+/// One started node: its process (fl-node, or ssh for a remote node), the
+/// pipe that keeps a remote node alive, and its log.
+struct node_process {
+  pid_t pid = -1;
+  int keepalive = -1; ///< write end of ssh's stdin; closing it stops the node
+  int status = -1;    ///< exit code once ended
+  log_follower log;
+};
+
+/// Starts `cmd` with stdout and stderr into `log`; with `keepalive`, its
+/// stdin is a pipe whose write end is returned there (close-on-exec, so
+/// no other child holds it).
+pid_t start(const std::vector<std::string>& cmd, const std::string& log,
+            int* keepalive) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+  int fds[2] = {-1, -1};
+  if (keepalive != nullptr) {
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+      return -1;
+    posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+                                     O_RDONLY, 0);
+  }
+  std::vector<char*> argv;
+  for (const auto& a : cmd)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0)
+    pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  if (keepalive != nullptr) {
+    ::close(fds[0]);
+    if (pid < 0)
+      ::close(fds[1]);
+    else
+      *keepalive = fds[1];
+  }
+  return pid;
+}
+
+/// Whether the process ended (reaping it and keeping its exit code).
+bool ended(node_process& p) {
+  if (p.pid <= 0)
+    return true;
+  int status = 0;
+  if (::waitpid(p.pid, &status, WNOHANG) != p.pid)
+    return false;
+  p.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  p.pid = -1;
+  return true;
+}
+
+/// Stops every node still running: remote ones by closing their
+/// connection's input, all by SIGTERM; SIGKILL after 10 s.
+void stop_all(std::vector<node_process>& procs) {
+  for (auto& p : procs) {
+    if (p.keepalive >= 0)
+      ::close(p.keepalive), p.keepalive = -1;
+    if (p.pid > 0)
+      ::kill(p.pid, SIGTERM);
+  }
+  for (int t = 0; t < 100; ++t) {
+    bool any = false;
+    for (auto& p : procs)
+      any |= !ended(p);
+    if (!any)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto& p : procs)
+    if (p.pid > 0) {
+      ::kill(p.pid, SIGKILL);
+      ::waitpid(p.pid, nullptr, 0);
+      p.pid = -1;
+    }
+}
+
+std::string port_file(const cluster& c, const cluster_node& n) {
+  return c.log_dir + "/" + n.name + ".port";
+}
+
+int print_commands(const cluster& c, const std::string& path) {
+  std::vector<int64_t> ports;
+  for (const auto& n : c.nodes)
+    ports.push_back(n.port);
+  auto cmds = cluster_commands(c, "fl-node", ports);
+  std::map<std::string, std::vector<std::string>> by_host;
+  for (size_t i = 0; i < cmds.size(); ++i)
+    by_host[c.nodes[i].host].push_back(shell_join(cmds[i]));
+  for (const auto& [host, lines] : by_host) {
+    std::printf("# on %s\n", host.c_str());
+    for (const auto& l : lines)
+      std::printf("%s &\n", l.c_str());
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(c.log_dir, ec);
+  const auto script = c.log_dir + "/"
+                      + std::filesystem::path{path}.stem().string()
+                      + ".sbatch";
+  std::ofstream out{script};
+  out << slurm_script(c, "fl-node", path);
+  if (!out.flush()) {
+    std::fprintf(stderr, "fl-node launch: cannot write '%s'\n",
+                 script.c_str());
+    return 1;
+  }
+  std::printf("# Slurm batch script: %s (sbatch %s)\n", script.c_str(),
+              script.c_str());
+  return 0;
+}
 
 } // namespace
 
@@ -284,137 +200,138 @@ int run_launch(const std::string& path, bool print_only,
     std::fprintf(stderr, "fl-node launch: %s\n", describe(c.error()).c_str());
     return 2;
   }
+  if (print_only)
+    return print_commands(*c, path);
+  std::error_code ec;
+  std::filesystem::create_directories(c->log_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "fl-node launch: cannot create '%s': %s\n",
+                 c->log_dir.c_str(), ec.message().c_str());
+    return 2;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+  const auto t0 = clock_type::now();
   std::vector<int64_t> ports;
   for (const auto& n : c->nodes)
     ports.push_back(n.port);
-  if (print_only) {
-    auto cmds = cluster_commands(*c, "fl-node", ports);
-    std::map<std::string, std::vector<std::string>> by_host;
-    for (size_t i = 0; i < cmds.size(); ++i)
-      by_host[c->nodes[i].host].push_back(shell_join(cmds[i]));
-    for (const auto& [host, lines] : by_host) {
-      std::printf("# on %s\n", host.c_str());
-      for (const auto& l : lines)
-        std::printf("%s &\n", l.c_str());
-    }
-    return 0;
-  }
-  ::mkdir(c->log_dir.c_str(), 0755);
-  std::signal(SIGINT, on_sigint);
-  std::signal(SIGTERM, on_sigint);
-  std::vector<pid_t> pids(c->nodes.size(), -1);
-  std::vector<log_follower> logs;
-  size_t server_index = 0;
-  auto stop_all = [&] {
-    for (auto p : pids)
-      if (p > 0)
-        ::kill(p, SIGTERM);
-    for (auto& p : pids)
-      if (p > 0)
-        ::waitpid(p, nullptr, 0), p = -1;
+  std::vector<node_process> procs(c->nodes.size());
+  size_t server = 0;
+  auto fail = [&](const std::string& why) {
+    std::fprintf(stderr, "fl-node launch: %s\n", why.c_str());
+    stop_all(procs);
+    return 1;
   };
-  // Start in dependency order: server, schedulers (nested ones after their
-  // upstream), clients; each node waits for its upstream's port.
-  std::vector<bool> started(c->nodes.size(), false);
-  for (int pass = 0; pass < 3; ++pass) {
+  // Start in dependency order: server, schedulers, clients; each server
+  // and scheduler must listen before the nodes below it start.
+  for (int rank = 0; rank < 3; ++rank) {
     for (size_t i = 0; i < c->nodes.size(); ++i) {
-      auto& n = c->nodes[i];
-      const int rank = n.role == "server" ? 0 : n.role == "scheduler" ? 1 : 2;
-      if (rank != pass || started[i])
+      const auto& n = c->nodes[i];
+      const int r = n.role == "server" ? 0 : n.role == "scheduler" ? 1 : 2;
+      if (r != rank)
         continue;
       if (n.role == "server")
-        server_index = i;
-      if (!n.local) {
-        auto cmds = cluster_commands(*c, fl_node, ports);
-        std::printf("[launch] %s runs on %s; start it there with:\n  %s\n",
-                    n.name.c_str(), n.host.c_str(),
-                    shell_join(cmds[i]).c_str());
-        started[i] = true;
-        continue;
+        server = i;
+      auto& p = procs[i];
+      p.log = log_follower{n.name, c->log_dir + "/" + n.name + ".log", 0, {},
+                           {}};
+      auto cmd = cluster_commands(*c, fl_node, ports)[i];
+      if (n.local) {
+        std::remove(port_file(*c, n).c_str());
+        p.pid = start(cmd, p.log.path, nullptr);
+      } else {
+        p.pid = start(ssh_command(n, cmd), p.log.path, &p.keepalive);
       }
-      std::remove(port_file(*c, n).c_str());
-      auto cmds = cluster_commands(*c, fl_node, ports);
-      auto log_path = c->log_dir + "/" + n.name + ".log";
-      pids[i] = start(cmds[i], log_path);
-      if (pids[i] < 0) {
-        std::fprintf(stderr, "fl-node launch: cannot start %s\n",
-                     n.name.c_str());
-        stop_all();
-        return 1;
-      }
-      started[i] = true;
-      logs.push_back(log_follower{n.name, log_path, 0, {}});
-      std::printf("[launch] started %s (pid %d), log %s\n", n.name.c_str(),
-                  static_cast<int>(pids[i]), log_path.c_str());
+      if (p.pid < 0)
+        return fail("cannot start " + n.name
+                    + (n.local ? "" : " (is ssh installed?)"));
+      std::printf("[launch] started %s (%s, pid %d), log %s\n",
+                  n.name.c_str(),
+                  n.local ? "here" : ("ssh " + n.host).c_str(),
+                  static_cast<int>(p.pid), p.log.path.c_str());
+      std::fflush(stdout);
       if (n.role == "client")
         continue;
-      // Ready once it wrote its port file.
+      // Listening once it wrote its port file (local) or logged it
+      // (remote, on its fixed port).
       bool ready = false;
-      for (int t = 0; t < 600 && !interrupted; ++t) {
-        std::ifstream in{port_file(*c, n)};
-        int64_t p = 0;
-        if (in >> p && p > 0) {
-          ports[i] = p;
-          ready = true;
-          break;
+      for (int t = 0; t < 1200 && !interrupted && !ready; ++t) {
+        if (n.local) {
+          std::ifstream in{port_file(*c, n)};
+          int64_t port = 0;
+          if (in >> port && port > 0)
+            ports[i] = port, ready = true;
+        } else {
+          p.log.poll(false, [&](const std::string& line) {
+            ready |= line.find("listening on") != std::string::npos;
+          });
         }
-        if (::waitpid(pids[i], nullptr, WNOHANG) == pids[i]) {
-          pids[i] = -1;
+        if (!ready && ended(p))
           break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (!ready)
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
+      if (interrupted)
+        break;
       if (!ready) {
-        std::fprintf(stderr, "fl-node launch: %s did not start listening; "
-                             "see %s\n",
-                     n.name.c_str(), log_path.c_str());
-        stop_all();
-        return 1;
+        p.log.poll(true);
+        return fail(n.name + " did not start listening; see "
+                    + p.log.path);
       }
-      std::printf("[launch] %s listening on %s:%lld\n", n.name.c_str(),
-                  n.host.c_str(), static_cast<long long>(ports[i]));
+      std::printf("[launch] %s listening on %s:%lld after %.2f s\n",
+                  n.name.c_str(), n.host.c_str(),
+                  static_cast<long long>(ports[i]), seconds_since(t0));
     }
   }
-  // Merged progress view until the server ends.
-  int server_status = 0;
-  bool server_done = pids[server_index] < 0;
-  while (!server_done && !interrupted) {
-    for (size_t k = 0; k < logs.size(); ++k)
-      logs[k].poll(logs[k].name == c->nodes[server_index].name);
-    int status = 0;
-    if (::waitpid(pids[server_index], &status, WNOHANG)
-        == pids[server_index]) {
-      pids[server_index] = -1;
-      server_status = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-      server_done = true;
+  // Merged progress view until the server ends. A node that fails before
+  // every member joined stops the launch: the server would wait for it.
+  bool joined = false;
+  while (!interrupted) {
+    for (size_t i = 0; i < procs.size(); ++i) {
+      auto& p = procs[i];
+      p.log.poll(i == server, [&](const std::string& line) {
+        if (i == server && !joined
+            && (line.find("joined; starting round") != std::string::npos
+                || line.find("joined; serving models") != std::string::npos)) {
+          joined = true;
+          std::printf("[launch] all members joined after %.2f s\n",
+                      seconds_since(t0));
+        }
+      });
+      if (i != server && p.pid > 0 && ended(p) && p.status != 0) {
+        std::printf("[launch] %s exited with %d: %s\n",
+                    c->nodes[i].name.c_str(), p.status,
+                    p.log.last_line.c_str());
+        if (!joined)
+          return fail(c->nodes[i].name + " failed before training started; "
+                      "see " + p.log.path);
+      }
     }
+    if (ended(procs[server]))
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if (interrupted) {
     std::printf("[launch] interrupted; stopping every node\n");
-    stop_all();
+    stop_all(procs);
     return 130;
   }
   // The server sent Exit; give the others a moment to leave on their own.
   for (int t = 0; t < 150; ++t) {
     bool any = false;
-    for (auto& p : pids)
-      if (p > 0) {
-        if (::waitpid(p, nullptr, WNOHANG) == p)
-          p = -1;
-        else
-          any = true;
-      }
+    for (auto& p : procs)
+      any |= !ended(p);
     if (!any)
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  for (auto& l : logs)
-    l.poll(l.name == c->nodes[server_index].name);
-  stop_all();
-  std::printf("[launch] server exited with %d; logs in %s\n", server_status,
-              c->log_dir.c_str());
-  return server_status;
+  for (size_t i = 0; i < procs.size(); ++i)
+    procs[i].log.poll(i == server);
+  stop_all(procs);
+  std::printf("[launch] server exited with %d after %.2f s; logs in %s\n",
+              procs[server].status, seconds_since(t0), c->log_dir.c_str());
+  return procs[server].status;
 }
 
 } // namespace fl::cli

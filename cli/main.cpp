@@ -75,7 +75,9 @@ int main(int argc, char** argv) {
     ->required()
     ->check(CLI::ExistingFile);
   launch->add_flag("--print", print_only,
-                   "print the command of every node (per host) and exit");
+                   "print the command of every node (per host), write a "
+                   "Slurm batch script to the log folder, and exit");
+  launch->footer(cli::cluster_file_help);
   auto* report = app.add_subcommand(
     "report", "write an HTML report (plots, summary) of one or more runs' "
               "metrics files, or their summary as CSV");

@@ -12,12 +12,18 @@ packages=(
   # optimised BLAS for LibTorch: without it the reference BLAS is used and
   # training is ~10x slower; the OpenMP build honours one thread per worker
   libopenblas0-openmp
-  # config, CLI, logging, tests, compression
+  # config, CLI, logging, tests, compression, JSON (the run report)
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev catch2 zlib1g-dev
+  nlohmann-json3-dev
   # data: Fashion-MNIST IDX files under /usr/share/datasets/fashion-mnist
   dataset-fashion-mnist
   # multi-host tests (network namespaces) and process tools
   iproute2 procps
+  # launch over SSH (the client), and its test's SSH server: dropbear-bin
+  # holds only the programs, so no SSH service is installed or started
+  openssh-client dropbear-bin
+  # the report's test renders it in a headless browser
+  chromium
   # benchmarks: peak memory of processes
   time
 )

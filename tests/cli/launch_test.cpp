@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/launch.hpp"
+#include "cli/slurm_script.hpp"
 #include "runtime/core/errors.hpp"
 
 using namespace fl;
@@ -91,4 +92,106 @@ TEST_CASE("bad cluster files are refused with the reason", "[launch]") {
   check("[[node]]\nrole = \"server\"\ncolour = \"blue\"\n",
         "unknown node key 'colour'");
   check("[[node]]\nrole = \"boss\"\n", "role must be server");
+}
+
+TEST_CASE("ssh settings: file defaults, node overrides, one ssh command",
+          "[launch]") {
+  auto path = write_temp(R"(
+ssh_user = "fl"
+ssh_key = "/keys/id"
+workdir = "/srv/fl run"
+fl_node = "/opt/fl/bin/fl-node"
+[[node]]
+name = "server"
+role = "server"
+host = "10.0.0.1"
+port = 7000
+[[node]]
+role = "client"
+host = "10.0.0.2"
+upstream = "server"
+clients = 4
+ssh_user = "other"
+ssh_port = 2222
+ssh_options = ["-o", "StrictHostKeyChecking=accept-new"]
+[[node]]
+role = "client"
+upstream = "server"
+clients = 1
+)");
+  auto c = cli::load_cluster(path);
+  INFO((c ? "" : describe(c.error())));
+  REQUIRE(c);
+  CHECK(c->nodes[0].ssh.user == "fl");
+  CHECK(c->nodes[1].ssh.user == "other");
+  CHECK(c->nodes[1].ssh.key == "/keys/id"); // not overridden: inherited
+  CHECK(c->nodes[1].ssh.port == 2222);
+  CHECK(c->nodes[0].ssh.port == 0);
+  auto cmds = cli::cluster_commands(*c, "/local/fl-node", {7000, 0, 0});
+  // Remote nodes run the remote fl-node, local ones this one.
+  CHECK(cmds[1][0] == "/opt/fl/bin/fl-node");
+  CHECK(cmds[2][0] == "/local/fl-node");
+  auto ssh = cli::ssh_command(c->nodes[1], cmds[1]);
+  CHECK_THAT(joined(ssh),
+             Catch::StartsWith("ssh -o BatchMode=yes -o ConnectTimeout=10 "
+                               "-i /keys/id -p 2222 -o "
+                               "StrictHostKeyChecking=accept-new "
+                               "other@10.0.0.2 "));
+  // One remote shell word: cd to the (quoted) folder, run, stop on EOF.
+  CHECK_THAT(ssh.back(), Catch::StartsWith("sh -c 'cd '\\''/srv/fl run'\\'' "
+                                           "|| exit 1; exec 3<&0; "
+                                           "/opt/fl/bin/fl-node client "));
+  CHECK_THAT(ssh.back(), Catch::Contains("cat <&3")
+                           && Catch::Contains("kill -TERM $pid")
+                           && Catch::EndsWith("wait $pid'"));
+  std::remove(path.c_str());
+}
+
+TEST_CASE("bad ssh keys are refused with the line", "[launch]") {
+  auto path = write_temp("ssh_port = 70000\n[[node]]\nrole = \"server\"\n");
+  auto c = cli::load_cluster(path);
+  REQUIRE(!c);
+  CHECK_THAT(describe(c.error()), Catch::Contains(":1: ssh_port must be in "
+                                                  "[1, 65535]"));
+  std::remove(path.c_str());
+  path = write_temp("[[node]]\nrole = \"server\"\nssh_opts = [\"-v\"]\n");
+  c = cli::load_cluster(path);
+  REQUIRE(!c);
+  CHECK_THAT(describe(c.error()),
+             Catch::Contains(":3: unknown node key 'ssh_opts' (fl-node "
+                             "launch --help lists the keys)"));
+  std::remove(path.c_str());
+}
+
+TEST_CASE("the Slurm script maps hosts to allocated nodes", "[launch]") {
+  auto path = write_temp(R"(
+[[node]]
+name = "server"
+role = "server"
+host = "a"
+port = 7000
+[[node]]
+role = "client"
+host = "b"
+upstream = "server"
+clients = 2
+[[node]]
+role = "client"
+host = "a"
+upstream = "server"
+clients = 2
+)");
+  auto c = cli::load_cluster(path);
+  REQUIRE(c);
+  auto s = cli::slurm_script(*c, "fl-node", "x.toml");
+  CHECK_THAT(s, Catch::Contains("#SBATCH --nodes=2\n")
+                  && Catch::Contains("#SBATCH --ntasks=3\n"));
+  CHECK_THAT(s, Catch::Contains("-w \"${hosts[0]}\" \"$FL_NODE\" server")
+                  && Catch::Contains("--host \"${hosts[0]}\" --port 7000"));
+  CHECK_THAT(s, Catch::Contains("-w \"${hosts[1]}\" \"$FL_NODE\" client")
+                  && Catch::Contains("--upstream \"${hosts[0]}\":7000"));
+  // The server is waited for before any client starts.
+  CHECK(s.find("wait_listening \"$log_dir\"/server.log")
+        < s.find("\"$FL_NODE\" client"));
+  std::remove(path.c_str());
 }
