@@ -35,6 +35,7 @@
 #include "runtime/federation/evaluation_backlog.hpp"
 #include "runtime/federation/fedbuff_schedule.hpp"
 #include "runtime/federation/membership.hpp"
+#include "runtime/federation/progress.hpp"
 #include "runtime/storage/metrics.hpp"
 
 namespace fl {
@@ -124,6 +125,7 @@ struct async_state {
   size_t evals_in_flight = 0;
   caf::error stop_reason;        ///< set when the run ends on an error
   checkpoint_tracker checkpoints;
+  std::optional<double> last_accuracy; ///< of the last evaluated record
   std::optional<logical_run> logical; ///< FedBuff on a logical clock
   evaluation_backlog<eval_job> evals{1, false}; ///< bounded evaluations
   /// Records by version, written in version order once complete (their
@@ -147,6 +149,25 @@ double elapsed(const async_state& st) {
 }
 
 void stop(async_actor* self, const std::string& why, caf::error err = {});
+
+/// Where the run stands: updates applied of max_updates, the time limit.
+run_progress progress_of(const async_state& st) {
+  run_progress p;
+  p.unit = "update";
+  p.done = st.applied;
+  p.total = st.cfg.max_updates;
+  p.elapsed_s = elapsed(st);
+  p.max_seconds = st.cfg.max_seconds;
+  p.accuracy = st.last_accuracy;
+  return p;
+}
+
+/// The live progress line (on a terminal only).
+void show_progress(async_actor* self) {
+  const auto& st = self->state;
+  if (st.log.status && st.log.status->enabled())
+    st.log.progress(progress_text(progress_of(st)));
+}
 void dispatch(async_actor* self);
 void close_client_eval(async_actor* self, uint64_t version);
 void quit_when_done(async_actor* self);
@@ -194,11 +215,16 @@ void write_record(async_actor* self, async_record r) {
   else if (r.eval_skipped)
     j.add("eval", "skipped");
   st.metrics.write(j);
+  if (r.test_accuracy >= 0)
+    st.last_accuracy = r.test_accuracy;
+  const auto eta = eta_seconds(progress_of(st));
   st.log.node->info("version {:>5} | acc {:.4f} | loss {:.4f} | {} applied, "
-                    "{} dropped | {:.1f} updates/s | {:.1f} s",
+                    "{} dropped | {:.1f} updates/s | {:.1f} s | ETA {}",
                     r.model_version, r.test_accuracy, r.test_loss,
                     r.updates_applied, r.updates_dropped, rate,
-                    r.elapsed_seconds);
+                    r.elapsed_seconds,
+                    eta ? fmt::format("{:.1f} s", *eta) : std::string{"-"});
+  show_progress(self);
   if (st.cfg.log_sink)
     st.cfg.log_sink->add(r);
 }
@@ -439,6 +465,7 @@ void count_applied(async_actor* self, uint64_t staleness) {
   auto& st = self->state;
   ++st.applied;
   ++st.staleness[staleness];
+  show_progress(self);
   if (!st.logical && st.current == phase::serving && st.cfg.max_updates > 0
       && st.applied >= st.cfg.max_updates)
     stop(self, std::to_string(st.applied) + " updates applied");

@@ -41,6 +41,7 @@
 #include "runtime/federation/client_evaluations.hpp"
 #include "runtime/federation/evaluation_backlog.hpp"
 #include "runtime/federation/membership.hpp"
+#include "runtime/federation/progress.hpp"
 #include "runtime/federation/round_collector.hpp"
 #include "runtime/storage/metrics.hpp"
 
@@ -90,6 +91,8 @@ struct server_state {
   aggregation_plan plan; ///< the strategy's, read once
   caf::error stop_reason; ///< set when the run ends on an error
   checkpoint_tracker checkpoints;
+  uint64_t rounds_recorded = 0;        ///< the last round with a record
+  std::optional<double> last_accuracy; ///< of the last evaluated round
   static inline const char* name = "fl.server";
 };
 
@@ -101,6 +104,28 @@ double seconds_since(clock_type::time_point t) {
 
 void start_round(server_actor* self);
 void close_round(server_actor* self);
+
+/// The live progress line (on a terminal only): rounds recorded, the
+/// current round's updates, the last accuracy, the rate and the ETA.
+void show_progress(server_actor* self) {
+  const auto& st = self->state;
+  if (!st.run_started || !st.log.status || !st.log.status->enabled())
+    return;
+  run_progress p;
+  p.unit = "round";
+  p.total = st.cfg.rounds;
+  p.offset = st.cfg.start_round;
+  p.done = std::max(st.rounds_recorded, st.cfg.start_round);
+  p.elapsed_s = seconds_since(st.run_start);
+  p.accuracy = st.last_accuracy;
+  if (st.current == phase::collecting) {
+    p.current = st.round;
+    p.round_expected = st.record.sampled;
+    p.round_in = st.record.sampled - std::min(st.record.sampled,
+                                              st.collector.awaited());
+  }
+  st.log.progress(progress_text(p));
+}
 void finish(server_actor* self);
 
 void emit(server_actor* self, round_record r) {
@@ -136,6 +161,9 @@ void emit(server_actor* self, round_record r) {
   st.metrics.write(j);
   if (st.cfg.log_sink)
     st.cfg.log_sink->add(r);
+  st.rounds_recorded = r.round;
+  if (r.test_accuracy >= 0)
+    st.last_accuracy = r.test_accuracy;
   const auto total = st.cfg.rounds;
   // The ETA counts the time evaluation holds rounds back.
   const double per_round = r.recorded_seconds / static_cast<double>(
@@ -155,6 +183,7 @@ void emit(server_actor* self, round_record r) {
   if (!r.accepted)
     st.log.node->warn("round {} kept the previous model: {}", r.round,
                       r.outcome);
+  show_progress(self);
 }
 
 /// Closes the round once nobody is awaited and every fold was answered.
@@ -221,6 +250,7 @@ void on_update(server_actor* self, update_msg& up) {
                         up.round < st.round ? "late" : "not started");
       return;
   }
+  show_progress(self);
   const auto id = up.node_id;
   auto refuse = [&](caf::error why) {
     st.log.node->warn("round {}: update from {} refused: {}", st.round, id,
@@ -341,6 +371,7 @@ void start_round(server_actor* self) {
   activate(self, sampled, std::move(act));
   self->delayed_send(self, to_timespan(st.cfg.round_deadline_s),
                      deadline_atom::value, st.round);
+  show_progress(self);
 }
 
 /// Writes the records that are ready, in round order, up to the first one

@@ -26,12 +26,21 @@ struct upstream_state {
   std::map<std::string, envelope> joins;     ///< replayed after reconnects
   std::vector<envelope> queue;               ///< waiting for a connection
   int failures = 0;
+  /// When the current run of failed attempts began, and when it was last
+  /// reported at the default level (warn).
+  std::chrono::steady_clock::time_point failing_since, last_report;
+  bool reported = false; ///< this run of failures was warned about
   bool connecting = false;
   uint64_t next_transfer = 1;
   static inline const char* name = "fl.upstream";
 };
 
 using upstream_actor = caf::stateful_actor<upstream_state>;
+
+double seconds_between(std::chrono::steady_clock::time_point a,
+                       std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
 void send_now(upstream_actor* self, const upstream_settings& s,
               const envelope& env) {
@@ -97,8 +106,12 @@ void connect(upstream_actor* self, const upstream_settings& s,
         state.connecting = false;
         ++state.failures;
         if (state.failures >= s.max_attempts) {
-          log.wire->error("cannot reach {}:{} after {} attempts: {}", s.host,
-                          s.port, state.failures, describe(err));
+          log.wire->error("cannot reach {}:{} after {} attempts in {:.0f} s: "
+                          "{}",
+                          s.host, s.port, state.failures,
+                          seconds_between(state.failing_since,
+                                          std::chrono::steady_clock::now()),
+                          describe(err));
           give_up(self, make_fl_error(errc::peer_lost,
                                       "cannot reach " + s.host + ":"
                                         + std::to_string(s.port)));
@@ -108,8 +121,27 @@ void connect(upstream_actor* self, const upstream_settings& s,
                              s.backoff_initial_s
                                * static_cast<double>(1 << std::min(
                                    state.failures - 1, 16)));
-        log.wire->debug("connect to {}:{} failed ({}); retry in {:.1f} s",
-                        s.host, s.port, describe(err), wait);
+        // Quiet for the first seconds (a server still starting), then a
+        // warning every 10 s, so a user sees why nothing happens.
+        const auto now = std::chrono::steady_clock::now();
+        if (state.failures == 1) {
+          state.failing_since = now;
+          state.reported = false;
+        }
+        const auto since = seconds_between(state.failing_since, now);
+        if (since >= s.quiet_retry_s
+            && (!state.reported
+                || seconds_between(state.last_report, now) >= 10)) {
+          state.reported = true;
+          state.last_report = now;
+          log.wire->warn("cannot reach {}:{} for {:.0f} s ({}); attempt {} "
+                         "of {}, retrying in {:.1f} s",
+                         s.host, s.port, since, describe(err), state.failures,
+                         s.max_attempts, wait);
+        } else {
+          log.wire->debug("connect to {}:{} failed ({}); retry in {:.1f} s",
+                          s.host, s.port, describe(err), wait);
+        }
         self->delayed_send(self, to_timespan(wait), connect_atom::value);
       });
 }

@@ -19,6 +19,9 @@ struct upstream_settings {
   int max_attempts = 30;          ///< consecutive failed attempts before giving up
   double backoff_initial_s = 0.2; ///< doubles per failure...
   double backoff_max_s = 5;       ///< ...up to this
+  /// Failed attempts are logged at debug level for this long, then as
+  /// warnings (every 10 s) with the address and the reason.
+  double quiet_retry_s = 3;
   size_t chunk_bytes = size_t{64} << 20;
   decode_limits limits;
   /// Answers CAF's connect request `(connect_atom, host, port) -> (node_id,

@@ -89,6 +89,7 @@ int server_exit_code(const node_config& cfg, const run_logs& logs,
   auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now()
                                             - start)
                 .count();
+  log.progress_done();
   if (print)
     print_run_summary(cfg, logs, wall);
   if (reason && reason != caf::exit_reason::normal) {

@@ -13,7 +13,8 @@ namespace fl {
 namespace {
 
 loggers make_from_sinks(const std::vector<spdlog::sink_ptr>& sinks,
-                        spdlog::level::level_enum lvl) {
+                        spdlog::level::level_enum lvl,
+                        std::shared_ptr<status_line> status = nullptr) {
   auto make = [&](const char* name) {
     auto l = std::make_shared<spdlog::logger>(name, sinks.begin(),
                                               sinks.end());
@@ -22,7 +23,7 @@ loggers make_from_sinks(const std::vector<spdlog::sink_ptr>& sinks,
     l->flush_on(spdlog::level::warn);
     return l;
   };
-  return loggers{make("node"), make("wire"), make("train")};
+  return loggers{make("node"), make("wire"), make("train"), std::move(status)};
 }
 
 } // namespace
@@ -34,8 +35,13 @@ caf::expected<loggers> make_loggers(const std::string& level,
     return make_fl_error(errc::invalid_config,
                          "unknown log level '" + level + "'");
   std::vector<spdlog::sink_ptr> sinks;
-  // Logs go to stderr so that stdout stays free for results (--print, tables).
-  sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  // Logs go to stderr so that stdout stays free for results (--print,
+  // tables); on a terminal, through the live progress line.
+  auto status = status_line::for_stderr();
+  if (status->enabled())
+    sinks.push_back(std::make_shared<status_sink>(status));
+  else
+    sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   if (!file.empty()) {
     try {
       sinks.push_back(
@@ -45,7 +51,7 @@ caf::expected<loggers> make_loggers(const std::string& level,
                                              + "': " + e.what());
     }
   }
-  return make_from_sinks(sinks, lvl);
+  return make_from_sinks(sinks, lvl, std::move(status));
 }
 
 loggers make_loggers_with_sink(std::shared_ptr<spdlog::sinks::sink> sink) {

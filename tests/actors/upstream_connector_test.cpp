@@ -127,3 +127,43 @@ TEST_CASE("frames from anyone but the server are dropped",
   CHECK(f.errors->empty());
   CHECK_THAT(f.logs.text(), Catch::Contains("from someone but the server"));
 }
+
+namespace {
+
+/// Refuses every connect request, as a host with nothing listening does.
+caf::behavior refusing_dialer(caf::event_based_actor*) {
+  return {[](caf::connect_atom, const std::string&, uint16_t) -> caf::result<
+            caf::node_id, caf::strong_actor_ptr, std::set<std::string>> {
+    return make_fl_error(errc::io_error, "connection refused");
+  }};
+}
+
+} // namespace
+
+TEST_CASE("an unreachable upstream is reported with address and reason, "
+          "then given up",
+          "[upstream_connector]") {
+  test::deterministic_system f;
+  upstream_settings s;
+  s.host = "10.1.2.3";
+  s.port = 7000;
+  s.max_attempts = 3;
+  s.quiet_retry_s = 0; // report from the first retry on
+  s.dialer = f.sys.spawn(refusing_dialer);
+  auto errors = std::make_shared<std::vector<error_msg>>();
+  auto connector = spawn_upstream_connector(f.sys, s, f.logs.log());
+  f.sys.spawn(test::scripted_client, connector, std::string{"c1"},
+              test::conduct::honest, errors);
+  f.run();
+  while (f.expire_timers() > 0) {
+  }
+  const auto text = f.logs.text();
+  CHECK_THAT(text, Catch::Contains("warning [wire] cannot reach 10.1.2.3:7000 "
+                                   "for 0 s (")
+                     && Catch::Contains("connection refused")
+                     && Catch::Contains("attempt 1 of 3, retrying in"));
+  CHECK_THAT(text, Catch::Contains("cannot reach 10.1.2.3:7000 after 3 "
+                                   "attempts in"));
+  // Warnings at most every 10 s: the second retry (0.4 s later) is quiet.
+  CHECK_THAT(text, !Catch::Contains("attempt 2 of 3"));
+}
