@@ -132,6 +132,19 @@ bool ended(node_process& p) {
   return true;
 }
 
+/// Waits up to `seconds` for every process to end; whether all did.
+bool all_ended_within(std::vector<node_process>& procs, double seconds) {
+  for (int t = 0; t <= static_cast<int>(seconds * 10); ++t) {
+    bool any = false;
+    for (auto& p : procs)
+      any |= !ended(p);
+    if (!any)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 /// Stops every node still running: remote ones by closing their
 /// connection's input, all by SIGTERM; SIGKILL after 10 s.
 void stop_all(std::vector<node_process>& procs) {
@@ -141,14 +154,8 @@ void stop_all(std::vector<node_process>& procs) {
     if (p.pid > 0)
       ::kill(p.pid, SIGTERM);
   }
-  for (int t = 0; t < 100; ++t) {
-    bool any = false;
-    for (auto& p : procs)
-      any |= !ended(p);
-    if (!any)
-      return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  if (all_ended_within(procs, 10))
+    return;
   for (auto& p : procs)
     if (p.pid > 0) {
       ::kill(p.pid, SIGKILL);
@@ -318,14 +325,7 @@ int run_launch(const std::string& path, bool print_only,
     return 130;
   }
   // The server sent Exit; give the others a moment to leave on their own.
-  for (int t = 0; t < 150; ++t) {
-    bool any = false;
-    for (auto& p : procs)
-      any |= !ended(p);
-    if (!any)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  all_ended_within(procs, 15);
   for (size_t i = 0; i < procs.size(); ++i)
     procs[i].log.poll(i == server);
   stop_all(procs);

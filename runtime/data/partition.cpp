@@ -299,37 +299,40 @@ partition_stats summarize(const partition& p,
   return st;
 }
 
-std::string partition_csv(const partition& p,
-                          const std::vector<int64_t>& labels,
-                          int64_t num_classes) {
+namespace {
+
+/// One row per client: its index, sample count and class counts, fields
+/// separated by `sep`, under a header naming the columns.
+std::string count_table(const partition& p, const std::vector<int64_t>& labels,
+                        int64_t num_classes, const char* sep,
+                        const char* samples_header, const char* class_prefix) {
   std::ostringstream out;
-  out << "client,samples";
+  out << "client" << sep << samples_header;
   for (int64_t c = 0; c < num_classes; ++c)
-    out << ",class_" << c;
+    out << sep << class_prefix << c;
   out << "\n";
   for (size_t i = 0; i < p.size(); ++i) {
-    out << i << "," << p[i].size();
+    out << i << sep << p[i].size();
     for (auto x : class_counts(p[i], labels, num_classes))
-      out << "," << x;
+      out << sep << x;
     out << "\n";
   }
   return out.str();
+}
+
+} // namespace
+
+std::string partition_csv(const partition& p,
+                          const std::vector<int64_t>& labels,
+                          int64_t num_classes) {
+  return count_table(p, labels, num_classes, ",", "samples", "class_");
 }
 
 std::string partition_report(const partition& p,
                              const std::vector<int64_t>& labels,
                              int64_t num_classes) {
   std::ostringstream out;
-  out << "client  samples";
-  for (int64_t c = 0; c < num_classes; ++c)
-    out << "  c" << c;
-  out << "\n";
-  for (size_t i = 0; i < p.size(); ++i) {
-    out << i << "  " << p[i].size();
-    for (auto x : class_counts(p[i], labels, num_classes))
-      out << "  " << x;
-    out << "\n";
-  }
+  out << count_table(p, labels, num_classes, "  ", "samples", "c");
   const auto st = summarize(p, labels, num_classes);
   out << "clients " << st.clients << ", samples " << st.samples
       << ", per client min " << st.min_size << " median " << st.median_size
