@@ -168,6 +168,7 @@ void show_progress(async_actor* self) {
   if (st.log.status && st.log.status->enabled())
     st.log.progress(progress_text(progress_of(st)));
 }
+
 void dispatch(async_actor* self);
 void close_client_eval(async_actor* self, uint64_t version);
 void quit_when_done(async_actor* self);

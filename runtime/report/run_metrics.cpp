@@ -30,17 +30,22 @@ std::string manifest_mode(const json& manifest) {
                                                     : "unknown";
 }
 
-/// Appends one record to `run`; false when it is not a record of a run
-/// (e.g. a per-client record). `last` holds the previous cumulative
-/// counters of an asynchronous run.
-bool add_record(run_series& run, const json& j, run_point& last_totals) {
+enum class record_kind { none, round, version };
+
+/// Appends one record to `run`; returns its kind (none: not a record of a
+/// run). `last_totals` holds the previous cumulative counters of an
+/// asynchronous run.
+record_kind add_record(run_series& run, const json& j,
+                       run_point& last_totals) {
   run_point p;
   p.elapsed_s = number(j, "elapsed_seconds").value_or(0);
   p.test_accuracy = number(j, "test_accuracy");
   p.test_loss = number(j, "test_loss");
   p.train_loss = number(j, "train_loss");
   p.consensus_distance = number(j, "consensus_distance");
+  record_kind kind = record_kind::none;
   if (auto round = number(j, "round"); round && !j.contains("client")) {
+    kind = record_kind::round;
     p.step = static_cast<uint64_t>(*round);
     p.clients_ok = number(j, "clients_ok");
     p.clients_failed = number(j, "clients_failed");
@@ -50,6 +55,7 @@ bool add_record(run_series& run, const json& j, run_point& last_totals) {
     if (auto sent = number(j, "bytes_sent"))
       p.bytes = sent;
   } else if (auto applied = number(j, "updates_applied")) {
+    kind = record_kind::version;
     p.step = static_cast<uint64_t>(number(j, "model_version").value_or(0));
     // Counters are totals since the start: per-record differences.
     auto dropped = number(j, "updates_dropped").value_or(0)
@@ -66,10 +72,10 @@ bool add_record(run_series& run, const json& j, run_point& last_totals) {
             && k.size() < 19)
           run.staleness[std::stoull(k)] += v.get<uint64_t>();
   } else {
-    return false;
+    return kind;
   }
   run.points.push_back(p);
-  return true;
+  return kind;
 }
 
 } // namespace
@@ -84,7 +90,7 @@ caf::expected<run_series> read_run(const std::string& path) {
   run.mode = "unknown";
   run_point totals;
   std::string line;
-  size_t line_no = 0, client_records = 0;
+  size_t line_no = 0, client_records = 0, rounds = 0, versions = 0;
   while (std::getline(in, line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos)
@@ -116,8 +122,12 @@ caf::expected<run_series> read_run(const std::string& path) {
       ++client_records;
       continue;
     }
-    if (!add_record(run, j, totals))
-      run.warnings.push_back(where + "a record of no known kind; skipped");
+    switch (add_record(run, j, totals)) {
+      case record_kind::round: ++rounds; break;
+      case record_kind::version: ++versions; break;
+      case record_kind::none:
+        run.warnings.push_back(where + "a record of no known kind; skipped");
+    }
   }
   if (run.points.empty()) {
     if (client_records > 0)
@@ -132,6 +142,11 @@ caf::expected<run_series> read_run(const std::string& path) {
   if (client_records > 0)
     run.warnings.push_back(path + ": " + std::to_string(client_records)
                            + " per-client record(s) skipped");
+  if (rounds > 0 && versions > 0)
+    run.warnings.push_back(path + ": mixes " + std::to_string(rounds)
+                           + " round record(s) and " + std::to_string(versions)
+                           + " model-version record(s) (runs of different "
+                             "modes in one file?); plotted as one series");
   if (run.mode == "unknown") {
     // No manifest: guess from the records.
     run.mode = !run.staleness.empty() ? "async" : "sync";

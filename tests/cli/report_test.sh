@@ -25,6 +25,11 @@ check "truncated line noted in the report" \
 check "8 charts (with consensus distance)" \
   [ "$(grep -o '<svg id=' "$work/r.html" | wc -l)" -eq 8 ]
 
+# Round and model-version records in one file: drawn, and said so.
+out=$("$FL_NODE" report "$FIX/mixed_modes.jsonl" -o "$work/mixed.html" 2>&1)
+check "mixed-mode file reported (rc): $out" [ $? -eq 0 ]
+check "mixed-mode file flagged: $out" grep -q "mixes 2 round record(s)" <<<"$out"
+
 # An empty file alone: nothing to report, non-zero, no output file.
 out=$("$FL_NODE" report "$FIX/empty.jsonl" -o "$work/empty.html" 2>&1)
 check "empty file refused (rc)" [ $? -eq 2 ]

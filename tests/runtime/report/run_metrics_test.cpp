@@ -125,3 +125,15 @@ TEST_CASE("the summary finds final, best and time to target",
   CHECK_THAT(csv, Catch::Contains("\nsync,sync,3,3,0.5476,0.5476,3,0.4623,2,"));
   CHECK_THAT(csv, Catch::Contains("\nsync,sync,3,3,0.5476,0.5476,3,,,"));
 }
+
+TEST_CASE("a file mixing round and model-version records is read and "
+          "flagged",
+          "[report][metrics]") {
+  auto run = read_run(fixture("mixed_modes.jsonl"));
+  REQUIRE(run);
+  CHECK(run->points.size() == 4);
+  REQUIRE(run->warnings.size() == 1);
+  CHECK_THAT(run->warnings[0],
+             Catch::Contains("mixes 2 round record(s) and 2 model-version "
+                             "record(s)"));
+}
