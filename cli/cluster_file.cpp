@@ -221,6 +221,16 @@ caf::expected<cluster> load_cluster(const std::string& path) {
     if (n.name.find_first_of("/ \t") != std::string::npos)
       return bad(path + ": node name '" + n.name
                  + "' must not hold '/' or blanks (it names its log file)");
+    // Both reach ssh's command line: a leading '-' would be read as an
+    // option of ssh, not as the host or user.
+    for (const auto& [what, value] : {std::pair{"host", &n.host},
+                                      std::pair{"ssh_user", &n.ssh.user}})
+      if ((!value->empty() && value->front() == '-')
+          || value->find_first_of(" \t\n@") != std::string::npos)
+        return bad(path + ": node '" + n.name + "' has a bad " + what + " '"
+                   + *value + "'");
+    if (n.host.empty())
+      return bad(path + ": node '" + n.name + "' has an empty host");
     if (n.role == "server" && !n.upstream.empty())
       return bad(path + ": the server has no upstream");
     if (n.role != "server" && n.upstream.empty())

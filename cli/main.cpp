@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
                  "(sync) or relays it (async, fedbuff)");
   cli::option_set scheduler_opts{*scheduler, for_scheduler};
   auto* launch = app.add_subcommand(
-    "launch", "start the local nodes of a cluster file, show progress, stop "
-              "them at the end");
+    "launch", "start the nodes of a cluster file (here and over SSH), show "
+              "their progress, stop them all at the end");
   std::string cluster_file;
   bool print_only = false;
   launch->add_option("cluster", cluster_file, "cluster TOML file")

@@ -92,6 +92,14 @@ TEST_CASE("bad cluster files are refused with the reason", "[launch]") {
   check("[[node]]\nrole = \"server\"\ncolour = \"blue\"\n",
         "unknown node key 'colour'");
   check("[[node]]\nrole = \"boss\"\n", "role must be server");
+  // Host and user reach ssh's command line: no option smuggled in.
+  check("[[node]]\nrole = \"server\"\nhost = \"-oProxyCommand=x\"\n"
+        "port = 1\n",
+        "node 'server-0' has a bad host '-oProxyCommand=x'");
+  check("ssh_user = \"a b\"\n[[node]]\nrole = \"server\"\n",
+        "has a bad ssh_user 'a b'");
+  check("[[node]]\nrole = \"server\"\nname = \"../x\"\n",
+        "must not hold '/'");
 }
 
 TEST_CASE("ssh settings: file defaults, node overrides, one ssh command",
