@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <random>
 
 #include "runtime/core/errors.hpp"
 #include "runtime/data/dataset_loader.hpp"
 #include "runtime/data/partition.hpp"
+#include "runtime/storage/text_file.hpp"
 
 namespace fl::cli {
 
@@ -229,15 +229,12 @@ int print_partition_report(const node_config& cfg, uint64_t total,
   }
   const auto& labels = (*data)->train.labels;
   const auto classes = (*data)->num_classes;
-  if (!csv_path.empty()) {
-    std::ofstream out{csv_path};
-    out << partition_csv(*parts, labels, classes);
-    if (!out.flush()) {
-      std::fprintf(stderr, "cannot write the partition CSV '%s'\n",
-                   csv_path.c_str());
+  if (!csv_path.empty())
+    if (auto err = write_text_file(csv_path,
+                                   partition_csv(*parts, labels, classes))) {
+      std::fprintf(stderr, "%s\n", describe(err).c_str());
       return 2;
     }
-  }
   if (!print_table)
     return 0;
   std::printf("partition %s of %zu training samples over %llu clients "

@@ -1,13 +1,13 @@
 #include "cli/edges.hpp"
 
 #include <cstdio>
-#include <fstream>
 
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "runtime/core/errors.hpp"
+#include "runtime/storage/text_file.hpp"
 
 namespace fl::cli {
 
@@ -66,11 +66,12 @@ caf::expected<uint16_t> publish_node(caf::actor_system& sys,
                            + std::to_string(cfg.node.port) + ": "
                            + describe(port.error()));
   log.node->info("listening on {}:{}", cfg.node.host, *port);
-  if (!cfg.node.port_file.empty()) {
-    auto tmp = cfg.node.port_file + ".tmp";
-    std::ofstream{tmp} << *port << "\n";
-    std::rename(tmp.c_str(), cfg.node.port_file.c_str());
-  }
+  // `fl-node launch` waits for this file: a node that cannot write it
+  // says so rather than leave the launcher waiting.
+  if (!cfg.node.port_file.empty())
+    if (auto err = write_text_file(cfg.node.port_file,
+                                   std::to_string(*port) + "\n"))
+      return err;
   return *port;
 }
 

@@ -1,10 +1,10 @@
 #include "cli/report_command.hpp"
 
 #include <cstdio>
-#include <fstream>
 
 #include "runtime/core/errors.hpp"
 #include "runtime/report/html_report.hpp"
+#include "runtime/storage/text_file.hpp"
 
 namespace fl::cli {
 
@@ -53,21 +53,8 @@ int run_report(const report_options& opts) {
   }
   const auto path = opts.output.empty() ? std::string{"report.html"}
                                         : opts.output;
-  // Written beside the target and renamed, so a failure never leaves a
-  // half-written report in its place.
-  const auto tmp = path + ".tmp";
-  {
-    std::ofstream out{tmp, std::ios::binary};
-    out << text;
-    if (!out.flush()) {
-      std::fprintf(stderr, "fl-node report: cannot write '%s'\n", tmp.c_str());
-      std::remove(tmp.c_str());
-      return 2;
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::fprintf(stderr, "fl-node report: cannot write '%s'\n", path.c_str());
-    std::remove(tmp.c_str());
+  if (auto err = write_text_file(path, text)) {
+    std::fprintf(stderr, "fl-node report: %s\n", describe(err).c_str());
     return 2;
   }
   std::fprintf(stderr, "fl-node report: %zu run(s) -> %s\n", in.runs.size(),
