@@ -39,7 +39,8 @@ std::string claimed_id(const message& body) {
                     || std::is_same<T, request_msg>::value
                     || std::is_same<T, eval_result_msg>::value
                     || std::is_same<T, heartbeat_msg>::value
-                    || std::is_same<T, error_msg>::value)
+                    || std::is_same<T, error_msg>::value
+                    || std::is_same<T, gossip_msg>::value)
         return m.node_id;
       else
         return "";

@@ -67,6 +67,7 @@ caf::expected<node_role> get_role(wire::Role x) {
     case wire::Role::SERVER: return node_role::server;
     case wire::Role::SCHEDULER: return node_role::scheduler;
     case wire::Role::CLIENT: return node_role::client;
+    case wire::Role::PEER: return node_role::peer;
     default:
       return fail(errc::unknown_enum_value,
                   "join.role = " + std::to_string(static_cast<int>(x)));
@@ -466,6 +467,32 @@ get_body(wire::Envelope::Body::Reader body,
       FL_TRY(check_text(e.getNodeId(), "error.nodeId", false, limits));
       return message{error_msg{e.getCode(), str(e.getMessage()),
                                str(e.getNodeId()), e.getRound()}};
+    }
+    case wire::Envelope::Body::GOSSIP: {
+      auto g = body.getGossip();
+      gossip_msg m;
+      FL_TRY(check_text(g.getNodeId(), "gossip.nodeId", true, limits));
+      m.node_id = str(g.getNodeId());
+      m.step = g.getStep();
+      m.weight = g.getWeight();
+      FL_TRY(check_finite(m.weight, "gossip.weight"));
+      if (!(m.weight > 0 && m.weight <= max_gossip_weight))
+        return fail(errc::invalid_field,
+                    "gossip.weight must be in (0, 2^20], got "
+                      + std::to_string(m.weight));
+      switch (g.getKind()) {
+        case wire::GossipKind::SHARE: m.kind = gossip_kind::share; break;
+        case wire::GossipKind::STATE: m.kind = gossip_kind::state; break;
+        default:
+          return fail(errc::unknown_enum_value,
+                      "gossip.kind = "
+                        + std::to_string(static_cast<int>(g.getKind())));
+      }
+      FL_TRY_ASSIGN(m.model, get_tensor(g.getModel(), "gossip.model", owner,
+                                        limits));
+      if (m.model.kind != tensor_kind::params)
+        return fail(errc::invalid_field, "gossip.model must be params");
+      return message{std::move(m)};
     }
     case wire::Envelope::Body::CHUNK:
       return fail(errc::unexpected_message, "chunk inside a message body");

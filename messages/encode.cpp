@@ -54,7 +54,8 @@ size_t estimate(const envelope& env) {
       if constexpr (std::is_same<T, activation_msg>::value
                     || std::is_same<T, model_msg>::value
                     || std::is_same<T, update_msg>::value
-                    || std::is_same<T, evaluate_msg>::value)
+                    || std::is_same<T, evaluate_msg>::value
+                    || std::is_same<T, gossip_msg>::value)
         n += tensor_estimate(m.model);
       if constexpr (std::is_same<T, activation_msg>::value)
         n += tensor_estimate(m.control) + config_estimate(m.config);
@@ -91,6 +92,7 @@ wire::Role to_wire(node_role x) {
     case node_role::server: return wire::Role::SERVER;
     case node_role::scheduler: return wire::Role::SCHEDULER;
     case node_role::client: return wire::Role::CLIENT;
+    case node_role::peer: return wire::Role::PEER;
   }
   return wire::Role::CLIENT;
 }
@@ -277,6 +279,14 @@ void put(wire::Envelope::Body::Builder body, const message& msg) {
         e.setMessage(text(m.message));
         e.setNodeId(text(m.node_id));
         e.setRound(m.round);
+      } else if constexpr (std::is_same<T, gossip_msg>::value) {
+        auto g = body.initGossip();
+        g.setNodeId(text(m.node_id));
+        g.setStep(m.step);
+        g.setWeight(m.weight);
+        put(g.initModel(), m.model);
+        g.setKind(m.kind == gossip_kind::state ? wire::GossipKind::STATE
+                                               : wire::GossipKind::SHARE);
       }
     },
     msg);

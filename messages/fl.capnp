@@ -26,6 +26,7 @@ enum Role {
   server @0;
   scheduler @1;  # a middle server; looks like one client to its upstream
   client @2;
+  peer @3;       # decentralized mode: joins a neighbor to send it Gossip
 }
 
 enum Mode {
@@ -186,6 +187,22 @@ struct Error {
   round @3 :UInt64;        # the sync round it is about; 0 = none
 }
 
+enum GossipKind {
+  share @0;  # mixed into the receiver's model (sync: a round's model;
+             # async: a push-sum share of numerator and weight)
+  state @1;  # the sender's current model for a rejoining peer (not mixed)
+}
+
+struct Gossip {
+  # Decentralized mode: one peer's model for one neighbor.
+  nodeId @0 :Text;     # the sending peer, as it joined
+  step @1 :UInt64;     # sync: the round (>= 1); async: the sender's iteration
+  weight @2 :Float64;  # push-sum weight carried with the values, finite,
+                       # in (0, 2^20]; 1 in sync mode
+  model @3 :Tensor;    # kind params, dense
+  kind @4 :GossipKind;
+}
+
 struct Chunk {
   # One piece of an encoded Envelope that is too large to travel at once.
   transferId @0 :UInt64;  # unique per sender and transfer
@@ -211,6 +228,7 @@ struct Envelope {
     exit @10 :Exit;
     error @11 :Error;
     chunk @12 :Chunk;
+    gossip @14 :Gossip;
   }
   moreTargets @13 :List(Text);
   # Multicast: the body is also for each of these nodes. A server sends one

@@ -7,6 +7,7 @@ std::string to_string(node_role x) {
     case node_role::server: return "server";
     case node_role::scheduler: return "scheduler";
     case node_role::client: return "client";
+    case node_role::peer: return "peer";
   }
   return "unknown";
 }
@@ -19,7 +20,7 @@ std::string message_name(const message& x) {
   static const char* names[] = {"join",     "welcome",     "activation",
                                 "request",  "model",       "update",
                                 "evaluate", "eval_result", "heartbeat",
-                                "exit",     "error"};
+                                "exit",     "error",       "gossip"};
   static_assert(std::variant_size<message>::value
                   == sizeof(names) / sizeof(names[0]),
                 "one name per message alternative");

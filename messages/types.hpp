@@ -25,7 +25,7 @@ using byte_buffer = std::vector<uint8_t>;
 /// Wire protocol version (mirrors fl.capnp's protocolVersion).
 constexpr uint32_t protocol_version = 3;
 
-enum class node_role : uint8_t { server, scheduler, client };
+enum class node_role : uint8_t { server, scheduler, client, peer };
 enum class tensor_kind : uint8_t { params, delta };
 
 std::string to_string(node_role x);
@@ -131,11 +131,27 @@ struct error_msg {
   uint64_t round = 0;  ///< the sync round it is about; 0 = none
 };
 
+/// What a Gossip message is for: mixed in, or a rejoining peer's catch-up.
+enum class gossip_kind : uint8_t { share, state };
+
+/// Decentralized mode: a peer's model for a neighbor (actors/peer.hpp).
+struct gossip_msg {
+  std::string node_id; ///< the sending peer
+  uint64_t step = 0;   ///< sync: the round; async: the sender's iteration
+  double weight = 1;   ///< push-sum weight carried with the values
+  tensor model;        ///< params: the model, or a push-sum numerator share
+  gossip_kind kind = gossip_kind::share;
+};
+
+/// Largest push-sum weight a Gossip may carry (weights start at 1 per peer
+/// and only ever split, so a larger one is forged).
+constexpr double max_gossip_weight = 1048576.0;
+
 /// Every protocol message, as validated C++ values.
 using message = std::variant<join_msg, welcome_msg, activation_msg,
                              request_msg, model_msg, update_msg, evaluate_msg,
                              eval_result_msg, heartbeat_msg, exit_msg,
-                             error_msg>;
+                             error_msg, gossip_msg>;
 
 /// Name of the alternative held, e.g. "update" (for logs).
 std::string message_name(const message& x);

@@ -250,3 +250,42 @@ TEST_CASE("multicast targets round-trip and are validated", "[codec]") {
   CHECK(code_of(decode(share(encode(headless))).error())
         == errc::invalid_field);
 }
+
+TEST_CASE("a gossip message round-trips and its weight is checked",
+          "[codec]") {
+  std::vector<float> values(15, 0.25f);
+  gossip_msg g;
+  g.node_id = "peer-3";
+  g.step = 12;
+  g.weight = 0.375;
+  g.model.layout = two_layers();
+  g.model.values = span<const float>{values};
+  g.kind = gossip_kind::state;
+  auto decoded = decode(share(encode(envelope{"peer-4", g})));
+  REQUIRE(decoded);
+  REQUIRE(decoded->target == "peer-4");
+  auto* back = std::get_if<gossip_msg>(&decoded->body);
+  REQUIRE(back != nullptr);
+  CHECK(back->node_id == "peer-3");
+  CHECK(back->step == 12);
+  CHECK(back->weight == 0.375);
+  CHECK(back->kind == gossip_kind::state);
+  CHECK(std::vector<float>(back->model.values.begin(),
+                           back->model.values.end())
+        == values);
+  CHECK(message_name(decoded->body) == "gossip");
+  for (double forged : {0.0, -1.0, 2e6, std::nan(""),
+                        std::numeric_limits<double>::infinity()}) {
+    INFO(forged);
+    g.weight = forged;
+    auto bad = decode(share(encode(envelope{"peer-4", g})));
+    REQUIRE_FALSE(bad);
+    CHECK((code_of(bad.error()) == errc::invalid_field
+           || code_of(bad.error()) == errc::non_finite_value));
+  }
+  g.weight = 1;
+  g.model.kind = tensor_kind::delta;
+  auto delta = decode(share(encode(envelope{"peer-4", g})));
+  REQUIRE_FALSE(delta);
+  CHECK(code_of(delta.error()) == errc::invalid_field);
+}
