@@ -22,6 +22,15 @@ struct run_output {
 int run_sim(const node_config& cfg, const loggers& log,
             const node_plugins& plug = {}, const run_output& out = {});
 
+/// Decentralized peers in one process (federation.mode = gossip).
+int run_gossip_sim(const node_config& cfg, const loggers& log,
+                   const node_plugins& plug = {}, bool print_summary = true);
+
+/// One decentralized peer: gossip.index of gossip.peers, published on its
+/// own address there.
+int run_peer(const node_config& cfg, const loggers& log,
+             const node_plugins& plug = {});
+
 /// A server published on node.host:node.port.
 int run_server(const node_config& cfg, const loggers& log,
                const node_plugins& plug = {}, const run_output& out = {});

@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
     "scheduler", "a middle server for a client group: pre-aggregates it "
                  "(sync) or relays it (async, fedbuff)");
   cli::option_set scheduler_opts{*scheduler, for_scheduler};
+  auto* peer = app.add_subcommand(
+    "peer", "one decentralized peer (--mode gossip without a server): "
+            "trains and averages with its neighbors in --topology");
+  cli::option_set peer_opts{*peer, for_peer};
   auto* launch = app.add_subcommand(
     "launch", "start the nodes of a cluster file (here and over SSH), show "
               "their progress, stop them all at the end");
@@ -165,6 +169,7 @@ int main(int argc, char** argv) {
   const cli::option_set* opts = *sim         ? &sim_opts
                                 : *server    ? &server_opts
                                 : *scheduler ? &scheduler_opts
+                                : *peer      ? &peer_opts
                                              : &client_opts;
   auto cfg = opts->resolve();
   if (!cfg) {
@@ -179,7 +184,15 @@ int main(int argc, char** argv) {
   const std::string command = *sim         ? "sim"
                               : *server    ? "server"
                               : *scheduler ? "scheduler"
+                              : *peer      ? "peer"
                                            : "client";
+  if (cfg->federation.gossip() && (*server || *scheduler || *client)) {
+    std::fprintf(stderr,
+                 "fl-node: --mode gossip has no %s: run `fl-node peer` on "
+                 "each host (or `fl-node sim --mode gossip`)\n",
+                 command.c_str());
+    return exit_usage;
+  }
   for (const auto& warning : config_warnings(*cfg, command))
     log->node->warn("{}", warning);
   if (*sim && (partition_report || !partition_csv.empty())) {
@@ -195,5 +208,7 @@ int main(int argc, char** argv) {
     return cli::run_server(*cfg, *log);
   if (*scheduler)
     return cli::run_scheduler(*cfg, *log);
+  if (*peer)
+    return cli::run_peer(*cfg, *log);
   return cli::run_client(*cfg, *log);
 }

@@ -18,6 +18,8 @@ namespace fl::cli {
 
 int run_sim(const node_config& cfg, const loggers& log,
             const node_plugins& plug, const run_output& out) {
+  if (cfg.federation.gossip())
+    return run_gossip_sim(cfg, log, plug, out.print_summary);
   if (cfg.strategy.client_eval_every > 0 && cfg.data.holdout <= 0) {
     // On a server the clients decide; here every client would refuse.
     log.node->error("strategy.client_eval_every needs held-out data on the "

@@ -33,6 +33,7 @@ using done_atom = caf::atom_constant<caf::atom("fl_done")>;
 using status_atom = caf::atom_constant<caf::atom("fl_status")>;
 using stop_atom = caf::atom_constant<caf::atom("fl_stop")>;
 using retry_atom = caf::atom_constant<caf::atom("fl_retry")>;
+using start_atom = caf::atom_constant<caf::atom("fl_start")>;
 using client_eval_deadline_atom = caf::atom_constant<caf::atom("fl_cedl")>;
 // The aggregation actor's protocol (actors/interfaces.hpp).
 using agg_reset_atom = caf::atom_constant<caf::atom("fl_areset")>;

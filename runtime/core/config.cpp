@@ -32,7 +32,7 @@ const std::vector<setting>& settings() {
   static const std::vector<setting> xs{
     FL_SETTING("node.host", "host", for_all, node.host,
                "address to publish on (server, scheduler)"),
-    FL_SETTING("node.port", "port", for_server | for_scheduler, node.port,
+    FL_SETTING("node.port", "port", for_server | for_scheduler | for_peer, node.port,
                "port to publish on; 0 picks a free one"),
     FL_SETTING("node.upstream", "upstream", for_client | for_scheduler,
                node.upstream, "HOST:PORT of the server to join"),
@@ -44,7 +44,8 @@ const std::vector<setting>& settings() {
                node.port_file, "write the bound port to this file"),
     FL_SETTING("federation.mode", "mode",
                for_sim | for_server | for_scheduler, federation.mode,
-               "sync | async | fedbuff (a scheduler relays in async modes)"),
+               "sync | async | fedbuff (a scheduler relays in async modes) | "
+               "gossip (no server: sim, or fl-node peer)"),
     FL_SETTING("guard.max_change_ratio", "max-change-ratio",
                for_sim | for_server | for_scheduler, guard.max_change_ratio,
                "refuse an update or model that moves the model by more than "
@@ -60,7 +61,7 @@ const std::vector<setting>& settings() {
                for_sim | for_server | for_scheduler, guard.max_rejections,
                "stop the run (exit 1) after this many rejected models in a "
                "row (0 = never)"),
-    FL_SETTING("federation.rounds", "rounds", for_sim | for_server,
+    FL_SETTING("federation.rounds", "rounds", for_sim | for_server | for_peer,
                federation.rounds, "rounds to run"),
     FL_SETTING("federation.clients", "clients",
                for_all, federation.clients,
@@ -90,11 +91,11 @@ const std::vector<setting>& settings() {
                federation.total_clients,
                "clients in the whole federation, for partitioning "
                "(0 = --clients)"),
-    FL_SETTING("federation.eval_every", "eval-every", for_sim | for_server,
+    FL_SETTING("federation.eval_every", "eval-every", for_sim | for_server | for_peer,
                federation.eval_every,
                "evaluate every N rounds (sync) or versions (async); 0 = 1 "
                "in sync, 10 in async; the last model always"),
-    FL_SETTING("federation.eval_workers", "eval-workers", for_sim | for_server,
+    FL_SETTING("federation.eval_workers", "eval-workers", for_sim | for_server | for_peer,
                federation.eval_workers,
                "evaluations running at once, each on its own thread (0 = "
                "max(1, cores / 4)); more wait, holding training back"),
@@ -106,10 +107,10 @@ const std::vector<setting>& settings() {
                for_sim | for_server, federation.target_accuracy,
                "stop once the test accuracy reaches this (0 = off)"),
     FL_SETTING("federation.straggler_fraction", "straggler-fraction",
-               for_sim | for_client, federation.straggler_fraction,
+               for_sim | for_client | for_peer, federation.straggler_fraction,
                "share of clients that are stragglers (chosen by seed)"),
     FL_SETTING("federation.straggler_slowdown", "straggler-slowdown",
-               for_sim | for_client, federation.straggler_slowdown,
+               for_sim | for_client | for_peer, federation.straggler_slowdown,
                "stragglers take this many times longer"),
     FL_SETTING("federation.speed_sigma", "speed-sigma", for_sim | for_client,
                federation.speed_sigma,
@@ -226,6 +227,38 @@ const std::vector<setting>& settings() {
                "FedBuff order: logical (reproducible: planned on a logical "
                "clock) | arrival | auto (logical in sim, arrival on a "
                "server)"),
+    FL_SETTING("gossip.topology", "topology", for_sim | for_peer,
+               gossip.topology,
+               "gossip: ring | exp2 | exp2-one-peer | mesh | star | full | "
+               "the path of a file of weighted edges 'i j w'"),
+    FL_SETTING("gossip.asynchronous", "async-gossip", for_sim | for_peer,
+               gossip.asynchronous,
+               "gossip without rounds: push-sum, no barriers"),
+    FL_SETTING("gossip.max_staleness", "gossip-max-staleness",
+               for_sim | for_peer, gossip.max_staleness,
+               "async gossip: a peer waits when this many iterations ahead "
+               "of a live in-neighbor"),
+    FL_SETTING("gossip.neighbor_timeout_s", "neighbor-timeout",
+               for_sim | for_peer, gossip.neighbor_timeout_s,
+               "gossip: seconds a peer waits for a silent neighbor before "
+               "averaging without it"),
+    FL_SETTING("gossip.eval_peers", "eval-peers", for_sim | for_peer,
+               gossip.eval_peers,
+               "gossip: peers whose own model is evaluated per record (the "
+               "accuracy spread; 0 = none)"),
+    FL_SETTING("gossip.snapshot_s", "snapshot-interval", for_sim | for_peer,
+               gossip.snapshot_s,
+               "async gossip: seconds between metrics records"),
+    FL_SETTING("gossip.peers", "peers", for_peer, gossip.peers,
+               "every peer's HOST:PORT, comma separated, in index order"),
+    FL_SETTING("gossip.index", "peer-index", for_peer, gossip.index,
+               "this peer's index in --peers"),
+    FL_SETTING("gossip.rejoin", "rejoin", for_peer, gossip.rejoin,
+               "first take the current model and round from a neighbor "
+               "(a peer restarted into a running federation)"),
+    FL_SETTING("gossip.linger_s", "linger", for_peer, gossip.linger_s,
+               "seconds a peer stays up after its last round, for slower "
+               "neighbors"),
     FL_SETTING("training.model", "model", for_all, training.model,
                "model: mlp | cnn | synthetic (no data, any size) | the path "
                "of a TorchScript file (torch.jit.save)"),
@@ -235,19 +268,19 @@ const std::vector<setting>& settings() {
     FL_SETTING("training.synthetic_params", "synthetic-params", for_all,
                training.synthetic_params,
                "parameters of the synthetic model"),
-    FL_SETTING("training.epochs", "epochs", for_sim | for_client,
+    FL_SETTING("training.epochs", "epochs", for_sim | for_client | for_peer,
                training.epochs, "local epochs per round"),
-    FL_SETTING("training.batch_size", "batch-size", for_sim | for_client,
+    FL_SETTING("training.batch_size", "batch-size", for_sim | for_client | for_peer,
                training.batch_size, "local batch size"),
-    FL_SETTING("training.lr", "lr", for_sim | for_client, training.lr,
+    FL_SETTING("training.lr", "lr", for_sim | for_client | for_peer, training.lr,
                "local SGD learning rate"),
-    FL_SETTING("training.momentum", "momentum", for_sim | for_client,
+    FL_SETTING("training.momentum", "momentum", for_sim | for_client | for_peer,
                training.momentum, "local SGD momentum"),
-    FL_SETTING("training.weight_decay", "weight-decay", for_sim | for_client,
+    FL_SETTING("training.weight_decay", "weight-decay", for_sim | for_client | for_peer,
                training.weight_decay, "local SGD weight decay"),
     FL_SETTING("training.prox_mu", "prox-mu", for_sim | for_client,
                training.prox_mu, "FedProx proximal coefficient (0 = off)"),
-    FL_SETTING("training.workers", "workers", for_sim | for_client,
+    FL_SETTING("training.workers", "workers", for_sim | for_client | for_peer,
                training.workers, "training threads (0 = number of cores)"),
     FL_SETTING("data.format", "data-format", for_all, data.format,
                "fashion-mnist (--data-dir) | idx | csv | npy (--train-data, "
@@ -274,23 +307,23 @@ const std::vector<setting>& settings() {
                "classification | regression (real-valued labels, mse)"),
     FL_SETTING("data.num_classes", "num-classes", for_all, data.num_classes,
                "classes (0 = largest label + 1)"),
-    FL_SETTING("data.partition", "partition", for_sim | for_client,
+    FL_SETTING("data.partition", "partition", for_sim | for_client | for_peer,
                data.partition,
                "iid | iid-unbalanced | shards | dirichlet | labels | "
                "by-owner"),
-    FL_SETTING("data.dirichlet_alpha", "dirichlet-alpha", for_sim | for_client,
+    FL_SETTING("data.dirichlet_alpha", "dirichlet-alpha", for_sim | for_client | for_peer,
                data.dirichlet_alpha, "Dirichlet concentration (dirichlet)"),
     FL_SETTING("data.dirichlet_min_samples", "dirichlet-min-samples",
-               for_sim | for_client, data.dirichlet_min_samples,
+               for_sim | for_client | for_peer, data.dirichlet_min_samples,
                "samples every client must get, else redraw (dirichlet; 0 = "
                "number of classes, as FedLab)"),
     FL_SETTING("data.shards_per_client", "shards-per-client",
-               for_sim | for_client, data.shards_per_client,
+               for_sim | for_client | for_peer, data.shards_per_client,
                "shards per client (shards)"),
     FL_SETTING("data.labels_per_client", "labels-per-client",
-               for_sim | for_client, data.labels_per_client,
+               for_sim | for_client | for_peer, data.labels_per_client,
                "classes per client (labels)"),
-    FL_SETTING("data.unbalance_sigma", "unbalance-sigma", for_sim | for_client,
+    FL_SETTING("data.unbalance_sigma", "unbalance-sigma", for_sim | for_client | for_peer,
                data.unbalance_sigma, "log-normal sigma (iid-unbalanced)"),
     FL_SETTING("data.holdout", "holdout", for_sim | for_client, data.holdout,
                "share of each client's samples held out for client-side "
@@ -324,7 +357,7 @@ const std::vector<setting>& settings() {
                "drop a peer silent for this long (s)"),
     FL_SETTING("output.resume", "resume", for_sim | for_server, output.resume,
                "continue from the checkpoint in --checkpoint-dir"),
-    FL_SETTING("output.metrics", "metrics", for_sim | for_server,
+    FL_SETTING("output.metrics", "metrics", for_sim | for_server | for_peer,
                output.metrics, "metrics JSONL file (\"\" = none)"),
     FL_SETTING("output.client_metrics", "client-metrics", for_sim | for_server,
                output.client_metrics,
@@ -641,8 +674,22 @@ caf::error validate(const node_config& c) {
   if (c.node.port < 0 || c.node.port > 65535)
     return bad("node.port must be in [0, 65535], got "
                + std::to_string(c.node.port));
-  if (auto mode = parse_federation_mode(c.federation.mode); !mode)
-    return std::move(mode.error());
+  if (!c.federation.gossip())
+    if (auto mode = parse_federation_mode(c.federation.mode); !mode)
+      return bad("federation.mode must be sync, async, fedbuff or gossip, "
+                 "got '" + c.federation.mode + "'");
+  if (c.gossip.max_staleness < 0)
+    return bad("gossip.max_staleness must be >= 0");
+  if (!(c.gossip.neighbor_timeout_s > 0))
+    return bad("gossip.neighbor_timeout_s must be > 0");
+  if (c.gossip.eval_peers < 0)
+    return bad("gossip.eval_peers must be >= 0 (0 = none)");
+  if (!(c.gossip.snapshot_s > 0))
+    return bad("gossip.snapshot_s must be > 0");
+  if (c.gossip.index < 0)
+    return bad("gossip.index must be >= 0");
+  if (!(c.gossip.linger_s >= 0))
+    return bad("gossip.linger_s must be >= 0");
   if (!(c.guard.max_change_ratio >= 0))
     return bad("guard.max_change_ratio must be >= 0 (0 = off)");
   if (!(c.guard.clip_update_norm >= 0))

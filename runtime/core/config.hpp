@@ -32,8 +32,10 @@ struct node_config {
     std::string port_file;          ///< if set, the bound port is written here
   } node;
   struct federation_section {
-    std::string mode = "sync";      ///< sync | async | fedbuff (as written)
-    /// The mode as an enum. REQUIRES: a validated config.
+    std::string mode = "sync";      ///< sync | async | fedbuff | gossip
+    /// Decentralized: peers average with neighbors, no server.
+    bool gossip() const { return mode == "gossip"; }
+    /// The mode as an enum. REQUIRES: a validated config, not gossip().
     federation_mode kind() const { return *parse_federation_mode(mode); }
     int64_t rounds = 30;            ///< rounds to run (sync)
     int64_t clients = 100;          ///< simulated clients (sim) / expected total
@@ -110,6 +112,19 @@ struct node_config {
     /// on a server.
     std::string clock = "auto";
   } async;
+  struct gossip_section {
+    /// ring | exp2 | exp2-one-peer | mesh | star | full | a file path
+    std::string topology = "exp2-one-peer";
+    bool asynchronous = false;      ///< push-sum without rounds
+    int64_t max_staleness = 10;     ///< async: iterations ahead before waiting
+    double neighbor_timeout_s = 30; ///< wait for a silent neighbor this long
+    int64_t eval_peers = 16;        ///< peers' own models evaluated per record
+    double snapshot_s = 1;          ///< async: seconds between records
+    std::string peers;              ///< fl-node peer: HOST:PORT,... by index
+    int64_t index = 0;              ///< fl-node peer: this peer's index
+    bool rejoin = false;            ///< fl-node peer: catch up from a neighbor
+    double linger_s = 3;            ///< fl-node peer: stay up after finishing
+  } gossip;
   struct training_section {
     /// mlp | cnn | synthetic | path of a TorchScript file (.pt)
     std::string model = "mlp";
@@ -182,7 +197,8 @@ enum setting_scope : unsigned {
   for_server = 2,
   for_client = 4,
   for_scheduler = 8,
-  for_all = 15,
+  for_peer = 16,
+  for_all = 31,
 };
 
 /// Describes one setting: its TOML key, its command-line flag and its help.

@@ -1,0 +1,548 @@
+#include "actors/peer.hpp"
+
+#include <map>
+#include <set>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/interfaces.hpp"
+#include "runtime/core/actor_system.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/gossip/mixing.hpp"
+
+namespace fl {
+
+std::string peer_id(size_t index) {
+  return "peer-" + std::to_string(index);
+}
+
+std::optional<size_t> peer_index(const std::string& id, size_t n) {
+  const std::string prefix = "peer-";
+  if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0
+      || id.size() > prefix.size() + 9)
+    return std::nullopt;
+  size_t x = 0;
+  for (size_t k = prefix.size(); k < id.size(); ++k) {
+    if (id[k] < '0' || id[k] > '9')
+      return std::nullopt;
+    x = x * 10 + static_cast<size_t>(id[k] - '0');
+  }
+  if (x >= n || peer_id(x) != id)
+    return std::nullopt;
+  return x;
+}
+
+namespace {
+
+using model_ptr = std::shared_ptr<const std::vector<float>>;
+
+/// A model that arrived from a neighbor (its frame or buffer stays alive).
+struct received {
+  span<const float> values;
+  std::shared_ptr<const void> owner;
+};
+
+/// Rounds a sync peer keeps shares of ahead of its own (a neighbor may be
+/// ahead by the graph's diameter at most, unless it stopped waiting for
+/// us); shares further ahead are dropped, so a peer's memory stays bounded.
+constexpr uint64_t max_rounds_ahead = 64;
+
+/// Consecutive rounds a sync neighbor may miss before it is taken as gone.
+constexpr int misses_until_gone = 2;
+
+struct peer_state {
+  uint64_t step = 0; ///< rounds or iterations started
+  bool training = false;
+  bool finished = false;
+  bool started = false;
+  model_ptr model;   ///< sync: the model; async: the last estimate
+  gossip::push_sum ps; ///< async
+  /// Sync: shares by round and sender.
+  std::map<uint64_t, std::map<uint32_t, received>> inbox;
+  model_ptr trained; ///< sync: the round's trained model, until mixed
+  std::set<uint32_t> gone;             ///< neighbors taken as gone
+  std::map<uint32_t, int> misses;      ///< sync: consecutive misses
+  std::map<uint32_t, uint64_t> heard;  ///< async: last iteration heard
+  bool gate_waiting = false;           ///< async: at the staleness bound
+  uint64_t gate_epoch = 0;
+  std::optional<fit_output> held;      ///< trained, held back (slowness)
+  model_ptr held_start;
+  peer_report totals;
+  static inline const char* name = "fl.peer";
+};
+
+using peer_actor = caf::stateful_actor<peer_state>;
+
+struct peer_env {
+  peer_settings s;
+  peer_route route;
+  caf::actor pool;
+  caf::actor monitor;
+  loggers log;
+  std::string id;
+};
+
+tensor as_tensor(const peer_env& e, span<const float> values,
+                 std::shared_ptr<const void> owner) {
+  tensor t;
+  t.kind = tensor_kind::params;
+  t.layout = e.s.client.layout;
+  t.values = values;
+  t.owner = std::move(owner);
+  return t;
+}
+
+void send_gossip(peer_actor* self, const peer_env& e, size_t to,
+                 gossip_msg m) {
+  auto& st = self->state;
+  st.totals.bytes_sent += m.model.payload_bytes();
+  st.totals.models_sent += 1;
+  self->send(e.route(to), deliver_atom::value,
+             envelope{peer_id(to), message{std::move(m)}});
+}
+
+peer_report report_of(peer_actor* self, const peer_env& e) {
+  auto r = self->state.totals;
+  r.index = e.s.index;
+  // Steps completed: one in training (or held back) is not done yet.
+  const auto& st = self->state;
+  r.step = st.step - (st.step > 0 && (st.training || st.held) ? 1 : 0);
+  r.finished = self->state.finished;
+  r.model = self->state.model;
+  return r;
+}
+
+void begin_step(peer_actor* self, const std::shared_ptr<peer_env>& e);
+
+void finish(peer_actor* self, const std::shared_ptr<peer_env>& e) {
+  auto& st = self->state;
+  st.finished = true;
+  e->log.node->debug("{}: finished {} {}", e->id, st.step,
+                     e->s.asynchronous ? "iterations" : "rounds");
+  if (e->s.asynchronous)
+    self->send(e->monitor, report_of(self, *e));
+}
+
+// -- synchronous rounds ------------------------------------------------------
+
+/// Averages the round's trained model with the in-neighbors' models present
+/// and moves on.
+void mix_round(peer_actor* self, const std::shared_ptr<peer_env>& e) {
+  auto& st = self->state;
+  const auto round = st.step;
+  const auto& row = e->s.topo->row(e->s.index, round);
+  std::vector<gossip::neighbor_model> in;
+  auto& got = st.inbox[round];
+  for (const auto& edge : row.in) {
+    auto i = got.find(edge.peer);
+    if (i != got.end()) {
+      in.push_back({i->second.values, edge.weight});
+      st.misses[edge.peer] = 0;
+    } else if (st.gone.count(edge.peer) == 0) {
+      st.totals.neighbors_missed += 1;
+      if (++st.misses[edge.peer] >= misses_until_gone) {
+        st.gone.insert(edge.peer);
+        e->log.node->warn("{}: {} sent nothing for {} rounds; averaging "
+                          "without it until it is back",
+                          e->id, peer_id(edge.peer), misses_until_gone);
+      } else {
+        e->log.node->info("{}: round {} mixed without {} (not in time)",
+                          e->id, round, peer_id(edge.peer));
+      }
+    }
+  }
+  auto mixed = std::make_shared<std::vector<float>>(
+    gossip::mix(*st.trained, row.self_weight, in));
+  st.totals.mix_distance = gossip::l2_distance(*st.trained, *mixed);
+  st.model = std::move(mixed);
+  st.trained.reset();
+  st.inbox.erase(st.inbox.begin(), st.inbox.upper_bound(round));
+  if (round >= e->s.rounds)
+    st.finished = true;
+  self->send(e->monitor, report_of(self, *e));
+  if (!st.finished)
+    begin_step(self, e);
+}
+
+/// Whether every in-neighbor of the round that is not gone has sent.
+bool round_complete(peer_actor* self, const std::shared_ptr<peer_env>& e) {
+  auto& st = self->state;
+  const auto& row = e->s.topo->row(e->s.index, st.step);
+  auto it = st.inbox.find(st.step);
+  for (const auto& edge : row.in)
+    if (st.gone.count(edge.peer) == 0
+        && (it == st.inbox.end() || it->second.count(edge.peer) == 0))
+      return false;
+  return true;
+}
+
+void try_mix(peer_actor* self, const std::shared_ptr<peer_env>& e) {
+  if (self->state.trained && round_complete(self, e))
+    mix_round(self, e);
+}
+
+/// Sync: the round's model is trained; send it to the round's
+/// out-neighbors, then wait for the in-neighbors (bounded by a deadline).
+void trained_round(peer_actor* self, const std::shared_ptr<peer_env>& e,
+                   model_ptr trained) {
+  auto& st = self->state;
+  st.trained = std::move(trained);
+  for (const auto& edge : e->s.topo->out(e->s.index, st.step)) {
+    if (st.gone.count(edge.peer) != 0)
+      continue;
+    gossip_msg m;
+    m.node_id = e->id;
+    m.step = st.step;
+    m.weight = 1;
+    m.model = as_tensor(*e, *st.trained, st.trained);
+    send_gossip(self, *e, edge.peer, std::move(m));
+  }
+  self->delayed_send(self, to_timespan(e->s.neighbor_timeout_s),
+                     deadline_atom::value, st.step);
+  try_mix(self, e);
+}
+
+void on_sync_share(peer_actor* self, const std::shared_ptr<peer_env>& e,
+                   uint32_t from, gossip_msg& m) {
+  auto& st = self->state;
+  // A round this peer has mixed already (begin_step moves to the next
+  // round as soon as it mixed, unless it finished).
+  if (m.step < st.step || (m.step == st.step && st.finished)) {
+    st.totals.late += 1;
+    e->log.node->debug("{}: share of round {} from {} came late", e->id,
+                       m.step, m.node_id);
+    return;
+  }
+  if (m.step == 0 || m.step > st.step + max_rounds_ahead) {
+    st.totals.late += 1;
+    e->log.node->warn("{}: share of round {} from {} dropped (this peer is "
+                      "at round {})", e->id, m.step, m.node_id, st.step);
+    return;
+  }
+  const auto& row = e->s.topo->row(e->s.index, m.step);
+  bool expected = false;
+  for (const auto& edge : row.in)
+    expected |= edge.peer == from;
+  if (!expected) {
+    e->log.node->warn("{}: {} is not an in-neighbor in round {}; its share "
+                      "is dropped", e->id, m.node_id, m.step);
+    return;
+  }
+  auto& slot = st.inbox[m.step];
+  if (slot.count(from) != 0) {
+    e->log.node->warn("{}: a second share of round {} from {} dropped",
+                      e->id, m.step, m.node_id);
+    return;
+  }
+  slot.emplace(from, received{m.model.values, m.model.owner});
+  if (m.step == st.step)
+    try_mix(self, e);
+}
+
+// -- asynchronous push-sum ---------------------------------------------------
+
+/// In-neighbors (over the period) that are live and too far behind.
+std::vector<uint32_t> blocking(peer_actor* self,
+                               const std::shared_ptr<peer_env>& e) {
+  auto& st = self->state;
+  std::vector<uint32_t> xs;
+  for (auto j : e->s.topo->in_neighbors(e->s.index)) {
+    if (st.gone.count(j) != 0)
+      continue;
+    auto h = st.heard.count(j) != 0 ? st.heard[j] : 0;
+    if (st.step > h + e->s.max_staleness)
+      xs.push_back(j);
+  }
+  return xs;
+}
+
+void trained_iteration(peer_actor* self, const std::shared_ptr<peer_env>& e,
+                       const model_ptr& start, const std::vector<float>& z) {
+  auto& st = self->state;
+  st.ps.apply_change(*start, z);
+  std::vector<uint32_t> to;
+  for (const auto& edge : e->s.topo->out(e->s.index, st.step))
+    if (st.gone.count(edge.peer) == 0)
+      to.push_back(edge.peer);
+  const double f = 1.0 / static_cast<double>(to.size() + 1);
+  auto shares = st.ps.split(f, std::vector<double>(to.size(), f));
+  for (size_t k = 0; k < to.size(); ++k) {
+    auto values = std::make_shared<std::vector<float>>(
+      std::move(shares[k].first));
+    gossip_msg m;
+    m.node_id = e->id;
+    m.step = st.step;
+    m.weight = shares[k].second;
+    m.model = as_tensor(*e, *values, values);
+    send_gossip(self, *e, to[k], std::move(m));
+  }
+  st.model = std::make_shared<const std::vector<float>>(st.ps.estimate());
+  if (st.step >= e->s.rounds)
+    finish(self, e);
+  else
+    begin_step(self, e);
+}
+
+void on_async_share(peer_actor* self, const std::shared_ptr<peer_env>& e,
+                    uint32_t from, gossip_msg& m) {
+  auto& st = self->state;
+  bool in_neighbor = false;
+  for (auto j : e->s.topo->in_neighbors(e->s.index))
+    in_neighbor |= j == from;
+  if (!in_neighbor) {
+    e->log.node->warn("{}: {} is not an in-neighbor; its share is dropped",
+                      e->id, m.node_id);
+    return;
+  }
+  // Mass is never refused for being old: x and w arrive together, so an
+  // old share only weighs what it carried.
+  st.ps.absorb(m.model.values, m.weight);
+  st.heard[from] = std::max(st.heard[from], m.step);
+  if (st.step > m.step)
+    st.totals.max_staleness_seen = std::max(st.totals.max_staleness_seen,
+                                            st.step - m.step);
+  if (!st.training)
+    st.model = std::make_shared<const std::vector<float>>(st.ps.estimate());
+  if (st.gate_waiting && blocking(self, e).empty()) {
+    st.gate_waiting = false;
+    begin_step(self, e);
+  }
+}
+
+// -- both --------------------------------------------------------------------
+
+void fit_done(peer_actor* self, const std::shared_ptr<peer_env>& e,
+              const model_ptr& start, fit_output& out) {
+  auto& st = self->state;
+  st.training = false;
+  st.totals.train = out.metrics;
+  model_ptr trained = std::move(out.params);
+  if (e->s.asynchronous)
+    trained_iteration(self, e, start, *trained);
+  else
+    trained_round(self, e, std::move(trained));
+}
+
+void begin_step(peer_actor* self, const std::shared_ptr<peer_env>& e) {
+  auto& st = self->state;
+  if (e->s.asynchronous) {
+    if (!blocking(self, e).empty()) {
+      st.gate_waiting = true;
+      self->delayed_send(self, to_timespan(e->s.neighbor_timeout_s),
+                         tick_atom::value, ++st.gate_epoch);
+      return;
+    }
+    st.model = std::make_shared<const std::vector<float>>(st.ps.estimate());
+  }
+  st.step += 1;
+  st.training = true;
+  model_ptr start = st.model;
+  fit_input in;
+  in.global = *start;
+  in.global_owner = start;
+  in.samples = e->s.client.samples;
+  in.seed = e->s.client.seed * 1000003u + st.step;
+  in.config = e->s.client.fit;
+  self->request(e->pool, caf::infinite, std::move(in))
+    .then(
+      [self, e, start](fit_output& out) {
+        auto slowdown = e->s.client.slowdown;
+        if (slowdown > 1) {
+          // Simulated slowness: the result counts only after
+          // (slowdown - 1) x the training time more.
+          self->state.held = std::move(out);
+          self->state.held_start = start;
+          self->delayed_send(
+            self,
+            to_timespan(self->state.held->metrics.train_seconds
+                        * (slowdown - 1)),
+            done_atom::value);
+          return;
+        }
+        fit_done(self, e, start, out);
+      },
+      [self, e](caf::error& err) {
+        e->log.node->error("{}: training failed: {}", e->id, describe(err));
+        self->quit(err);
+      });
+}
+
+void start(peer_actor* self, const std::shared_ptr<peer_env>& e) {
+  auto& st = self->state;
+  if (st.started)
+    return;
+  st.started = true;
+  begin_step(self, e);
+}
+
+/// Rejoin: ask the first out-neighbor that answers for its model.
+void ask_for_state(peer_actor* self, const std::shared_ptr<peer_env>& e) {
+  auto outs = e->s.topo->out_neighbors(e->s.index);
+  if (outs.empty()) {
+    start(self, e);
+    return;
+  }
+  e->log.node->info("{}: asking {} for the current model", e->id,
+                    peer_id(outs.front()));
+  self->send(e->route(outs.front()), deliver_atom::value,
+             envelope{peer_id(outs.front()), message{request_msg{e->id}}});
+  self->delayed_send(self, to_timespan(e->s.catch_up_timeout_s),
+                     retry_atom::value);
+}
+
+void on_state(peer_actor* self, const std::shared_ptr<peer_env>& e,
+              gossip_msg& m) {
+  auto& st = self->state;
+  if (st.started || !e->s.catch_up)
+    return;
+  auto values = std::make_shared<std::vector<float>>(m.model.values.begin(),
+                                                     m.model.values.end());
+  st.step = m.step;
+  st.model = values;
+  if (e->s.asynchronous) {
+    st.ps = gossip::push_sum{*values};
+    for (auto j : e->s.topo->in_neighbors(e->s.index))
+      st.heard[j] = m.step;
+  }
+  e->log.node->info("{}: caught up from {} at {} {}", e->id, m.node_id,
+                    e->s.asynchronous ? "iteration" : "round", m.step);
+  if (st.step >= e->s.rounds) {
+    st.started = true;
+    finish(self, e);
+    self->send(e->monitor, report_of(self, *e));
+    return;
+  }
+  start(self, e);
+}
+
+} // namespace
+
+caf::actor spawn_peer(caf::actor_system& sys, peer_settings s,
+                      peer_route route, caf::actor pool, caf::actor monitor,
+                      loggers log) {
+  auto e = std::make_shared<peer_env>();
+  e->id = peer_id(s.index);
+  e->s = std::move(s);
+  e->route = std::move(route);
+  e->pool = std::move(pool);
+  e->monitor = std::move(monitor);
+  e->log = std::move(log);
+  return sys.spawn([e](peer_actor* self) -> caf::behavior {
+    self->state.model = e->s.initial;
+    if (e->s.asynchronous)
+      self->state.ps = gossip::push_sum{*e->s.initial};
+    const auto n = e->s.topo->size();
+    const auto numel = e->s.initial->size();
+    return {
+      [self, e](start_atom) {
+        if (e->s.catch_up)
+          ask_for_state(self, e);
+        else
+          start(self, e);
+      },
+      [self, e](retry_atom) {
+        // No neighbor answered: start from the initial model.
+        if (!self->state.started) {
+          e->log.node->warn("{}: no neighbor answered; starting from the "
+                            "initial model", e->id);
+          start(self, e);
+        }
+      },
+      [self, e, n, numel](deliver_atom, envelope& env) {
+        auto& st = self->state;
+        if (auto* r = std::get_if<request_msg>(&env.body)) {
+          auto from = peer_index(r->node_id, n);
+          if (!from)
+            return;
+          gossip_msg m;
+          m.node_id = e->id;
+          m.step = st.step - (st.finished ? 0 : (st.step > 0 ? 1 : 0));
+          m.kind = gossip_kind::state;
+          m.model = as_tensor(*e, *st.model, st.model);
+          self->send(e->route(*from), deliver_atom::value,
+                     envelope{r->node_id, message{std::move(m)}});
+          return;
+        }
+        auto* m = std::get_if<gossip_msg>(&env.body);
+        if (m == nullptr) {
+          e->log.node->debug("{}: {} ignored", e->id,
+                             message_name(env.body));
+          return;
+        }
+        auto from = peer_index(m->node_id, n);
+        if (!from || *from == e->s.index) {
+          e->log.node->warn("{}: gossip from unknown peer '{}' dropped",
+                            e->id, m->node_id);
+          return;
+        }
+        if (m->model.values.size() != numel) {
+          e->log.node->warn("{}: share from {} has {} values, not {}; "
+                            "dropped", e->id, m->node_id,
+                            m->model.values.size(), numel);
+          return;
+        }
+        if (m->kind == gossip_kind::state) {
+          on_state(self, e, *m);
+          return;
+        }
+        auto j = static_cast<uint32_t>(*from);
+        if (st.gone.erase(j) != 0) {
+          st.misses[j] = 0;
+          e->log.node->info("{}: {} is back", e->id, m->node_id);
+        }
+        if (e->s.asynchronous)
+          on_async_share(self, e, j, *m);
+        else
+          on_sync_share(self, e, j, *m);
+      },
+      [self, e, n](lost_atom, const std::string& id, const caf::error& why) {
+        auto j = peer_index(id, n);
+        if (!j || !self->state.gone.insert(static_cast<uint32_t>(*j)).second)
+          return;
+        e->log.node->warn("{}: lost {} ({}); averaging without it", e->id,
+                          id, describe(why));
+        if (e->s.asynchronous) {
+          if (self->state.gate_waiting && blocking(self, e).empty()) {
+            self->state.gate_waiting = false;
+            begin_step(self, e);
+          }
+        } else {
+          try_mix(self, e);
+        }
+      },
+      [self, e](deadline_atom, uint64_t round) {
+        // The round's in-neighbors had their time: mix what is there.
+        if (!e->s.asynchronous && self->state.step == round
+            && self->state.trained)
+          mix_round(self, e);
+      },
+      [self, e](tick_atom, uint64_t epoch) {
+        auto& st = self->state;
+        if (!st.gate_waiting || epoch != st.gate_epoch)
+          return;
+        for (auto j : blocking(self, e)) {
+          st.gone.insert(j);
+          e->log.node->warn("{}: {} is more than {} iterations behind and "
+                            "silent for {} s; going on without it", e->id,
+                            peer_id(j), e->s.max_staleness,
+                            e->s.neighbor_timeout_s);
+        }
+        st.gate_waiting = false;
+        begin_step(self, e);
+      },
+      [self, e](done_atom) {
+        auto& st = self->state;
+        if (!st.held)
+          return;
+        auto out = std::move(*st.held);
+        st.held.reset();
+        fit_done(self, e, st.held_start, out);
+      },
+      [self, e](status_atom) { return report_of(self, *e); },
+      [self](stop_atom) { self->quit(); },
+    };
+  });
+}
+
+} // namespace fl

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/gossip_monitor.hpp"
+#include "actors/peer.hpp"
+#include "cli/client_roster.hpp"
+#include "runtime/core/config.hpp"
+#include "runtime/gossip/topology.hpp"
+
+namespace fl::cli {
+
+/// Wiring shared by `sim --mode gossip` and `fl-node peer`.
+
+/// The topology `cfg.gossip.topology` names (a built-in one, or a file of
+/// weighted edges) for n peers. Errors: `invalid_config`, `io_error`.
+caf::expected<std::shared_ptr<const gossip::topology>>
+make_topology(const node_config& cfg, size_t n);
+
+/// Gossip settings that make no sense together (e.g. a resumed run),
+/// as an error. Errors: `invalid_config`.
+caf::error validate_gossip(const node_config& cfg);
+
+/// Peer `index`'s settings: its data and training from the roster (which
+/// holds it), its speed from the profiles (null = as measured).
+peer_settings make_peer_settings(
+  const node_config& cfg, const client_roster& roster, size_t index,
+  std::shared_ptr<const gossip::topology> topo,
+  std::shared_ptr<const std::vector<float>> initial,
+  const std::shared_ptr<const client_profiles>& profiles);
+
+/// The monitor's settings for `peers` peers starting at `first`.
+gossip_monitor_settings make_monitor_settings(const node_config& cfg,
+                                              size_t peers, size_t first,
+                                              const std::string& command);
+
+/// Prints the summary of a decentralized run to stdout and returns the
+/// exit code: 0, or 1 when a peer failed or the monitor ended with an
+/// error.
+int gossip_exit_code(const node_config& cfg, const gossip_log& out,
+                     const caf::error& reason,
+                     std::chrono::steady_clock::time_point start,
+                     const loggers& log, bool print);
+
+} // namespace fl::cli

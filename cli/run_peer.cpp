@@ -1,0 +1,164 @@
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "actors/downstream_connector.hpp"
+#include "actors/gossip_monitor.hpp"
+#include "actors/peer.hpp"
+#include "actors/peer_links.hpp"
+#include "actors/training_pool.hpp"
+#include "cli/client_roster.hpp"
+#include "cli/commands.hpp"
+#include "cli/edges.hpp"
+#include "cli/gossip_setup.hpp"
+#include "cli/setup.hpp"
+#include "messages/atoms.hpp"
+#include "messages/system_config.hpp"
+#include "runtime/core/errors.hpp"
+
+namespace fl::cli {
+
+namespace {
+
+/// gossip.peers as addresses. Errors: `invalid_config`.
+caf::expected<std::vector<std::pair<std::string, uint16_t>>>
+peer_addresses(const node_config& cfg) {
+  std::vector<std::pair<std::string, uint16_t>> xs;
+  std::stringstream in{cfg.gossip.peers};
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    auto ep = parse_endpoint(item);
+    if (!ep)
+      return make_fl_error(errc::invalid_config,
+                           "--peers: " + describe(ep.error()));
+    if (ep->second == 0)
+      return make_fl_error(errc::invalid_config,
+                           "--peers: '" + item + "' needs a fixed port");
+    xs.push_back(*ep);
+  }
+  if (xs.empty())
+    return make_fl_error(errc::invalid_config,
+                         "--peers HOST:PORT,HOST:PORT,... is required: "
+                         "every peer's address, in index order");
+  if (cfg.gossip.index >= static_cast<int64_t>(xs.size()))
+    return make_fl_error(errc::invalid_config,
+                         "--peer-index " + std::to_string(cfg.gossip.index)
+                           + " is not below the number of --peers, "
+                           + std::to_string(xs.size()));
+  return xs;
+}
+
+} // namespace
+
+int run_peer(const node_config& given, const loggers& log,
+             const node_plugins& plug) {
+  auto addresses = peer_addresses(given);
+  if (!addresses) {
+    log.node->error("{}", describe(addresses.error()));
+    return 2;
+  }
+  if (auto err = validate_gossip(given)) {
+    log.node->error("{}", describe(err));
+    return 2;
+  }
+  const auto n = addresses->size();
+  const auto index = static_cast<size_t>(given.gossip.index);
+  // It listens on its own entry of the list.
+  auto cfg = given;
+  cfg.federation.mode = "gossip";
+  cfg.node.host = (*addresses)[index].first;
+  cfg.node.port = (*addresses)[index].second;
+  auto topo = make_topology(cfg, n);
+  if (!topo) {
+    log.node->error("{}", describe(topo.error()));
+    return 2;
+  }
+  auto training = make_training(cfg, plug);
+  if (!training) {
+    log.node->error("{}", describe(training.error()));
+    return 2;
+  }
+  auto roster = client_roster::make(cfg, *training, index, 1, n);
+  if (!roster) {
+    log.node->error("{}", describe(roster.error()));
+    return 2;
+  }
+  auto profiles = make_profiles(cfg, n);
+  if (!profiles) {
+    log.node->error("{}", describe(profiles.error()));
+    return 2;
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto init_trainer = training->make();
+  // The same seed gives every peer the same initial model.
+  auto initial = std::make_shared<const std::vector<float>>(
+    init_trainer->initial_params(static_cast<uint64_t>(cfg.federation.seed)));
+  const auto layout = init_trainer->layout();
+  init_trainer.reset();
+
+  system_config sys_cfg{cfg};
+  caf::actor_system sys{sys_cfg};
+  auto evaluator = spawn_training_pool(sys, eval_workers(cfg), training->make,
+                                       log);
+  auto pool = spawn_training_pool(
+    sys, static_cast<size_t>(cfg.training.workers), training->make, log);
+  auto out = std::make_shared<gossip_log>();
+  auto monitor = spawn_gossip_monitor(
+    sys, make_monitor_settings(cfg, 1, index, "peer"), evaluator, out, log);
+  // The peer and its links need each other: the peer's route is a
+  // forwarding actor that learns the links' handle before anything runs.
+  peer_links_settings ls;
+  ls.id = peer_id(index);
+  ls.addresses = *addresses;
+  auto us = upstream_for([&] {
+    auto c = cfg;
+    c.node.upstream = "127.0.0.1:1";
+    return c;
+  }());
+  ls.link = *us;
+  ls.link.max_attempts = 20;
+  ls.join = join_msg{};
+  ls.join.node_id = ls.id;
+  ls.join.role = node_role::peer;
+  ls.join.num_samples = (*roster)->num_samples(index);
+  ls.join.layout_hash = layout.hash();
+  ls.join.numel = layout.numel();
+  auto links_slot = std::make_shared<caf::actor>();
+  auto peer = spawn_peer(
+    sys,
+    make_peer_settings(cfg, **roster, index, *topo, initial, *profiles),
+    [links_slot](size_t) { return *links_slot; }, pool, monitor, log);
+  *links_slot = spawn_peer_links(sys, ls, peer, log);
+  auto inbound = spawn_downstream_connector(sys, peer,
+                                            downstream_for(cfg, ls.id), log);
+  auto port = publish_node(sys, inbound, cfg, log);
+  if (!port) {
+    log.node->error("{}", describe(port.error()));
+    caf::anon_send(peer, stop_atom::value);
+    caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
+    return 2;
+  }
+  log.node->info("{} of {} peers, topology {} ({}), sends to {} neighbor(s)",
+                 ls.id, n, (*topo)->name(),
+                 cfg.gossip.asynchronous ? "asynchronous push-sum"
+                                         : "synchronous rounds",
+                 (*topo)->out_neighbors(index).size());
+  caf::anon_send(monitor, start_atom::value, std::vector<caf::actor>{peer});
+  caf::anon_send(peer, start_atom::value);
+  auto reason = await_end(sys, monitor);
+  // Slower neighbors may still wait for this peer's last model or ask for
+  // its state: stay reachable for a moment.
+  if (!reason || reason == caf::exit_reason::normal)
+    std::this_thread::sleep_for(
+      std::chrono::duration<double>(cfg.gossip.linger_s));
+  caf::anon_send(peer, stop_atom::value);
+  caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
+  return gossip_exit_code(cfg, *out, reason, start, log, true);
+}
+
+} // namespace fl::cli
