@@ -97,7 +97,9 @@ void log_record(const monitor_env& e, const gossip_record& r) {
     text += fmt::format(" (mean iteration {:.1f}/{})", r.mean_step,
                         e.s.rounds);
   if (r.test_accuracy)
-    text += fmt::format(": average model accuracy {:.4f}", *r.test_accuracy);
+    text += fmt::format(": {} accuracy {:.4f}",
+                        r.peers > 1 ? "average model" : "model",
+                        *r.test_accuracy);
   if (r.peer_accuracy_mean && r.peers > 1)
     text += fmt::format(", peers {:.4f} +- {:.4f}", *r.peer_accuracy_mean,
                         *r.peer_accuracy_std);

@@ -1,5 +1,6 @@
 #include "actors/peer.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -66,8 +67,13 @@ struct peer_state {
   std::map<uint32_t, uint64_t> heard;  ///< async: last iteration heard
   bool gate_waiting = false;           ///< async: at the staleness bound
   uint64_t gate_epoch = 0;
+  /// Bumped when a sync peer jumps ahead to a neighbor's state: a fit
+  /// started before belongs to an abandoned round.
+  uint64_t generation = 0;
+  std::map<uint32_t, uint64_t> state_sent; ///< sync: last round offered
   std::optional<fit_output> held;      ///< trained, held back (slowness)
   model_ptr held_start;
+  uint64_t held_generation = 0;
   peer_report totals;
   static inline const char* name = "fl.peer";
 };
@@ -114,6 +120,24 @@ peer_report report_of(peer_actor* self, const peer_env& e) {
 }
 
 void begin_step(peer_actor* self, const std::shared_ptr<peer_env>& e);
+
+/// Rounds (iterations) done, whose result is `model`.
+uint64_t completed(const peer_state& st) {
+  return st.step - (st.finished || st.step == 0 ? 0 : 1);
+}
+
+/// Sends peer j this peer's model and completed rounds (to catch up).
+void send_state(peer_actor* self, const std::shared_ptr<peer_env>& e,
+                size_t j) {
+  auto& st = self->state;
+  gossip_msg m;
+  m.node_id = e->id;
+  m.step = completed(st);
+  m.kind = gossip_kind::state;
+  m.model = as_tensor(*e, *st.model, st.model);
+  self->send(e->route(j), deliver_atom::value,
+             envelope{peer_id(j), message{std::move(m)}});
+}
 
 void finish(peer_actor* self, const std::shared_ptr<peer_env>& e) {
   auto& st = self->state;
@@ -210,6 +234,12 @@ void on_sync_share(peer_actor* self, const std::shared_ptr<peer_env>& e,
   // round as soon as it mixed, unless it finished).
   if (m.step < st.step || (m.step == st.step && st.finished)) {
     st.totals.late += 1;
+    // The sender is behind (it was averaged out, or restarted): offer it
+    // this peer's model once per round, so it can jump ahead.
+    if (st.state_sent[from] != st.step) {
+      st.state_sent[from] = st.step;
+      send_state(self, e, from);
+    }
     e->log.node->debug("{}: share of round {} from {} came late", e->id,
                        m.step, m.node_id);
     return;
@@ -344,15 +374,24 @@ void begin_step(peer_actor* self, const std::shared_ptr<peer_env>& e) {
   in.samples = e->s.client.samples;
   in.seed = e->s.client.seed * 1000003u + st.step;
   in.config = e->s.client.fit;
+  const auto generation = st.generation;
   self->request(e->pool, caf::infinite, std::move(in))
     .then(
-      [self, e, start](fit_output& out) {
+      [self, e, start, generation](fit_output& out) {
+        if (generation != self->state.generation) {
+          // Its round was abandoned for a neighbor's newer model.
+          self->state.training = false;
+          if (!self->state.finished)
+            begin_step(self, e);
+          return;
+        }
         auto slowdown = e->s.client.slowdown;
         if (slowdown > 1) {
           // Simulated slowness: the result counts only after
           // (slowdown - 1) x the training time more.
           self->state.held = std::move(out);
           self->state.held_start = start;
+          self->state.held_generation = generation;
           self->delayed_send(
             self,
             to_timespan(self->state.held->metrics.train_seconds
@@ -391,10 +430,46 @@ void ask_for_state(peer_actor* self, const std::shared_ptr<peer_env>& e) {
                      retry_atom::value);
 }
 
+/// Sync: a neighbor has completed the round this peer is working on (or a
+/// later one): take its model and continue after that round.
+void jump_ahead(peer_actor* self, const std::shared_ptr<peer_env>& e,
+                gossip_msg& m) {
+  auto& st = self->state;
+  if (e->s.asynchronous || st.finished || m.step < st.step)
+    return;
+  auto ins = e->s.topo->in_neighbors(e->s.index);
+  auto outs = e->s.topo->out_neighbors(e->s.index);
+  auto from = peer_index(m.node_id, e->s.topo->size());
+  if (std::find(ins.begin(), ins.end(), *from) == ins.end()
+      && std::find(outs.begin(), outs.end(), *from) == outs.end())
+    return;
+  e->log.node->info("{}: behind; continuing from {}'s model of round {} "
+                    "(was at round {})", e->id, m.node_id, m.step, st.step);
+  st.model = std::make_shared<std::vector<float>>(m.model.values.begin(),
+                                                  m.model.values.end());
+  st.step = m.step;
+  st.trained.reset();
+  st.inbox.erase(st.inbox.begin(), st.inbox.upper_bound(m.step));
+  st.generation += 1;
+  if (st.step >= e->s.rounds) {
+    st.finished = true;
+    self->send(e->monitor, report_of(self, *e));
+    return;
+  }
+  if (!st.training && !st.held)
+    begin_step(self, e);
+  // else: the running fit is discarded when it returns, which then begins
+  // the next round.
+}
+
 void on_state(peer_actor* self, const std::shared_ptr<peer_env>& e,
               gossip_msg& m) {
   auto& st = self->state;
-  if (st.started || !e->s.catch_up)
+  if (st.started) {
+    jump_ahead(self, e, m);
+    return;
+  }
+  if (!e->s.catch_up)
     return;
   auto values = std::make_shared<std::vector<float>>(m.model.values.begin(),
                                                      m.model.values.end());
@@ -455,13 +530,7 @@ caf::actor spawn_peer(caf::actor_system& sys, peer_settings s,
           auto from = peer_index(r->node_id, n);
           if (!from)
             return;
-          gossip_msg m;
-          m.node_id = e->id;
-          m.step = st.step - (st.finished ? 0 : (st.step > 0 ? 1 : 0));
-          m.kind = gossip_kind::state;
-          m.model = as_tensor(*e, *st.model, st.model);
-          self->send(e->route(*from), deliver_atom::value,
-                     envelope{r->node_id, message{std::move(m)}});
+          send_state(self, e, *from);
           return;
         }
         auto* m = std::get_if<gossip_msg>(&env.body);
@@ -537,6 +606,12 @@ caf::actor spawn_peer(caf::actor_system& sys, peer_settings s,
           return;
         auto out = std::move(*st.held);
         st.held.reset();
+        if (st.held_generation != st.generation) {
+          st.training = false;
+          if (!st.finished)
+            begin_step(self, e);
+          return;
+        }
         fit_done(self, e, st.held_start, out);
       },
       [self, e](status_atom) { return report_of(self, *e); },

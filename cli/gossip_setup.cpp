@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 #include "runtime/core/errors.hpp"
 #include "runtime/storage/manifest.hpp"
@@ -12,7 +13,11 @@ caf::expected<std::shared_ptr<const gossip::topology>>
 make_topology(const node_config& cfg, size_t n) {
   const auto& name = cfg.gossip.topology;
   const auto& known = gossip::topology_names();
+  // A name that is neither built in nor an existing file gets the list of
+  // the known names.
+  std::error_code ec;
   auto t = std::find(known.begin(), known.end(), name) != known.end()
+               || !std::filesystem::exists(name, ec)
              ? gossip::topology::make(name, n)
              : gossip::topology::from_file(name, n);
   if (!t)
@@ -59,6 +64,15 @@ peer_settings make_peer_settings(
   s.catch_up = cfg.gossip.rejoin;
   s.catch_up_timeout_s = cfg.gossip.neighbor_timeout_s;
   return s;
+}
+
+std::shared_ptr<const std::vector<float>>
+peer_initial(const node_config& cfg, trainer& t, size_t index,
+             const std::shared_ptr<const std::vector<float>>& common) {
+  if (!cfg.gossip.independent_init)
+    return common;
+  return std::make_shared<const std::vector<float>>(t.initial_params(
+    static_cast<uint64_t>(cfg.federation.seed) + 1 + index));
 }
 
 gossip_monitor_settings make_monitor_settings(const node_config& cfg,

@@ -34,6 +34,12 @@ peer_settings make_peer_settings(
   std::shared_ptr<const std::vector<float>> initial,
   const std::shared_ptr<const client_profiles>& profiles);
 
+/// Peer `index`'s initial model: `common` (the federation's seeded one),
+/// or with gossip.independent_init its own (seed + 1 + index).
+std::shared_ptr<const std::vector<float>>
+peer_initial(const node_config& cfg, trainer& t, size_t index,
+             const std::shared_ptr<const std::vector<float>>& common);
+
 /// The monitor's settings for `peers` peers starting at `first`.
 gossip_monitor_settings make_monitor_settings(const node_config& cfg,
                                               size_t peers, size_t first,

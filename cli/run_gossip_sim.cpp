@@ -50,8 +50,11 @@ int run_gossip_sim(const node_config& cfg, const loggers& log,
   }
   auto start = std::chrono::steady_clock::now();
   auto init_trainer = training->make();
-  auto initial = std::make_shared<const std::vector<float>>(
+  auto common = std::make_shared<const std::vector<float>>(
     init_trainer->initial_params(static_cast<uint64_t>(cfg.federation.seed)));
+  std::vector<std::shared_ptr<const std::vector<float>>> initial;
+  for (uint64_t i = 0; i < n; ++i)
+    initial.push_back(peer_initial(cfg, *init_trainer, i, common));
   init_trainer.reset();
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
@@ -73,7 +76,7 @@ int run_gossip_sim(const node_config& cfg, const loggers& log,
   for (uint64_t i = 0; i < n; ++i)
     routes->push_back(spawn_peer(
       sys,
-      make_peer_settings(cfg, **roster, i, *topo, initial, *profiles),
+      make_peer_settings(cfg, **roster, i, *topo, initial[i], *profiles),
       [routes](size_t j) { return (*routes)[j]; }, pool, monitor, log));
   caf::anon_send(monitor, start_atom::value, *routes);
   for (const auto& p : *routes)

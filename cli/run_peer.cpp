@@ -31,12 +31,10 @@ peer_addresses(const node_config& cfg) {
   std::string item;
   while (std::getline(in, item, ',')) {
     auto ep = parse_endpoint(item);
-    if (!ep)
+    if (!ep || ep->second == 0)
       return make_fl_error(errc::invalid_config,
-                           "--peers: " + describe(ep.error()));
-    if (ep->second == 0)
-      return make_fl_error(errc::invalid_config,
-                           "--peers: '" + item + "' needs a fixed port");
+                           "--peers: '" + item + "' is not HOST:PORT; every "
+                           "peer needs a fixed port (1..65535)");
     xs.push_back(*ep);
   }
   if (xs.empty())
@@ -94,8 +92,10 @@ int run_peer(const node_config& given, const loggers& log,
   auto start = std::chrono::steady_clock::now();
   auto init_trainer = training->make();
   // The same seed gives every peer the same initial model.
-  auto initial = std::make_shared<const std::vector<float>>(
-    init_trainer->initial_params(static_cast<uint64_t>(cfg.federation.seed)));
+  auto initial = peer_initial(
+    cfg, *init_trainer, index,
+    std::make_shared<const std::vector<float>>(init_trainer->initial_params(
+      static_cast<uint64_t>(cfg.federation.seed))));
   const auto layout = init_trainer->layout();
   init_trainer.reset();
 

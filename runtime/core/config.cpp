@@ -249,6 +249,10 @@ const std::vector<setting>& settings() {
     FL_SETTING("gossip.snapshot_s", "snapshot-interval", for_sim | for_peer,
                gossip.snapshot_s,
                "async gossip: seconds between metrics records"),
+    FL_SETTING("gossip.independent_init", "independent-init",
+               for_sim | for_peer, gossip.independent_init,
+               "gossip: each peer starts from its own random model (seed + "
+               "1 + index), not the common one"),
     FL_SETTING("gossip.peers", "peers", for_peer, gossip.peers,
                "every peer's HOST:PORT, comma separated, in index order"),
     FL_SETTING("gossip.index", "peer-index", for_peer, gossip.index,
@@ -862,6 +866,19 @@ std::vector<std::string> config_warnings(const node_config& c,
   if (command == "client")
     return out; // its clients count is what it hosts, not the federation
   const auto& f = c.federation;
+  if (command == "peer" || f.gossip()) {
+    // No server: sampling, quorum and the async server's limits do not
+    // apply.
+    if (f.eval_every > f.rounds)
+      out.push_back("federation.eval_every = " + std::to_string(f.eval_every)
+                    + " is above federation.rounds = "
+                    + std::to_string(f.rounds)
+                    + ": only the last round is evaluated");
+    if (!c.gossip.asynchronous && c.gossip.max_staleness != 10)
+      out.push_back("gossip.max_staleness has no effect without "
+                    "gossip.asynchronous");
+    return out;
+  }
   const auto n = std::to_string(f.clients);
   const bool sync = f.kind() == federation_mode::sync;
   if (f.clients_per_round > f.clients)

@@ -35,8 +35,12 @@ struct node_config {
     std::string mode = "sync";      ///< sync | async | fedbuff | gossip
     /// Decentralized: peers average with neighbors, no server.
     bool gossip() const { return mode == "gossip"; }
-    /// The mode as an enum. REQUIRES: a validated config, not gossip().
-    federation_mode kind() const { return *parse_federation_mode(mode); }
+    /// The mode as an enum (gossip, which has no server, reads as sync).
+    /// REQUIRES: a validated config.
+    federation_mode kind() const {
+      auto m = parse_federation_mode(mode);
+      return m ? *m : federation_mode::sync;
+    }
     int64_t rounds = 30;            ///< rounds to run (sync)
     int64_t clients = 100;          ///< simulated clients (sim) / expected total
     int64_t clients_per_round = 10; ///< sampled per round
@@ -124,6 +128,9 @@ struct node_config {
     int64_t index = 0;              ///< fl-node peer: this peer's index
     bool rejoin = false;            ///< fl-node peer: catch up from a neighbor
     double linger_s = 3;            ///< fl-node peer: stay up after finishing
+    /// Each peer starts from its own seeded model (seed + 1 + index)
+    /// instead of the common one: the peers must first agree.
+    bool independent_init = false;
   } gossip;
   struct training_section {
     /// mlp | cnn | synthetic | path of a TorchScript file (.pt)
