@@ -569,6 +569,11 @@ caf::actor spawn_peer(caf::actor_system& sys, peer_settings s,
         auto j = peer_index(id, n);
         if (!j || !self->state.gone.insert(static_cast<uint32_t>(*j)).second)
           return;
+        if (self->state.finished) {
+          // Neighbors leave as they finish: nothing to average any more.
+          e->log.node->debug("{}: {} left", e->id, id);
+          return;
+        }
         e->log.node->warn("{}: lost {} ({}); averaging without it", e->id,
                           id, describe(why));
         if (e->s.asynchronous) {

@@ -14,11 +14,12 @@ const char* const cluster_file_help = R"(Cluster file (TOML):
   log_dir = "cluster-logs"     per-node logs, port files, the Slurm script
   args = ["--seed", "0"]       flags for every node
   [[node]]                     one table per node:
-    role = "server"            server | scheduler | client (one server)
+    role = "server"            server | scheduler | client (one server), or
+                               peer (decentralized: peers only, no server)
     name = "sched-a"           unique; default <role>-<index>
     host = "10.0.0.2"          where it runs (default 127.0.0.1)
-    port = 7001                server/scheduler listen port; 0 = any free
-                               port (local nodes only)
+    port = 7001                server/scheduler/peer listen port; 0 = any
+                               free port (local servers/schedulers only)
     upstream = "server"        scheduler/client: a node name or HOST:PORT
     clients = 50               client: clients this process hosts
     args = ["--rounds", "30"]  extra flags for this node
@@ -31,7 +32,8 @@ const char* const cluster_file_help = R"(Cluster file (TOML):
     ssh_options = ["-o", "StrictHostKeyChecking=accept-new"]  more ssh args
     workdir = "/srv/fl"        remote working folder (default: login folder)
     fl_node = "/opt/fl/bin/fl-node"  remote fl-node (default: on PATH)
-  Remote servers and schedulers need a fixed port. A remote node stops when
+  Peers take their index in file order and learn every peer's address;
+  each needs a fixed port. Remote servers and schedulers need one too. A remote node stops when
   its ssh connection ends. `launch --print` prints every command by host
   and writes <log_dir>/<file>.sbatch, a Slurm batch script.)";
 
@@ -202,9 +204,10 @@ caf::expected<cluster> load_cluster(const std::string& path) {
       }
     }
     inherit(n.ssh, defaults, set_keys);
-    if (n.role != "server" && n.role != "scheduler" && n.role != "client")
-      return bad(path + ": node role must be server, scheduler or client, "
-                        "got '"
+    if (n.role != "server" && n.role != "scheduler" && n.role != "client"
+        && n.role != "peer")
+      return bad(path + ": node role must be server, scheduler, client or "
+                        "peer, got '"
                  + n.role + "'");
     if (n.name.empty())
       n.name = n.role + "-" + std::to_string(count_by_role[n.role]);
@@ -212,8 +215,13 @@ caf::expected<cluster> load_cluster(const std::string& path) {
     n.local = n.local || is_loopback(n.host);
     c.nodes.push_back(std::move(n));
   }
-  if (count_by_role["server"] != 1)
-    return bad(path + ": exactly one server node is needed");
+  const bool peers = count_by_role["peer"] > 0;
+  if (peers && c.nodes.size() != count_by_role["peer"])
+    return bad(path + ": a cluster of peers (decentralized) has no server, "
+                      "scheduler or client nodes");
+  if (!peers && count_by_role["server"] != 1)
+    return bad(path + ": exactly one server node is needed (or only peer "
+                      "nodes)");
   std::set<std::string> names;
   for (const auto& n : c.nodes) {
     if (!names.insert(n.name).second)
@@ -231,9 +239,13 @@ caf::expected<cluster> load_cluster(const std::string& path) {
                    + *value + "'");
     if (n.host.empty())
       return bad(path + ": node '" + n.name + "' has an empty host");
-    if (n.role == "server" && !n.upstream.empty())
-      return bad(path + ": the server has no upstream");
-    if (n.role != "server" && n.upstream.empty())
+    if ((n.role == "server" || n.role == "peer") && !n.upstream.empty())
+      return bad(path + ": node '" + n.name + "' has no upstream ("
+                 + n.role + ")");
+    if (n.role == "peer" && n.port == 0)
+      return bad(path + ": peer '" + n.name + "' needs a fixed port (every "
+                        "peer is told all addresses at start)");
+    if (n.role != "server" && n.role != "peer" && n.upstream.empty())
       return bad(path + ": node '" + n.name + "' needs an upstream");
     if (n.role == "client" && n.clients < 1)
       return bad(path + ": client node '" + n.name + "' needs clients >= 1");
@@ -266,15 +278,25 @@ cluster_commands(const cluster& c, const std::string& fl_node,
   for (const auto& n : c.nodes)
     if (!n.upstream.empty())
       members[n.upstream] += n.role == "client" ? n.clients : 1;
+  // Peers get their index in file order and every peer's address.
+  std::string peer_list;
+  for (const auto& n : c.nodes)
+    if (n.role == "peer")
+      peer_list += (peer_list.empty() ? "" : ",") + n.host + ":"
+                   + std::to_string(n.port);
   std::vector<std::vector<std::string>> out;
   int64_t offset = 0;
+  int64_t peer_index = 0;
   for (size_t i = 0; i < c.nodes.size(); ++i) {
     const auto& n = c.nodes[i];
     const auto& exe = !n.local && !n.ssh.fl_node.empty() ? n.ssh.fl_node
                                                          : fl_node;
     std::vector<std::string> cmd{exe, n.role};
     cmd.insert(cmd.end(), c.args.begin(), c.args.end());
-    if (n.role != "client") {
+    if (n.role == "peer") {
+      cmd.insert(cmd.end(), {"--id", n.name, "--peers", peer_list,
+                             "--peer-index", std::to_string(peer_index++)});
+    } else if (n.role != "client") {
       cmd.insert(cmd.end(), {"--id", n.name, "--host", n.host, "--port",
                              std::to_string(ports[i]), "--clients",
                              std::to_string(members[n.name])});

@@ -80,6 +80,7 @@ struct node_process {
   pid_t pid = -1;
   int keepalive = -1; ///< write end of ssh's stdin; closing it stops the node
   int status = -1;    ///< exit code once ended
+  bool reported = false; ///< its failure was announced
   log_follower log;
 };
 
@@ -198,6 +199,77 @@ int print_commands(const cluster& c, const std::string& path) {
   return 0;
 }
 
+/// Starts one node (here or over ssh) with its log; false when it could
+/// not be started.
+bool start_node(const cluster& c, size_t i, const std::string& fl_node,
+                const std::vector<int64_t>& ports, node_process& p) {
+  const auto& n = c.nodes[i];
+  p.log = log_follower{n.name, c.log_dir + "/" + n.name + ".log", 0, {}, {}};
+  auto cmd = cluster_commands(c, fl_node, ports)[i];
+  if (n.local) {
+    std::remove(port_file(c, n).c_str());
+    p.pid = start(cmd, p.log.path, nullptr);
+  } else {
+    p.pid = start(ssh_command(n, cmd), p.log.path, &p.keepalive);
+  }
+  if (p.pid < 0)
+    return false;
+  std::printf("[launch] started %s (%s, pid %d), log %s\n", n.name.c_str(),
+              n.local ? "here" : ("ssh " + n.host).c_str(),
+              static_cast<int>(p.pid), p.log.path.c_str());
+  std::fflush(stdout);
+  return true;
+}
+
+/// A decentralized cluster: every peer starts at once (each reaches its
+/// neighbors through retries); the merged view follows peer 0 and every
+/// warning; the launch ends when all peers ended, with the first non-zero
+/// exit code among them.
+int launch_peers(const cluster& c, const std::string& fl_node,
+                 clock_type::time_point t0) {
+  std::vector<int64_t> ports;
+  for (const auto& n : c.nodes)
+    ports.push_back(n.port);
+  std::vector<node_process> procs(c.nodes.size());
+  for (size_t i = 0; i < c.nodes.size(); ++i)
+    if (!start_node(c, i, fl_node, ports, procs[i])) {
+      std::fprintf(stderr, "fl-node launch: cannot start %s\n",
+                   c.nodes[i].name.c_str());
+      stop_all(procs);
+      return 1;
+    }
+  int status = 0;
+  while (!interrupted) {
+    bool all = true;
+    for (size_t i = 0; i < procs.size(); ++i) {
+      auto& p = procs[i];
+      p.log.poll(i == 0);
+      if (!ended(p)) {
+        all = false;
+      } else if (p.status != 0 && !p.reported) {
+        p.reported = true;
+        std::printf("[launch] %s exited with %d: %s\n",
+                    c.nodes[i].name.c_str(), p.status,
+                    p.log.last_line.c_str());
+        status = status != 0 ? status : p.status;
+      }
+    }
+    if (all)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (interrupted) {
+    std::printf("[launch] interrupted; stopping every peer\n");
+    stop_all(procs);
+    return 130;
+  }
+  for (auto& p : procs)
+    p.log.poll(false);
+  std::printf("[launch] %zu peers ended after %.2f s (exit %d); logs in %s\n",
+              procs.size(), seconds_since(t0), status, c.log_dir.c_str());
+  return status;
+}
+
 } // namespace
 
 int run_launch(const std::string& path, bool print_only,
@@ -220,6 +292,8 @@ int run_launch(const std::string& path, bool print_only,
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   const auto t0 = clock_type::now();
+  if (c->nodes.front().role == "peer")
+    return launch_peers(*c, fl_node, t0);
   std::vector<int64_t> ports;
   for (const auto& n : c->nodes)
     ports.push_back(n.port);
@@ -241,23 +315,9 @@ int run_launch(const std::string& path, bool print_only,
       if (n.role == "server")
         server = i;
       auto& p = procs[i];
-      p.log = log_follower{n.name, c->log_dir + "/" + n.name + ".log", 0, {},
-                           {}};
-      auto cmd = cluster_commands(*c, fl_node, ports)[i];
-      if (n.local) {
-        std::remove(port_file(*c, n).c_str());
-        p.pid = start(cmd, p.log.path, nullptr);
-      } else {
-        p.pid = start(ssh_command(n, cmd), p.log.path, &p.keepalive);
-      }
-      if (p.pid < 0)
+      if (!start_node(*c, i, fl_node, ports, p))
         return fail("cannot start " + n.name
                     + (n.local ? "" : " (is ssh installed?)"));
-      std::printf("[launch] started %s (%s, pid %d), log %s\n",
-                  n.name.c_str(),
-                  n.local ? "here" : ("ssh " + n.host).c_str(),
-                  static_cast<int>(p.pid), p.log.path.c_str());
-      std::fflush(stdout);
       if (n.role == "client")
         continue;
       // Listening once it wrote its port file (local) or logged it

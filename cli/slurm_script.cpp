@@ -93,9 +93,17 @@ std::string slurm_script(const cluster& c, const std::string& fl_node,
            + " >" + log + " 2>&1 &\npids+=($!)\n";
       if (n.role == "server")
         s += "server_pid=$!\n";
-      if (n.role != "client")
+      if (n.role == "server" || n.role == "scheduler")
         s += "wait_listening " + log + " $!\n";
     }
+  }
+  if (c.nodes.front().role == "peer") {
+    // Decentralized: no server; the job ends when every peer has ended.
+    s += "status=0\nfor p in \"${pids[@]}\"; do wait \"$p\" || "
+         "{ rc=$?; [ \"$status\" = 0 ] && status=$rc; }; done\n"
+         "echo \"peers ended with $status; logs in $log_dir\"\n"
+         "exit \"$status\"\n";
+    return s;
   }
   s += "wait \"$server_pid\"\nstatus=$?\n"
        "sleep 5 # the others leave on the server's Exit\nstop_all\nwait\n"

@@ -74,6 +74,41 @@ clients = 20
   std::remove(path.c_str());
 }
 
+TEST_CASE("a cluster of peers: indices in file order, every address",
+          "[launch]") {
+  auto path = write_temp(R"(
+args = ["--topology", "ring"]
+[[node]]
+role = "peer"
+host = "10.0.0.1"
+port = 7101
+[[node]]
+role = "peer"
+port = 7102
+[[node]]
+name = "far"
+role = "peer"
+host = "10.0.0.3"
+port = 7103
+)");
+  auto c = cli::load_cluster(path);
+  REQUIRE(c);
+  auto cmds = cli::cluster_commands(*c, "fl-node", {7101, 7102, 7103});
+  const std::string all
+    = "--peers 10.0.0.1:7101,127.0.0.1:7102,10.0.0.3:7103 ";
+  CHECK_THAT(joined(cmds[0]), Catch::StartsWith("fl-node peer --topology ring")
+                                && Catch::Contains(all)
+                                && Catch::Contains("--peer-index 0 "));
+  CHECK_THAT(joined(cmds[1]), Catch::Contains("--id peer-1 ")
+                                && Catch::Contains("--peer-index 1 "));
+  CHECK_THAT(joined(cmds[2]), Catch::Contains("--id far ")
+                                && Catch::Contains("--peer-index 2 "));
+  auto script = cli::slurm_script(*c, "fl-node", "peers.toml");
+  CHECK_THAT(script, Catch::Contains("peers ended with $status")
+                       && !Catch::Contains("server_pid"));
+  std::remove(path.c_str());
+}
+
 TEST_CASE("bad cluster files are refused with the reason", "[launch]") {
   auto check = [](const std::string& text, const std::string& why) {
     auto path = write_temp(text);
@@ -92,6 +127,11 @@ TEST_CASE("bad cluster files are refused with the reason", "[launch]") {
   check("[[node]]\nrole = \"server\"\ncolour = \"blue\"\n",
         "unknown node key 'colour'");
   check("[[node]]\nrole = \"boss\"\n", "role must be server");
+  check("[[node]]\nrole = \"peer\"\nport = 1\n[[node]]\nrole = \"server\"\n",
+        "a cluster of peers (decentralized) has no server");
+  check("[[node]]\nrole = \"peer\"\n", "peer 'peer-0' needs a fixed port");
+  check("[[node]]\nrole = \"peer\"\nport = 1\nupstream = \"x:1\"\n",
+        "has no upstream (peer)");
   // Host and user reach ssh's command line: no option smuggled in.
   check("[[node]]\nrole = \"server\"\nhost = \"-oProxyCommand=x\"\n"
         "port = 1\n",
