@@ -84,6 +84,7 @@ json_record to_json(const gossip_record& r) {
   j.add("bytes_sent_per_peer", r.bytes_sent_per_peer);
   j.add("models_sent_per_peer", r.models_sent_per_peer);
   j.add("neighbors_missed", r.neighbors_missed).add("late_shares", r.late);
+  j.add("refused_shares", r.refused);
   j.add("max_staleness", r.max_staleness);
   return j;
 }
@@ -202,6 +203,7 @@ void record(monitor_actor* self, const std::shared_ptr<monitor_env>& e,
     mix += rep.mix_distance;
     r.neighbors_missed += rep.neighbors_missed;
     r.late += rep.late;
+    r.refused += rep.refused;
     r.max_staleness = std::max(r.max_staleness, rep.max_staleness_seen);
     views.emplace_back(*rep.model);
   }

@@ -33,6 +33,7 @@ struct gossip_record {
   double models_sent_per_peer = 0; ///< since the previous record, per step
   uint64_t neighbors_missed = 0;   ///< totals so far
   uint64_t late = 0;
+  uint64_t refused = 0;            ///< shares too far from the receiver's model
   uint64_t max_staleness = 0;
 };
 

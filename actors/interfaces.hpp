@@ -41,6 +41,16 @@
 //   in : (deliver_atom, envelope) from its members and from its upstream
 //   out: members' joins, requests, updates upstream; replies down
 //
+// peer (actors/peer.hpp): decentralized mode, no server
+//   in : (start_atom); (deliver_atom, envelope{gossip|request}) from
+//        neighbors; (lost_atom, node_id, error); (status_atom) ->
+//        peer_report; (stop_atom)
+//   out: (deliver_atom, envelope{gossip}) to its route for each neighbor
+//        (the neighbor itself, or peer links across processes);
+//        peer_report to its monitor (actors/gossip_monitor.hpp)
+//
+// peer links (actors/peer_links.hpp): one upstream connector per neighbor
+//
 // upstream connector (actors/upstream_connector.hpp)
 //   in : (deliver_atom, envelope) from local nodes (join registers them)
 //        (frame_atom, wire_frame) from the remote downstream connector

@@ -1,6 +1,7 @@
 #include "actors/peer.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -148,6 +149,31 @@ void finish(peer_actor* self, const std::shared_ptr<peer_env>& e) {
     self->send(e->monitor, report_of(self, *e));
 }
 
+// -- both: the distance bound ---------------------------------------------------
+
+/// Whether `theirs` (scaled by `scale`: 1 / push-sum weight) is too far
+/// from `own` to be mixed in; logs and counts a refusal.
+bool too_far(peer_actor* self, const peer_env& e, span<const float> own,
+             span<const float> theirs, double scale, uint32_t from) {
+  if (e.s.max_distance_ratio <= 0)
+    return false;
+  double norm = 0, dist = 0;
+  for (size_t k = 0; k < own.size(); ++k) {
+    const double a = own[k];
+    const double d = theirs[k] * scale - a;
+    norm += a * a;
+    dist += d * d;
+  }
+  const double bound = e.s.max_distance_ratio * std::max(std::sqrt(norm), 1.0);
+  if (std::sqrt(dist) <= bound)
+    return false;
+  self->state.totals.refused += 1;
+  e.log.node->warn("{}: {}'s model is {:.3g} away from this peer's (bound "
+                   "{:.3g}); refused", e.id, peer_id(from), std::sqrt(dist),
+                   bound);
+  return true;
+}
+
 // -- synchronous rounds ------------------------------------------------------
 
 /// Averages the round's trained model with the in-neighbors' models present
@@ -161,8 +187,9 @@ void mix_round(peer_actor* self, const std::shared_ptr<peer_env>& e) {
   for (const auto& edge : row.in) {
     auto i = got.find(edge.peer);
     if (i != got.end()) {
-      in.push_back({i->second.values, edge.weight});
       st.misses[edge.peer] = 0;
+      if (!too_far(self, *e, *st.trained, i->second.values, 1.0, edge.peer))
+        in.push_back({i->second.values, edge.weight});
     } else if (st.gone.count(edge.peer) == 0) {
       st.totals.neighbors_missed += 1;
       if (++st.misses[edge.peer] >= misses_until_gone) {
@@ -326,7 +353,9 @@ void on_async_share(peer_actor* self, const std::shared_ptr<peer_env>& e,
     return;
   }
   // Mass is never refused for being old: x and w arrive together, so an
-  // old share only weighs what it carried.
+  // old share only weighs what it carried. Its model is x / w.
+  if (too_far(self, *e, *st.model, m.model.values, 1.0 / m.weight, from))
+    return;
   st.ps.absorb(m.model.values, m.weight);
   st.heard[from] = std::max(st.heard[from], m.step);
   if (st.step > m.step)
@@ -543,6 +572,13 @@ caf::actor spawn_peer(caf::actor_system& sys, peer_settings s,
         if (!from || *from == e->s.index) {
           e->log.node->warn("{}: gossip from unknown peer '{}' dropped",
                             e->id, m->node_id);
+          return;
+        }
+        if (m->model.layout.hash() != e->s.client.layout.hash()) {
+          e->log.node->warn("{}: share from {} is of another model (layout "
+                            "{:x}, not {:x}); dropped", e->id, m->node_id,
+                            m->model.layout.hash(),
+                            e->s.client.layout.hash());
           return;
         }
         if (m->model.values.size() != numel) {

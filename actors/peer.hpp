@@ -34,6 +34,10 @@ struct peer_settings {
   /// Async: a peer more than this many iterations ahead of a live
   /// in-neighbor's last message waits for it (bounded staleness).
   uint64_t max_staleness = 10;
+  /// A neighbor's model further than this times max(||own||, 1) from this
+  /// peer's own (L2) is refused and counted: one peer cannot drag its
+  /// neighbors anywhere (guard.max_change_ratio; 0 = no bound).
+  double max_distance_ratio = 10;
   /// Its data, local training settings, seed and simulated slowness.
   client_settings client;
   std::shared_ptr<const std::vector<float>> initial;
@@ -58,6 +62,7 @@ struct peer_report {
   uint64_t models_sent = 0; ///< Gossip shares sent
   uint64_t neighbors_missed = 0; ///< sync: in-neighbors that did not arrive in time
   uint64_t late = 0;        ///< shares that came too late and were dropped
+  uint64_t refused = 0;     ///< shares refused as too far from its model
   uint64_t max_staleness_seen = 0; ///< async: oldest share absorbed, iterations
   train_metrics train;      ///< of its last local training
   /// Distance of its trained model from its model after mixing (how much
@@ -90,7 +95,10 @@ using peer_route = std::function<caf::actor(size_t neighbor)>;
 /// arrives; it waits only when max_staleness iterations ahead of a live
 /// in-neighbor. A share from a peer that is not its in-neighbor, of the
 /// wrong size, or (sync) of a past round is dropped and counted. Shares
-/// keep arriving (and are absorbed) after it finished, until stopped.
+/// keep arriving (and are absorbed) after it finished, until stopped. A
+/// share whose model is further than max_distance_ratio x max(||own||, 1)
+/// from the peer's own is refused with a warning (a poisoned or broken
+/// neighbor).
 caf::actor spawn_peer(caf::actor_system& sys, peer_settings s,
                       peer_route route, caf::actor pool, caf::actor monitor,
                       loggers log);

@@ -47,7 +47,8 @@ const std::vector<setting>& settings() {
                "sync | async | fedbuff (a scheduler relays in async modes) | "
                "gossip (no server: sim, or fl-node peer)"),
     FL_SETTING("guard.max_change_ratio", "max-change-ratio",
-               for_sim | for_server | for_scheduler, guard.max_change_ratio,
+               for_sim | for_server | for_scheduler | for_peer,
+               guard.max_change_ratio,
                "refuse an update or model that moves the model by more than "
                "this times its norm (L2; 0 = no bound)"),
     FL_SETTING("guard.clip_update_norm", "clip-update-norm",

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <map>
 
 #include <caf/event_based_actor.hpp>
@@ -192,14 +193,19 @@ TEST_CASE("synchronous gossip: hostile shares are dropped") {
   auto good = std::make_shared<std::vector<float>>(
     test::synthetic_model_size, 0.5f);
   auto small = std::make_shared<std::vector<float>>(10, 0.5f);
+  auto other = f.share("peer-1", 1, good);
+  other.model.layout = model_layout{};
+  other.model.layout.add("w", {1000});
+  caf::anon_send(p0, deliver_atom::value, envelope{"peer-0", other});
   // Not an in-neighbor, a stranger, the wrong size, a far-future round,
   // and a share sent as peer 0 itself.
   caf::anon_send(p0, deliver_atom::value,
                  envelope{"peer-0", f.share("peer-2", 1, good)});
   caf::anon_send(p0, deliver_atom::value,
                  envelope{"peer-0", f.share("intruder", 1, good)});
-  caf::anon_send(p0, deliver_atom::value,
-                 envelope{"peer-0", f.share("peer-1", 1, small)});
+  auto wrong_size = f.share("peer-1", 1, small);
+  wrong_size.model.layout = test::synthetic_layout(); // claims 1000
+  caf::anon_send(p0, deliver_atom::value, envelope{"peer-0", wrong_size});
   caf::anon_send(p0, deliver_atom::value,
                  envelope{"peer-0", f.share("peer-1", 1000, good)});
   caf::anon_send(p0, deliver_atom::value,
@@ -210,18 +216,26 @@ TEST_CASE("synchronous gossip: hostile shares are dropped") {
   CHECK(log.find("peer-2 is not an in-neighbor") != std::string::npos);
   CHECK(log.find("unknown peer 'intruder'") != std::string::npos);
   CHECK(log.find("has 10 values, not 1000") != std::string::npos);
+  CHECK(log.find("is of another model") != std::string::npos);
   CHECK(log.find("share of round 1000 from peer-1 dropped")
         != std::string::npos);
   CHECK(log.find("unknown peer 'peer-0'") != std::string::npos);
-  // The honest shares of round 1 complete it; a duplicate is dropped.
+  // Round 1 completes with peer 1's honest share and peer 3's poisoned
+  // one, which is refused for its distance; a duplicate is dropped.
+  auto poison = std::make_shared<std::vector<float>>(
+    test::synthetic_model_size, 1e4f);
   caf::anon_send(p0, deliver_atom::value,
                  envelope{"peer-0", f.share("peer-1", 1, good)});
   caf::anon_send(p0, deliver_atom::value,
                  envelope{"peer-0", f.share("peer-1", 1, good)});
   caf::anon_send(p0, deliver_atom::value,
-                 envelope{"peer-0", f.share("peer-3", 1, good)});
+                 envelope{"peer-0", f.share("peer-3", 1, poison)});
   f.run();
   REQUIRE(f.at(1).size() == 1);
+  CHECK(f.at(1)[0].refused == 1);
+  CHECK(f.logs.text().find("peer-3's model is") != std::string::npos);
+  for (auto v : *f.at(1)[0].model)
+    REQUIRE(std::abs(v) < 10);
   CHECK(f.logs.text().find("a second share of round 1 from peer-1")
         != std::string::npos);
 }
@@ -234,6 +248,7 @@ TEST_CASE("asynchronous push-sum: peers finish without barriers and agree") {
   for (const auto& r : *f.got)
     if (r.finished) {
       ++finished;
+      CHECK(r.refused == 0);
       views.emplace_back(*r.model);
       CHECK(r.models_sent == 8); // one out-neighbor per iteration
     }
