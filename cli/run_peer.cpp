@@ -152,9 +152,14 @@ int run_peer(const node_config& given, const loggers& log,
   auto reason = await_end(sys, monitor);
   // Slower neighbors may still wait for this peer's last model or ask for
   // its state: stay reachable for a moment.
-  if (!reason || reason == caf::exit_reason::normal)
+  // Neighbors leave as they finish: their connections closing is expected
+  // now, not worth a warning each.
+  if (!reason || reason == caf::exit_reason::normal) {
+    if (log.wire->level() < spdlog::level::err)
+      log.wire->set_level(spdlog::level::err);
     std::this_thread::sleep_for(
       std::chrono::duration<double>(cfg.gossip.linger_s));
+  }
   caf::anon_send(peer, stop_atom::value);
   caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
