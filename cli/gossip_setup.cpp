@@ -76,6 +76,37 @@ peer_initial(const node_config& cfg, trainer& t, size_t index,
     static_cast<uint64_t>(cfg.federation.seed) + 1 + index));
 }
 
+caf::expected<gossip_inputs> prepare_gossip(const node_config& cfg,
+                                            const node_plugins& plug,
+                                            size_t n, size_t first,
+                                            size_t count) {
+  gossip_inputs in;
+  auto topo = make_topology(cfg, n);
+  if (!topo)
+    return std::move(topo.error());
+  in.topo = std::move(*topo);
+  auto training = make_training(cfg, plug);
+  if (!training)
+    return std::move(training.error());
+  in.training = std::move(*training);
+  auto roster = client_roster::make(cfg, in.training, first, count, n);
+  if (!roster)
+    return std::move(roster.error());
+  in.roster = std::move(*roster);
+  auto profiles = make_profiles(cfg, n);
+  if (!profiles)
+    return std::move(profiles.error());
+  in.profiles = std::move(*profiles);
+  auto t = in.training.make();
+  // The same seed gives every peer, in any process, the same model.
+  auto common = std::make_shared<const std::vector<float>>(
+    t->initial_params(static_cast<uint64_t>(cfg.federation.seed)));
+  for (size_t i = first; i < first + count; ++i)
+    in.initial.push_back(peer_initial(cfg, *t, i, common));
+  in.layout = t->layout();
+  return in;
+}
+
 gossip_monitor_settings make_monitor_settings(const node_config& cfg,
                                               size_t peers, size_t first,
                                               const std::string& command) {

@@ -40,6 +40,25 @@ std::shared_ptr<const std::vector<float>>
 peer_initial(const node_config& cfg, trainer& t, size_t index,
              const std::shared_ptr<const std::vector<float>>& common);
 
+/// What a process of peers builds before its actor system starts.
+struct gossip_inputs {
+  std::shared_ptr<const gossip::topology> topo;
+  training_setup training;
+  std::shared_ptr<const client_roster> roster; ///< its peers' data
+  std::shared_ptr<const client_profiles> profiles; ///< null = as measured
+  /// Initial model of peers first .. first + count - 1.
+  std::vector<std::shared_ptr<const std::vector<float>>> initial;
+  model_layout layout;
+};
+
+/// The topology of n peers, the trainers, and the data, speed and initial
+/// model of peers [first, first + count). Errors: from the topology, the
+/// data or the partition, each ready to print.
+caf::expected<gossip_inputs> prepare_gossip(const node_config& cfg,
+                                            const node_plugins& plug,
+                                            size_t n, size_t first,
+                                            size_t count);
+
 /// The monitor's settings for `peers` peers starting at `first`.
 gossip_monitor_settings make_monitor_settings(const node_config& cfg,
                                               size_t peers, size_t first,

@@ -69,42 +69,21 @@ int run_peer(const node_config& given, const loggers& log,
   cfg.federation.mode = "gossip";
   cfg.node.host = (*addresses)[index].first;
   cfg.node.port = (*addresses)[index].second;
-  auto topo = make_topology(cfg, n);
-  if (!topo) {
-    log.node->error("{}", describe(topo.error()));
+  auto in = prepare_gossip(cfg, plug, n, index, 1);
+  if (!in) {
+    log.node->error("{}", describe(in.error()));
     return 2;
   }
-  auto training = make_training(cfg, plug);
-  if (!training) {
-    log.node->error("{}", describe(training.error()));
-    return 2;
-  }
-  auto roster = client_roster::make(cfg, *training, index, 1, n);
-  if (!roster) {
-    log.node->error("{}", describe(roster.error()));
-    return 2;
-  }
-  auto profiles = make_profiles(cfg, n);
-  if (!profiles) {
-    log.node->error("{}", describe(profiles.error()));
-    return 2;
-  }
+  const auto& topo = in->topo;
+  const auto& layout = in->layout;
   auto start = std::chrono::steady_clock::now();
-  auto init_trainer = training->make();
-  // The same seed gives every peer the same initial model.
-  auto initial = peer_initial(
-    cfg, *init_trainer, index,
-    std::make_shared<const std::vector<float>>(init_trainer->initial_params(
-      static_cast<uint64_t>(cfg.federation.seed))));
-  const auto layout = init_trainer->layout();
-  init_trainer.reset();
 
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
-  auto evaluator = spawn_training_pool(sys, eval_workers(cfg), training->make,
+  auto evaluator = spawn_training_pool(sys, eval_workers(cfg), in->training.make,
                                        log);
   auto pool = spawn_training_pool(
-    sys, static_cast<size_t>(cfg.training.workers), training->make, log);
+    sys, static_cast<size_t>(cfg.training.workers), in->training.make, log);
   auto out = std::make_shared<gossip_log>();
   auto monitor = spawn_gossip_monitor(
     sys, make_monitor_settings(cfg, 1, index, "peer"), evaluator, out, log);
@@ -123,13 +102,14 @@ int run_peer(const node_config& given, const loggers& log,
   ls.join = join_msg{};
   ls.join.node_id = ls.id;
   ls.join.role = node_role::peer;
-  ls.join.num_samples = (*roster)->num_samples(index);
+  ls.join.num_samples = in->roster->num_samples(index);
   ls.join.layout_hash = layout.hash();
   ls.join.numel = layout.numel();
   auto links_slot = std::make_shared<caf::actor>();
   auto peer = spawn_peer(
     sys,
-    make_peer_settings(cfg, **roster, index, *topo, initial, *profiles),
+    make_peer_settings(cfg, *in->roster, index, topo, in->initial.front(),
+                       in->profiles),
     [links_slot](size_t) { return *links_slot; }, pool, monitor, log);
   *links_slot = spawn_peer_links(sys, ls, peer, log);
   auto inbound = spawn_downstream_connector(sys, peer,
@@ -143,10 +123,10 @@ int run_peer(const node_config& given, const loggers& log,
     return 2;
   }
   log.node->info("{} of {} peers, topology {} ({}), sends to {} neighbor(s)",
-                 ls.id, n, (*topo)->name(),
+                 ls.id, n, topo->name(),
                  cfg.gossip.asynchronous ? "asynchronous push-sum"
                                          : "synchronous rounds",
-                 (*topo)->out_neighbors(index).size());
+                 topo->out_neighbors(index).size());
   caf::anon_send(monitor, start_atom::value, std::vector<caf::actor>{peer});
   caf::anon_send(peer, start_atom::value);
   auto reason = await_end(sys, monitor);
