@@ -444,17 +444,22 @@ void start(peer_actor* self, const std::shared_ptr<peer_env>& e) {
   begin_step(self, e);
 }
 
-/// Rejoin: ask the first out-neighbor that answers for its model.
+/// Rejoin: ask every neighbor for its model; the first answer counts (a
+/// later, newer one lets a sync peer jump ahead again).
 void ask_for_state(peer_actor* self, const std::shared_ptr<peer_env>& e) {
-  auto outs = e->s.topo->out_neighbors(e->s.index);
-  if (outs.empty()) {
+  auto all = e->s.topo->out_neighbors(e->s.index);
+  for (auto j : e->s.topo->in_neighbors(e->s.index))
+    if (std::find(all.begin(), all.end(), j) == all.end())
+      all.push_back(j);
+  if (all.empty()) {
     start(self, e);
     return;
   }
-  e->log.node->info("{}: asking {} for the current model", e->id,
-                    peer_id(outs.front()));
-  self->send(e->route(outs.front()), deliver_atom::value,
-             envelope{peer_id(outs.front()), message{request_msg{e->id}}});
+  e->log.node->info("{}: asking {} neighbor(s) for the current model", e->id,
+                    all.size());
+  for (auto j : all)
+    self->send(e->route(j), deliver_atom::value,
+               envelope{peer_id(j), message{request_msg{e->id}}});
   self->delayed_send(self, to_timespan(e->s.catch_up_timeout_s),
                      retry_atom::value);
 }
@@ -585,6 +590,14 @@ caf::actor spawn_peer(caf::actor_system& sys, peer_settings s,
           e->log.node->warn("{}: share from {} has {} values, not {}; "
                             "dropped", e->id, m->node_id,
                             m->model.values.size(), numel);
+          return;
+        }
+        // Push-sum weights start at 1 per peer and only split: a share
+        // heavier than all peers together is forged.
+        if (m->weight > static_cast<double>(n)) {
+          e->log.node->warn("{}: share from {} claims weight {} (more than "
+                            "{} peers hold); dropped", e->id, m->node_id,
+                            m->weight, n);
           return;
         }
         if (m->kind == gossip_kind::state) {

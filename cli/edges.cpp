@@ -34,9 +34,14 @@ caf::expected<upstream_settings> upstream_for(const node_config& cfg) {
   auto endpoint = parse_endpoint(cfg.node.upstream);
   if (!endpoint)
     return std::move(endpoint.error());
+  return upstream_to(cfg, endpoint->first, endpoint->second);
+}
+
+upstream_settings upstream_to(const node_config& cfg, std::string host,
+                              uint16_t port) {
   upstream_settings us;
-  us.host = endpoint->first;
-  us.port = endpoint->second;
+  us.host = std::move(host);
+  us.port = port;
   us.token = cfg.node.token;
   us.connect_timeout_s = cfg.transport.request_timeout_s;
   us.chunk_bytes = chunk_bytes_for(cfg);

@@ -23,6 +23,10 @@ namespace fl::cli {
 /// Errors: `invalid_config` if node.upstream is empty or not HOST:PORT.
 caf::expected<upstream_settings> upstream_for(const node_config& cfg);
 
+/// Upstream connector settings for host:port (token, timeouts, limits).
+upstream_settings upstream_to(const node_config& cfg, std::string host,
+                              uint16_t port);
+
 /// Downstream connector settings for a node called `id`.
 downstream_settings downstream_for(const node_config& cfg, std::string id);
 

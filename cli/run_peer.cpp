@@ -92,12 +92,8 @@ int run_peer(const node_config& given, const loggers& log,
   peer_links_settings ls;
   ls.id = peer_id(index);
   ls.addresses = *addresses;
-  auto us = upstream_for([&] {
-    auto c = cfg;
-    c.node.upstream = "127.0.0.1:1";
-    return c;
-  }());
-  ls.link = *us;
+  // Each link's host and port are its neighbor's (peer links fill them).
+  ls.link = upstream_to(cfg, "", 0);
   ls.link.max_attempts = 20;
   ls.join = join_msg{};
   ls.join.node_id = ls.id;

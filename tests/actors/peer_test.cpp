@@ -210,6 +210,8 @@ TEST_CASE("synchronous gossip: hostile shares are dropped") {
                  envelope{"peer-0", f.share("peer-1", 1000, good)});
   caf::anon_send(p0, deliver_atom::value,
                  envelope{"peer-0", f.share("peer-0", 1, good)});
+  caf::anon_send(p0, deliver_atom::value,
+                 envelope{"peer-0", f.share("peer-1", 1, good, 5.0)});
   f.run();
   CHECK(f.at(1).empty()); // still waiting for 1 and 3
   auto log = f.logs.text();
@@ -220,6 +222,8 @@ TEST_CASE("synchronous gossip: hostile shares are dropped") {
   CHECK(log.find("share of round 1000 from peer-1 dropped")
         != std::string::npos);
   CHECK(log.find("unknown peer 'peer-0'") != std::string::npos);
+  CHECK(log.find("claims weight 5 (more than 4 peers hold)")
+        != std::string::npos);
   // Round 1 completes with peer 1's honest share and peer 3's poisoned
   // one, which is refused for its distance; a duplicate is dropped.
   auto poison = std::make_shared<std::vector<float>>(
