@@ -63,7 +63,9 @@ peer_settings make_peer_settings(
     s.client.slowdown = std::max(1.0, profiles->speed(index));
   s.initial = std::move(initial);
   s.catch_up = cfg.gossip.rejoin;
-  s.catch_up_timeout_s = cfg.gossip.neighbor_timeout_s;
+  // A rejoining peer waits for an answer at least 10 s: a neighbor under
+  // load must not make it start over from the initial model.
+  s.catch_up_timeout_s = std::max(10.0, cfg.gossip.neighbor_timeout_s);
   return s;
 }
 

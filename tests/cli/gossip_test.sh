@@ -79,7 +79,7 @@ expect_usage_error "not below the number of --peers" peer \
 base=$((21000 + RANDOM % 20000))
 peers="127.0.0.1:$base,127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
 flags=(--peers "$peers" --topology ring --rounds 14 --workers 1
-       --neighbor-timeout 3 --linger 2 --eval-every 1 --log-level info)
+       --neighbor-timeout 5 --linger 2 --eval-every 1 --log-level info)
 start_peer() { # start_peer <index> [flags...]
   local i=$1; shift
   timeout 240 "$FL_NODE" peer --peer-index "$i" "${flags[@]}" \
