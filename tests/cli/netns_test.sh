@@ -5,7 +5,8 @@
 # the fault cases: a client process killed mid-run (its scheduler's rounds
 # complete by quorum), a scheduler killed (the server counts it as a failure
 # and goes on), the server killed and restarted with --resume (schedulers
-# reconnect by themselves; training continues from the checkpoint).
+# reconnect by themselves; training continues from the checkpoint); and
+# decentralized peers (fl-node peer) on four hosts.
 # Exit 77 (CTest: skipped) when namespaces cannot be made (not root).
 set -euo pipefail
 FL_NODE=$(readlink -f "${1:?usage: netns_test.sh path/to/fl-node}")
@@ -140,3 +141,23 @@ last=$(tail -1 "$work/f.jsonl" | sed -n 's/.*"round":\([0-9]*\).*/\1/p')
 first_after=$(grep -c '"round":1,' "$work/f.jsonl")
 [ "$first_after" -eq 1 ] || { echo "round 1 ran twice"; exit 1; }
 echo "ok: server killed after round $before and resumed; finished round 40"
+
+echo "== 3: decentralized peers across namespaces (no server)"
+peer_hosts=(srv s1 s2 c1)
+peer_list=""
+for h in "${peer_hosts[@]}"; do peer_list+="${peer_list:+,}${addr[$h]}:7100"; done
+peer_pids=()
+for i in 0 1 2 3; do
+  h=${peer_hosts[$i]}
+  ip netns exec "$p$h" "$FL_NODE" peer "${model[@]}" --peers "$peer_list" \
+    --peer-index "$i" --topology ring --rounds 5 --linger 1 \
+    --metrics "$work/peer$i.jsonl" >"$work/peer$i.log" 2>&1 & pids+=($!)
+  peer_pids+=($!)
+done
+for i in 0 1 2 3; do wait "${peer_pids[$i]}"; done
+for i in 0 1 2 3; do
+  grep -q '"round":5,' "$work/peer$i.jsonl"
+  grep -q '"models_sent_per_peer":2' "$work/peer$i.jsonl"
+done
+grep -q "listening on ${addr[s1]}:7100" "$work/peer1.log"
+echo "ok: 4 peers on 4 hosts averaged over a ring for 5 rounds"
