@@ -148,11 +148,11 @@ void flush(monitor_actor* self, const std::shared_ptr<monitor_env>& e) {
 }
 
 void evaluate(monitor_actor* self, const std::shared_ptr<monitor_env>& e,
-              pending_record* p, std::shared_ptr<const std::vector<float>> m,
-              bool average) {
+              pending_record* p, model_state m, bool average) {
   p->evals_left += 1;
   const auto number = p->rec.round;
-  eval_input in{model_state{number, span<const float>{*m}, m}};
+  m.version = number;
+  eval_input in{std::move(m)};
   self->request(e->evaluator, caf::infinite, std::move(in))
     .then(
       [self, e, number, average](eval_output& r) {
@@ -205,7 +205,7 @@ void record(monitor_actor* self, const std::shared_ptr<monitor_env>& e,
     r.late += rep.late;
     r.refused += rep.refused;
     r.max_staleness = std::max(r.max_staleness, rep.max_staleness_seen);
-    views.emplace_back(*rep.model);
+    views.emplace_back(rep.model.values);
   }
   const auto n = static_cast<double>(reps.size());
   r.mean_step = step_sum / n;
@@ -216,11 +216,13 @@ void record(monitor_actor* self, const std::shared_ptr<monitor_env>& e,
     r.models_sent_per_peer = static_cast<double>(models)
                              / static_cast<double>(steps);
   }
-  std::shared_ptr<const std::vector<float>> average;
+  model_state average;
   if (reps.size() > 1) {
     auto c = gossip::consensus_of(views);
     r.consensus_distance = c.distance;
-    average = std::make_shared<const std::vector<float>>(std::move(c.mean));
+    auto mean = std::make_shared<const std::vector<float>>(std::move(c.mean));
+    average.values = span<const float>{*mean};
+    average.owner = std::move(mean);
   } else {
     average = reps.front().model;
   }

@@ -8,6 +8,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/aggregation_actor.hpp"
 #include "actors/interfaces.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "runtime/core/errors.hpp"
@@ -39,6 +40,15 @@ namespace {
 
 using model_ptr = std::shared_ptr<const std::vector<float>>;
 
+/// A model this peer holds: a buffer of its own, or one of its aggregation
+/// actor's versions (never written after it is made).
+model_state owned(model_ptr v) {
+  model_state m;
+  m.values = span<const float>{*v};
+  m.owner = std::move(v);
+  return m;
+}
+
 /// A model that arrived from a neighbor (its frame or buffer stays alive).
 struct received {
   span<const float> values;
@@ -58,11 +68,13 @@ struct peer_state {
   bool training = false;
   bool finished = false;
   bool started = false;
-  model_ptr model;   ///< sync: the model; async: the last estimate
+  model_state model; ///< sync: the model; async: the last estimate
   gossip::push_sum ps; ///< async
   /// Sync: shares by round and sender.
   std::map<uint64_t, std::map<uint32_t, received>> inbox;
   model_ptr trained; ///< sync: the round's trained model, until mixed
+  bool mixing = false; ///< sync: the aggregation actor is averaging
+  aggregation_actor agg; ///< sync: averages each round (guarded)
   std::set<uint32_t> gone;             ///< neighbors taken as gone
   std::map<uint32_t, int> misses;      ///< sync: consecutive misses
   std::map<uint32_t, uint64_t> heard;  ///< async: last iteration heard
@@ -73,7 +85,7 @@ struct peer_state {
   uint64_t generation = 0;
   std::map<uint32_t, uint64_t> state_sent; ///< sync: last round offered
   std::optional<fit_output> held;      ///< trained, held back (slowness)
-  model_ptr held_start;
+  model_state held_start;
   uint64_t held_generation = 0;
   peer_report totals;
   static inline const char* name = "fl.peer";
@@ -135,7 +147,7 @@ void send_state(peer_actor* self, const std::shared_ptr<peer_env>& e,
   m.node_id = e->id;
   m.step = completed(st);
   m.kind = gossip_kind::state;
-  m.model = as_tensor(*e, *st.model, st.model);
+  m.model = as_tensor(*e, st.model.values, st.model.owner);
   self->send(e->route(j), deliver_atom::value,
              envelope{peer_id(j), message{std::move(m)}});
 }
@@ -176,20 +188,43 @@ bool too_far(peer_actor* self, const peer_env& e, span<const float> own,
 
 // -- synchronous rounds ------------------------------------------------------
 
-/// Averages the round's trained model with the in-neighbors' models present
-/// and moves on.
+/// The aggregation actor's answer for `round`: its average (or, refused
+/// by the guard, the trained model) becomes the peer's model; it moves on.
+void finish_mix(peer_actor* self, const std::shared_ptr<peer_env>& e,
+                uint64_t round, agg_outcome& out) {
+  auto& st = self->state;
+  st.mixing = false;
+  if (round != st.step || !st.trained)
+    return;
+  if (!out.accepted)
+    e->log.node->warn("{}: round {}'s average refused ({}); keeping its own "
+                      "trained model", e->id, round, describe(out.reason));
+  st.totals.mix_distance = gossip::l2_distance(*st.trained, out.model.values);
+  st.model = std::move(out.model);
+  st.trained.reset();
+  st.inbox.erase(st.inbox.begin(), st.inbox.upper_bound(round));
+  if (round >= e->s.rounds)
+    st.finished = true;
+  self->send(e->monitor, report_of(self, *e));
+  if (!st.finished)
+    begin_step(self, e);
+}
+
+/// Hands the round's trained model and the in-neighbors' models present to
+/// the aggregation actor (weights of the topology's row, renormalised over
+/// those present); finish_mix takes the answer.
 void mix_round(peer_actor* self, const std::shared_ptr<peer_env>& e) {
   auto& st = self->state;
   const auto round = st.step;
   const auto& row = e->s.topo->row(e->s.index, round);
-  std::vector<gossip::neighbor_model> in;
+  std::vector<std::pair<uint32_t, double>> in;
   auto& got = st.inbox[round];
   for (const auto& edge : row.in) {
     auto i = got.find(edge.peer);
     if (i != got.end()) {
       st.misses[edge.peer] = 0;
       if (!too_far(self, *e, *st.trained, i->second.values, 1.0, edge.peer))
-        in.push_back({i->second.values, edge.weight});
+        in.emplace_back(edge.peer, edge.weight);
     } else if (st.gone.count(edge.peer) == 0) {
       st.totals.neighbors_missed += 1;
       if (++st.misses[edge.peer] >= misses_until_gone) {
@@ -203,17 +238,41 @@ void mix_round(peer_actor* self, const std::shared_ptr<peer_env>& e) {
       }
     }
   }
-  auto mixed = std::make_shared<std::vector<float>>(
-    gossip::mix(*st.trained, row.self_weight, in));
-  st.totals.mix_distance = gossip::l2_distance(*st.trained, *mixed);
-  st.model = std::move(mixed);
-  st.trained.reset();
-  st.inbox.erase(st.inbox.begin(), st.inbox.upper_bound(round));
-  if (round >= e->s.rounds)
-    st.finished = true;
-  self->send(e->monitor, report_of(self, *e));
-  if (!st.finished)
-    begin_step(self, e);
+  double budget = row.self_weight;
+  for (const auto& x : in)
+    budget += x.second;
+  st.mixing = true;
+  self->send(st.agg, agg_reset_atom::value,
+             model_state{round, span<const float>{*st.trained}, st.trained});
+  self->send(st.agg, agg_begin_atom::value, sum_kind::params, budget);
+  auto fold = [self, e](const std::string& who, span<const float> values,
+                        std::shared_ptr<const void> owner, double weight) {
+    agg_update u;
+    u.node_id = who;
+    u.kind = tensor_kind::params;
+    u.values = values;
+    u.owner = std::move(owner);
+    u.weight = weight;
+    self->request(self->state.agg, caf::infinite, agg_fold_atom::value,
+                  std::move(u))
+      .then([](fold_receipt&) {},
+            [self, e, who](caf::error& err) {
+              self->state.totals.refused += 1;
+              e->log.node->warn("{}: {}'s model refused by the guard: {}",
+                                e->id, who, describe(err));
+            });
+  };
+  if (row.self_weight > 0)
+    fold(e->id, *st.trained, st.trained, row.self_weight);
+  for (const auto& [j, w] : in)
+    fold(peer_id(j), got[j].values, got[j].owner, w);
+  self->request(st.agg, caf::infinite, agg_final_atom::value, 1.0)
+    .then([self, e, round](agg_outcome& out) { finish_mix(self, e, round, out); },
+          [self, e](caf::error& err) {
+            e->log.node->error("{}: averaging failed: {}", e->id,
+                               describe(err));
+            self->quit(err);
+          });
 }
 
 /// Whether every in-neighbor of the round that is not gone has sent.
@@ -229,7 +288,7 @@ bool round_complete(peer_actor* self, const std::shared_ptr<peer_env>& e) {
 }
 
 void try_mix(peer_actor* self, const std::shared_ptr<peer_env>& e) {
-  if (self->state.trained && round_complete(self, e))
+  if (self->state.trained && !self->state.mixing && round_complete(self, e))
     mix_round(self, e);
 }
 
@@ -259,7 +318,7 @@ void on_sync_share(peer_actor* self, const std::shared_ptr<peer_env>& e,
   auto& st = self->state;
   // A round this peer has mixed already (begin_step moves to the next
   // round as soon as it mixed, unless it finished).
-  if (m.step < st.step || (m.step == st.step && st.finished)) {
+  if (m.step < st.step || (m.step == st.step && (st.finished || st.mixing))) {
     st.totals.late += 1;
     // The sender is behind (it was averaged out, or restarted): offer it
     // this peer's model once per round, so it can jump ahead.
@@ -315,9 +374,10 @@ std::vector<uint32_t> blocking(peer_actor* self,
 }
 
 void trained_iteration(peer_actor* self, const std::shared_ptr<peer_env>& e,
-                       const model_ptr& start, const std::vector<float>& z) {
+                       const model_state& start,
+                       const std::vector<float>& z) {
   auto& st = self->state;
-  st.ps.apply_change(*start, z);
+  st.ps.apply_change(start.values, z);
   std::vector<uint32_t> to;
   for (const auto& edge : e->s.topo->out(e->s.index, st.step))
     if (st.gone.count(edge.peer) == 0)
@@ -334,7 +394,7 @@ void trained_iteration(peer_actor* self, const std::shared_ptr<peer_env>& e,
     m.model = as_tensor(*e, *values, values);
     send_gossip(self, *e, to[k], std::move(m));
   }
-  st.model = std::make_shared<const std::vector<float>>(st.ps.estimate());
+  st.model = owned(std::make_shared<const std::vector<float>>(st.ps.estimate()));
   if (st.step >= e->s.rounds)
     finish(self, e);
   else
@@ -354,7 +414,8 @@ void on_async_share(peer_actor* self, const std::shared_ptr<peer_env>& e,
   }
   // Mass is never refused for being old: x and w arrive together, so an
   // old share only weighs what it carried. Its model is x / w.
-  if (too_far(self, *e, *st.model, m.model.values, 1.0 / m.weight, from))
+  if (too_far(self, *e, st.model.values, m.model.values, 1.0 / m.weight,
+              from))
     return;
   st.ps.absorb(m.model.values, m.weight);
   st.heard[from] = std::max(st.heard[from], m.step);
@@ -362,7 +423,7 @@ void on_async_share(peer_actor* self, const std::shared_ptr<peer_env>& e,
     st.totals.max_staleness_seen = std::max(st.totals.max_staleness_seen,
                                             st.step - m.step);
   if (!st.training)
-    st.model = std::make_shared<const std::vector<float>>(st.ps.estimate());
+    st.model = owned(std::make_shared<const std::vector<float>>(st.ps.estimate()));
   if (st.gate_waiting && blocking(self, e).empty()) {
     st.gate_waiting = false;
     begin_step(self, e);
@@ -372,7 +433,7 @@ void on_async_share(peer_actor* self, const std::shared_ptr<peer_env>& e,
 // -- both --------------------------------------------------------------------
 
 void fit_done(peer_actor* self, const std::shared_ptr<peer_env>& e,
-              const model_ptr& start, fit_output& out) {
+              const model_state& start, fit_output& out) {
   auto& st = self->state;
   st.training = false;
   st.totals.train = out.metrics;
@@ -392,14 +453,14 @@ void begin_step(peer_actor* self, const std::shared_ptr<peer_env>& e) {
                          tick_atom::value, ++st.gate_epoch);
       return;
     }
-    st.model = std::make_shared<const std::vector<float>>(st.ps.estimate());
+    st.model = owned(std::make_shared<const std::vector<float>>(st.ps.estimate()));
   }
   st.step += 1;
   st.training = true;
-  model_ptr start = st.model;
+  model_state start = st.model;
   fit_input in;
-  in.global = *start;
-  in.global_owner = start;
+  in.global = start.values;
+  in.global_owner = start.owner;
   in.samples = e->s.client.samples;
   in.seed = e->s.client.seed * 1000003u + st.step;
   in.config = e->s.client.fit;
@@ -469,7 +530,7 @@ void ask_for_state(peer_actor* self, const std::shared_ptr<peer_env>& e) {
 void jump_ahead(peer_actor* self, const std::shared_ptr<peer_env>& e,
                 gossip_msg& m) {
   auto& st = self->state;
-  if (e->s.asynchronous || st.finished || m.step < st.step)
+  if (e->s.asynchronous || st.finished || st.mixing || m.step < st.step)
     return;
   auto ins = e->s.topo->in_neighbors(e->s.index);
   auto outs = e->s.topo->out_neighbors(e->s.index);
@@ -479,8 +540,8 @@ void jump_ahead(peer_actor* self, const std::shared_ptr<peer_env>& e,
     return;
   e->log.node->info("{}: behind; continuing from {}'s model of round {} "
                     "(was at round {})", e->id, m.node_id, m.step, st.step);
-  st.model = std::make_shared<std::vector<float>>(m.model.values.begin(),
-                                                  m.model.values.end());
+  st.model = owned(std::make_shared<std::vector<float>>(
+    m.model.values.begin(), m.model.values.end()));
   st.step = m.step;
   st.trained.reset();
   st.inbox.erase(st.inbox.begin(), st.inbox.upper_bound(m.step));
@@ -508,7 +569,7 @@ void on_state(peer_actor* self, const std::shared_ptr<peer_env>& e,
   auto values = std::make_shared<std::vector<float>>(m.model.values.begin(),
                                                      m.model.values.end());
   st.step = m.step;
-  st.model = values;
+  st.model = owned(values);
   if (e->s.asynchronous) {
     st.ps = gossip::push_sum{*values};
     for (auto j : e->s.topo->in_neighbors(e->s.index))
@@ -538,9 +599,18 @@ caf::actor spawn_peer(caf::actor_system& sys, peer_settings s,
   e->monitor = std::move(monitor);
   e->log = std::move(log);
   return sys.spawn([e](peer_actor* self) -> caf::behavior {
-    self->state.model = e->s.initial;
-    if (e->s.asynchronous)
+    self->state.model = owned(e->s.initial);
+    if (e->s.asynchronous) {
       self->state.ps = gossip::push_sum{*e->s.initial};
+    } else {
+      aggregation_settings as;
+      as.guard = e->s.guard;
+      as.detached = e->s.detached_aggregation;
+      self->state.agg = spawn_aggregation_actor(
+        self->system(), e->s.client.layout, make_cpu_aggregator(1),
+        std::move(as), e->log);
+      self->link_to(self->state.agg);
+    }
     const auto n = e->s.topo->size();
     const auto numel = e->s.initial->size();
     return {
@@ -637,7 +707,7 @@ caf::actor spawn_peer(caf::actor_system& sys, peer_settings s,
       [self, e](deadline_atom, uint64_t round) {
         // The round's in-neighbors had their time: mix what is there.
         if (!e->s.asynchronous && self->state.step == round
-            && self->state.trained)
+            && self->state.trained && !self->state.mixing)
           mix_round(self, e);
       },
       [self, e](tick_atom, uint64_t epoch) {

@@ -12,6 +12,8 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include "actors/client.hpp"
+#include "actors/interfaces.hpp"
+#include "runtime/aggregation/model_guard.hpp"
 #include "runtime/core/logging.hpp"
 #include "runtime/core/train_metrics.hpp"
 #include "runtime/gossip/topology.hpp"
@@ -38,6 +40,14 @@ struct peer_settings {
   /// peer's own (L2) is refused and counted: one peer cannot drag its
   /// neighbors anywhere (guard.max_change_ratio; 0 = no bound).
   double max_distance_ratio = 10;
+  /// Sync: the bounds of its aggregation actor, which averages each round
+  /// (finite values; the average may move the trained model at most
+  /// max_change_ratio x its norm, else the peer keeps its trained model).
+  guard_settings guard;
+  /// Sync: the aggregation actor on a thread of its own (big models; a
+  /// process with one peer), or on the shared scheduler (many small peers
+  /// in one process, tests).
+  bool detached_aggregation = false;
   /// Its data, local training settings, seed and simulated slowness.
   client_settings client;
   std::shared_ptr<const std::vector<float>> initial;
@@ -57,7 +67,7 @@ std::optional<size_t> peer_index(const std::string& id, size_t n);
 struct peer_report {
   size_t index = 0;
   uint64_t step = 0; ///< rounds (sync) or iterations (async) done
-  std::shared_ptr<const std::vector<float>> model; ///< its model now
+  model_state model; ///< its model now
   uint64_t bytes_sent = 0;  ///< model bytes sent to neighbors
   uint64_t models_sent = 0; ///< Gossip shares sent
   uint64_t neighbors_missed = 0; ///< sync: in-neighbors that did not arrive in time

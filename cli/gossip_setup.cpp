@@ -58,6 +58,7 @@ peer_settings make_peer_settings(
   s.neighbor_timeout_s = cfg.gossip.neighbor_timeout_s;
   s.max_staleness = static_cast<uint64_t>(cfg.gossip.max_staleness);
   s.max_distance_ratio = cfg.guard.max_change_ratio;
+  s.guard = guard_settings_of(cfg);
   s.client = roster.settings(index);
   if (profiles)
     s.client.slowdown = std::max(1.0, profiles->speed(index));

@@ -102,10 +102,12 @@ int run_peer(const node_config& given, const loggers& log,
   ls.join.layout_hash = layout.hash();
   ls.join.numel = layout.numel();
   auto links_slot = std::make_shared<caf::actor>();
+  auto settings = make_peer_settings(cfg, *in->roster, index, topo,
+                                     in->initial.front(), in->profiles);
+  // One peer per process: its averaging gets a thread of its own.
+  settings.detached_aggregation = true;
   auto peer = spawn_peer(
-    sys,
-    make_peer_settings(cfg, *in->roster, index, topo, in->initial.front(),
-                       in->profiles),
+    sys, std::move(settings),
     [links_slot](size_t) { return *links_slot; }, pool, monitor, log);
   *links_slot = spawn_peer_links(sys, ls, peer, log);
   auto inbound = spawn_downstream_connector(sys, peer,

@@ -115,7 +115,7 @@ struct fixture : test::deterministic_system {
   double consensus_at(uint64_t r) {
     std::vector<span<const float>> views;
     for (auto& [i, x] : at(r))
-      views.emplace_back(*x.model);
+      views.emplace_back(x.model.values);
     return gossip::consensus_of(views).distance;
   }
 
@@ -238,7 +238,7 @@ TEST_CASE("synchronous gossip: hostile shares are dropped") {
   REQUIRE(f.at(1).size() == 1);
   CHECK(f.at(1)[0].refused == 1);
   CHECK(f.logs.text().find("peer-3's model is") != std::string::npos);
-  for (auto v : *f.at(1)[0].model)
+  for (auto v : f.at(1)[0].model.values)
     REQUIRE(std::abs(v) < 10);
   CHECK(f.logs.text().find("a second share of round 1 from peer-1")
         != std::string::npos);
@@ -253,7 +253,7 @@ TEST_CASE("asynchronous push-sum: peers finish without barriers and agree") {
     if (r.finished) {
       ++finished;
       CHECK(r.refused == 0);
-      views.emplace_back(*r.model);
+      views.emplace_back(r.model.values);
       CHECK(r.models_sent == 8); // one out-neighbor per iteration
     }
   CHECK(finished == 4);
