@@ -267,7 +267,9 @@ void mix_round(peer_actor* self, const std::shared_ptr<peer_env>& e) {
   for (const auto& [j, w] : in)
     fold(peer_id(j), got[j].values, got[j].owner, w);
   self->request(st.agg, caf::infinite, agg_final_atom::value, 1.0)
-    .then([self, e, round](agg_outcome& out) { finish_mix(self, e, round, out); },
+    .then([self, e, round](agg_outcome& out) {
+            finish_mix(self, e, round, out);
+          },
           [self, e](caf::error& err) {
             e->log.node->error("{}: averaging failed: {}", e->id,
                                describe(err));
@@ -358,6 +360,12 @@ void on_sync_share(peer_actor* self, const std::shared_ptr<peer_env>& e,
 
 // -- asynchronous push-sum ---------------------------------------------------
 
+/// The peer's model becomes its push-sum estimate x / w now.
+void refresh_estimate(peer_state& st) {
+  st.model = owned(std::make_shared<const std::vector<float>>(
+    st.ps.estimate()));
+}
+
 /// In-neighbors (over the period) that are live and too far behind.
 std::vector<uint32_t> blocking(peer_actor* self,
                                const std::shared_ptr<peer_env>& e) {
@@ -394,7 +402,7 @@ void trained_iteration(peer_actor* self, const std::shared_ptr<peer_env>& e,
     m.model = as_tensor(*e, *values, values);
     send_gossip(self, *e, to[k], std::move(m));
   }
-  st.model = owned(std::make_shared<const std::vector<float>>(st.ps.estimate()));
+  refresh_estimate(st);
   if (st.step >= e->s.rounds)
     finish(self, e);
   else
@@ -423,7 +431,7 @@ void on_async_share(peer_actor* self, const std::shared_ptr<peer_env>& e,
     st.totals.max_staleness_seen = std::max(st.totals.max_staleness_seen,
                                             st.step - m.step);
   if (!st.training)
-    st.model = owned(std::make_shared<const std::vector<float>>(st.ps.estimate()));
+    refresh_estimate(st);
   if (st.gate_waiting && blocking(self, e).empty()) {
     st.gate_waiting = false;
     begin_step(self, e);
@@ -453,7 +461,7 @@ void begin_step(peer_actor* self, const std::shared_ptr<peer_env>& e) {
                          tick_atom::value, ++st.gate_epoch);
       return;
     }
-    st.model = owned(std::make_shared<const std::vector<float>>(st.ps.estimate()));
+    refresh_estimate(st);
   }
   st.step += 1;
   st.training = true;

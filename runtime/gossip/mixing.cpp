@@ -4,24 +4,6 @@
 
 namespace fl::gossip {
 
-std::vector<float> mix(span<const float> self, double self_weight,
-                       const std::vector<neighbor_model>& in) {
-  double total = self_weight;
-  for (const auto& m : in)
-    total += m.weight;
-  std::vector<float> out(self.size());
-  const auto a = static_cast<float>(self_weight / total);
-  for (size_t k = 0; k < self.size(); ++k)
-    out[k] = a * self[k];
-  for (const auto& m : in) {
-    const auto b = static_cast<float>(m.weight / total);
-    const float* src = m.values.data();
-    for (size_t k = 0; k < out.size(); ++k)
-      out[k] += b * src[k];
-  }
-  return out;
-}
-
 push_sum::push_sum(std::vector<float> initial, double weight)
   : x_(std::move(initial)), w_(weight) {
   for (auto& v : x_)

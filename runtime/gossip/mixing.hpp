@@ -7,20 +7,6 @@
 
 namespace fl::gossip {
 
-/// One neighbor's contribution to a synchronous mix.
-struct neighbor_model {
-  span<const float> values;
-  double weight = 0;
-};
-
-/// Synchronous neighbor averaging: self_weight * self + sum(weight *
-/// values), divided by the weights present (so a missing neighbor's share
-/// is spread over the others: its row renormalised). Returns a new buffer;
-/// the inputs are only read. REQUIRES: every values.size() == self.size(),
-/// self_weight + weights > 0.
-std::vector<float> mix(span<const float> self, double self_weight,
-                       const std::vector<neighbor_model>& in);
-
 /// Push-sum state of one peer (Kempe et al. 2003; stochastic gradient
 /// push, Assran et al. 2019): a numerator x and a weight w whose ratio
 /// z = x / w is the peer's model. Sending a share moves x and w together,

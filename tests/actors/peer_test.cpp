@@ -92,22 +92,28 @@ struct fixture : test::deterministic_system {
     run();
   }
 
+  /// Peer i's model had it trained alone `steps` times (seeds as a
+  /// peer's).
+  std::vector<float> trained_alone(size_t i, uint64_t steps) {
+    synthetic_trainer t{test::synthetic_model_size};
+    auto w = *initial;
+    auto s = settings(i, false, steps);
+    for (uint64_t k = 1; k <= steps; ++k) {
+      fit_input in;
+      in.global = w;
+      in.samples = s.client.samples;
+      in.seed = s.client.seed * 1000003u + k;
+      in.config = s.client.fit;
+      w = *t.fit(in)->params;
+    }
+    return w;
+  }
+
   /// Consensus distance of the peers had each trained alone `steps` times.
   double consensus_alone(size_t n, uint64_t steps) {
-    synthetic_trainer t{test::synthetic_model_size};
     std::vector<std::vector<float>> models;
-    for (size_t i = 0; i < n; ++i) {
-      auto w = *initial;
-      auto s = settings(i, false, steps);
-      for (uint64_t k = 1; k <= steps; ++k) {
-        fit_input in;
-        in.global = w;
-        in.samples = s.client.samples;
-        in.config = s.client.fit;
-        w = *t.fit(in)->params;
-      }
-      models.push_back(std::move(w));
-    }
+    for (size_t i = 0; i < n; ++i)
+      models.push_back(trained_alone(i, steps));
     std::vector<span<const float>> views(models.begin(), models.end());
     return gossip::consensus_of(views).distance;
   }
@@ -237,6 +243,13 @@ TEST_CASE("synchronous gossip: hostile shares are dropped") {
   f.run();
   REQUIRE(f.at(1).size() == 1);
   CHECK(f.at(1)[0].refused == 1);
+  // Ring weights are 1/3 each; without peer 3 the row is renormalised:
+  // (trained + honest) / 2, element by element.
+  auto trained = f.trained_alone(0, 1);
+  auto mixed = f.at(1)[0].model.values;
+  REQUIRE(mixed.size() == trained.size());
+  for (size_t k = 0; k < trained.size(); ++k)
+    REQUIRE(mixed[k] == Approx((trained[k] + 0.5f) / 2).epsilon(1e-6));
   CHECK(f.logs.text().find("peer-3's model is") != std::string::npos);
   for (auto v : f.at(1)[0].model.values)
     REQUIRE(std::abs(v) < 10);

@@ -8,21 +8,6 @@
 using namespace fl;
 using namespace fl::gossip;
 
-TEST_CASE("synchronous mixing renormalises over the neighbors present") {
-  std::vector<float> self{1, 2};
-  std::vector<float> a{3, 4};
-  std::vector<float> b{5, 6};
-  auto all = mix(self, 1.0 / 3, {{a, 1.0 / 3}, {b, 1.0 / 3}});
-  CHECK(all[0] == Approx(3));
-  CHECK(all[1] == Approx(4));
-  // b is missing: self and a share its weight equally.
-  auto some = mix(self, 1.0 / 3, {{a, 1.0 / 3}});
-  CHECK(some[0] == Approx(2));
-  CHECK(some[1] == Approx(3));
-  auto alone = mix(self, 0.25, {});
-  CHECK(alone == self);
-}
-
 TEST_CASE("push-sum: a hand-computed step keeps the sums") {
   // Three peers on a directed ring: each keeps half and pushes half on.
   std::vector<push_sum> p{push_sum{{1}}, push_sum{{2}}, push_sum{{3}}};
