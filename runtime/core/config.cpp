@@ -30,9 +30,10 @@ struct setting {
 
 const std::vector<setting>& settings() {
   static const std::vector<setting> xs{
-    FL_SETTING("node.host", "host", for_all, node.host,
+    FL_SETTING("node.host", "host",
+               for_sim | for_server | for_client | for_scheduler, node.host,
                "address to publish on (server, scheduler)"),
-    FL_SETTING("node.port", "port", for_server | for_scheduler | for_peer, node.port,
+    FL_SETTING("node.port", "port", for_server | for_scheduler, node.port,
                "port to publish on; 0 picks a free one"),
     FL_SETTING("node.upstream", "upstream", for_client | for_scheduler,
                node.upstream, "HOST:PORT of the server to join"),
@@ -65,7 +66,8 @@ const std::vector<setting>& settings() {
     FL_SETTING("federation.rounds", "rounds", for_sim | for_server | for_peer,
                federation.rounds, "rounds to run"),
     FL_SETTING("federation.clients", "clients",
-               for_all, federation.clients,
+               for_sim | for_server | for_client | for_scheduler,
+               federation.clients,
                "clients (sim, server: in the federation; client: hosted by "
                "this process; scheduler: in its group)"),
     FL_SETTING("federation.clients_per_round", "clients-per-round",
