@@ -99,7 +99,10 @@ using peer_route = std::function<caf::actor(size_t neighbor)>;
 /// the round's out-neighbors, waits for its in-neighbors' models of the
 /// round (at most neighbor_timeout_s; neighbors known gone are not waited
 /// for) and averages them with the topology's weights, renormalised over
-/// the models present. Async: it trains, applies its change to its push-sum
+/// the models present, in an aggregation actor of its own (whose guard may
+/// refuse the average: then it keeps its trained model). A sync peer whose
+/// shares come late is sent a neighbor's newer model (kind state) and
+/// jumps ahead; with catch_up it asks its neighbors for one first. Async: it trains, applies its change to its push-sum
 /// state, keeps 1/(m+1) and pushes 1/(m+1) to each of its m live
 /// out-neighbors, and absorbs every share that arrives, whenever it
 /// arrives; it waits only when max_staleness iterations ahead of a live
