@@ -45,7 +45,6 @@ struct gossip_log {
 
 struct gossip_monitor_settings {
   size_t peers = 0;                ///< peers this monitor watches
-  size_t first_index = 0;          ///< index of the first (sim: 0)
   bool asynchronous = false;
   uint64_t rounds = 0;             ///< per peer
   /// Evaluate every N sync rounds or async snapshots (0 = every one); the

@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <caf/send.hpp>
+
+#include "actors/training_pool.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/storage/manifest.hpp"
 
@@ -110,12 +113,13 @@ caf::expected<gossip_inputs> prepare_gossip(const node_config& cfg,
   return in;
 }
 
-gossip_monitor_settings make_monitor_settings(const node_config& cfg,
-                                              size_t peers, size_t first,
-                                              const std::string& command) {
+gossip_workers spawn_gossip_workers(caf::actor_system& sys,
+                                    const node_config& cfg,
+                                    const gossip_inputs& in, size_t peers,
+                                    const std::string& command,
+                                    const loggers& log) {
   gossip_monitor_settings m;
   m.peers = peers;
-  m.first_index = first;
   m.asynchronous = cfg.gossip.asynchronous;
   m.rounds = static_cast<uint64_t>(cfg.federation.rounds);
   m.eval_every = static_cast<uint64_t>(cfg.federation.eval_every);
@@ -123,7 +127,25 @@ gossip_monitor_settings make_monitor_settings(const node_config& cfg,
   m.snapshot_s = cfg.gossip.snapshot_s;
   m.metrics_path = cfg.output.metrics;
   m.manifest = run_manifest(cfg, command);
-  return m;
+  gossip_workers w;
+  w.evaluator = spawn_training_pool(sys, eval_workers(cfg), in.training.make,
+                                    log);
+  w.pool = spawn_training_pool(
+    sys, static_cast<size_t>(cfg.training.workers), in.training.make, log);
+  w.out = std::make_shared<gossip_log>();
+  w.monitor = spawn_gossip_monitor(sys, std::move(m), w.evaluator, w.out,
+                                   log);
+  return w;
+}
+
+void gossip_workers::stop() const {
+  caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
+}
+
+const char* gossip_kind_text(const node_config& cfg) {
+  return cfg.gossip.asynchronous ? "asynchronous push-sum"
+                                 : "synchronous rounds";
 }
 
 int gossip_exit_code(const node_config& cfg, const gossip_log& out,

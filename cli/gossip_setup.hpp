@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
 #include "actors/gossip_monitor.hpp"
@@ -59,10 +61,26 @@ caf::expected<gossip_inputs> prepare_gossip(const node_config& cfg,
                                             size_t n, size_t first,
                                             size_t count);
 
-/// The monitor's settings for `peers` peers starting at `first`.
-gossip_monitor_settings make_monitor_settings(const node_config& cfg,
-                                              size_t peers, size_t first,
-                                              const std::string& command);
+/// What a process of peers runs besides its peers: the training and
+/// evaluation pools and the monitor of its `peers` peers.
+struct gossip_workers {
+  caf::actor evaluator;
+  caf::actor pool;
+  caf::actor monitor;
+  std::shared_ptr<gossip_log> out; ///< what the monitor saw
+  /// Ends the pools (the monitor ends by itself).
+  void stop() const;
+};
+
+/// Spawns them; `command` ("sim" or "peer") goes into the run manifest.
+gossip_workers spawn_gossip_workers(caf::actor_system& sys,
+                                    const node_config& cfg,
+                                    const gossip_inputs& in, size_t peers,
+                                    const std::string& command,
+                                    const loggers& log);
+
+/// "asynchronous push-sum" or "synchronous rounds", for log lines.
+const char* gossip_kind_text(const node_config& cfg);
 
 /// Prints the summary of a decentralized run to stdout and returns the
 /// exit code: 0, or 1 when a peer failed or the monitor ended with an

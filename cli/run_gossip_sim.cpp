@@ -5,7 +5,6 @@
 
 #include "actors/gossip_monitor.hpp"
 #include "actors/peer.hpp"
-#include "actors/training_pool.hpp"
 #include "cli/client_roster.hpp"
 #include "cli/commands.hpp"
 #include "cli/edges.hpp"
@@ -37,16 +36,9 @@ int run_gossip_sim(const node_config& cfg, const loggers& log,
   auto start = std::chrono::steady_clock::now();
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
-  auto evaluator = spawn_training_pool(sys, eval_workers(cfg), in->training.make,
-                                       log);
-  auto pool = spawn_training_pool(
-    sys, static_cast<size_t>(cfg.training.workers), in->training.make, log);
-  auto out = std::make_shared<gossip_log>();
-  auto monitor = spawn_gossip_monitor(
-    sys, make_monitor_settings(cfg, n, 0, "sim"), evaluator, out, log);
+  auto w = spawn_gossip_workers(sys, cfg, *in, n, "sim", log);
   log.node->info("{} peers, topology {} ({}), {} {}", n, topo->name(),
-                 cfg.gossip.asynchronous ? "asynchronous push-sum"
-                                         : "synchronous rounds",
+                 gossip_kind_text(cfg),
                  cfg.federation.rounds,
                  cfg.gossip.asynchronous ? "iterations each" : "rounds");
   // Every peer's route to a neighbor is the neighbor itself; the table is
@@ -57,16 +49,15 @@ int run_gossip_sim(const node_config& cfg, const loggers& log,
       sys,
       make_peer_settings(cfg, *in->roster, i, topo, in->initial[i],
                          in->profiles),
-      [routes](size_t j) { return (*routes)[j]; }, pool, monitor, log));
-  caf::anon_send(monitor, start_atom::value, *routes);
+      [routes](size_t j) { return (*routes)[j]; }, w.pool, w.monitor, log));
+  caf::anon_send(w.monitor, start_atom::value, *routes);
   for (const auto& p : *routes)
     caf::anon_send(p, start_atom::value);
-  auto reason = await_end(sys, monitor);
+  auto reason = await_end(sys, w.monitor);
   for (const auto& p : *routes)
     caf::anon_send(p, stop_atom::value);
-  caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
-  return gossip_exit_code(cfg, *out, reason, start, log, print_summary);
+  w.stop();
+  return gossip_exit_code(cfg, *w.out, reason, start, log, print_summary);
 }
 
 } // namespace fl::cli

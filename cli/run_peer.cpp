@@ -9,7 +9,6 @@
 #include "actors/gossip_monitor.hpp"
 #include "actors/peer.hpp"
 #include "actors/peer_links.hpp"
-#include "actors/training_pool.hpp"
 #include "cli/client_roster.hpp"
 #include "cli/commands.hpp"
 #include "cli/edges.hpp"
@@ -75,18 +74,11 @@ int run_peer(const node_config& given, const loggers& log,
     return 2;
   }
   const auto& topo = in->topo;
-  const auto& layout = in->layout;
   auto start = std::chrono::steady_clock::now();
 
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
-  auto evaluator = spawn_training_pool(sys, eval_workers(cfg), in->training.make,
-                                       log);
-  auto pool = spawn_training_pool(
-    sys, static_cast<size_t>(cfg.training.workers), in->training.make, log);
-  auto out = std::make_shared<gossip_log>();
-  auto monitor = spawn_gossip_monitor(
-    sys, make_monitor_settings(cfg, 1, index, "peer"), evaluator, out, log);
+  auto w = spawn_gossip_workers(sys, cfg, *in, 1, "peer", log);
   // The peer and its links need each other: the peer's route is a
   // forwarding actor that learns the links' handle before anything runs.
   peer_links_settings ls;
@@ -95,12 +87,8 @@ int run_peer(const node_config& given, const loggers& log,
   // Each link's host and port are its neighbor's (peer links fill them).
   ls.link = upstream_to(cfg, "", 0);
   ls.link.max_attempts = 20;
-  ls.join = join_msg{};
-  ls.join.node_id = ls.id;
+  ls.join = client_join(ls.id, in->roster->num_samples(index), in->layout);
   ls.join.role = node_role::peer;
-  ls.join.num_samples = in->roster->num_samples(index);
-  ls.join.layout_hash = layout.hash();
-  ls.join.numel = layout.numel();
   auto links_slot = std::make_shared<caf::actor>();
   auto settings = make_peer_settings(cfg, *in->roster, index, topo,
                                      in->initial.front(), in->profiles);
@@ -108,7 +96,7 @@ int run_peer(const node_config& given, const loggers& log,
   settings.detached_aggregation = true;
   auto peer = spawn_peer(
     sys, std::move(settings),
-    [links_slot](size_t) { return *links_slot; }, pool, monitor, log);
+    [links_slot](size_t) { return *links_slot; }, w.pool, w.monitor, log);
   *links_slot = spawn_peer_links(sys, ls, peer, log);
   auto inbound = spawn_downstream_connector(sys, peer,
                                             downstream_for(cfg, ls.id), log);
@@ -116,22 +104,20 @@ int run_peer(const node_config& given, const loggers& log,
   if (!port) {
     log.node->error("{}", describe(port.error()));
     caf::anon_send(peer, stop_atom::value);
-    caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
+    w.stop();
     return 2;
   }
   log.node->info("{} of {} peers, topology {} ({}), sends to {} neighbor(s)",
-                 ls.id, n, topo->name(),
-                 cfg.gossip.asynchronous ? "asynchronous push-sum"
-                                         : "synchronous rounds",
+                 ls.id, n, topo->name(), gossip_kind_text(cfg),
                  topo->out_neighbors(index).size());
-  caf::anon_send(monitor, start_atom::value, std::vector<caf::actor>{peer});
+  caf::anon_send(w.monitor, start_atom::value,
+                 std::vector<caf::actor>{peer});
   caf::anon_send(peer, start_atom::value);
-  auto reason = await_end(sys, monitor);
+  auto reason = await_end(sys, w.monitor);
   // Slower neighbors may still wait for this peer's last model or ask for
-  // its state: stay reachable for a moment.
-  // Neighbors leave as they finish: their connections closing is expected
-  // now, not worth a warning each.
+  // its state: stay reachable for a moment. Neighbors leave as they
+  // finish, so their connections closing is expected now, not worth a
+  // warning each.
   if (!reason || reason == caf::exit_reason::normal) {
     if (log.wire->level() < spdlog::level::err)
       log.wire->set_level(spdlog::level::err);
@@ -139,9 +125,8 @@ int run_peer(const node_config& given, const loggers& log,
       std::chrono::duration<double>(cfg.gossip.linger_s));
   }
   caf::anon_send(peer, stop_atom::value);
-  caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
-  return gossip_exit_code(cfg, *out, reason, start, log, true);
+  w.stop();
+  return gossip_exit_code(cfg, *w.out, reason, start, log, true);
 }
 
 } // namespace fl::cli
