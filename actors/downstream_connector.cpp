@@ -1,5 +1,6 @@
 #include "actors/downstream_connector.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -103,8 +104,11 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
         auto pi = st.peers.find(handle.address());
         if (pi == st.peers.end()) {
           self->monitor(handle);
+          auto first = s.limits;
+          first.max_message_bytes = std::min(first.max_message_bytes,
+                                             max_pre_join_bytes);
           pi = st.peers.emplace(handle.address(),
-                                peer{handle, frame_assembler{s.limits}, {}})
+                                peer{handle, frame_assembler{first}, {}})
                  .first;
         }
         auto bytes = std::make_shared<const byte_buffer>(std::move(f.bytes));
@@ -128,6 +132,13 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
                    "join refused: wrong or missing token", s.chunk_bytes);
             return;
           }
+          std::string why;
+          if (s.gate && !s.gate->may_join(handle.node(), id, why)) {
+            log.wire->warn("join as {} refused: {}", id, why);
+            reject(self, handle, id, errc::unauthorized,
+                   "join as '" + id + "' refused: " + why, s.chunk_bytes);
+            return;
+          }
           auto ri = st.routes.find(id);
           if (ri != st.routes.end() && ri->second != handle.address()) {
             log.wire->warn("join from {} refused: id in use", id);
@@ -136,6 +147,8 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
             return;
           }
           j->auth_token.clear(); // the secret stops at the edge
+          if (pi->second.nodes.empty())
+            pi->second.assembler = frame_assembler{s.limits}; // joined now
           st.routes[id] = handle.address();
           pi->second.nodes.insert(id);
         } else if (!id.empty() && pi->second.nodes.count(id) == 0) {

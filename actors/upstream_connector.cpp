@@ -105,6 +105,13 @@ void connect(upstream_actor* self, const upstream_settings& s,
         auto& state = self->state;
         state.connecting = false;
         ++state.failures;
+        auto addr = s.host + ":" + std::to_string(s.port);
+        if (auto refused = s.gate ? s.gate->refused_by(addr) : std::nullopt) {
+          log.wire->error("{} {}", addr, net::to_string(*refused));
+          give_up(self, make_fl_error(errc::unauthorized,
+                                      addr + " " + net::to_string(*refused)));
+          return;
+        }
         if (state.failures >= s.max_attempts) {
           log.wire->error("cannot reach {}:{} after {} attempts in {:.0f} s: "
                           "{}",

@@ -8,6 +8,7 @@
 
 #include "messages/codec.hpp"
 #include "runtime/core/logging.hpp"
+#include "runtime/net/gatekeeper.hpp"
 
 namespace fl {
 
@@ -28,6 +29,9 @@ struct upstream_settings {
   /// strong_actor_ptr, set<string>)`; null = this system's middleman.
   /// Tests put a fake server behind it.
   caf::actor dialer;
+  /// The dialer's gate: when the node at host:port refused this node's
+  /// credentials, the connector gives up at once instead of retrying.
+  std::shared_ptr<net::gatekeeper> gate;
 };
 
 /// Spawns the upstream connector of a process that hosts clients (or a

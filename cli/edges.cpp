@@ -27,44 +27,51 @@ size_t chunk_bytes_for(const node_config& cfg) {
 
 } // namespace
 
-caf::expected<upstream_settings> upstream_for(const node_config& cfg) {
+caf::expected<upstream_settings> upstream_for(const node_config& cfg,
+                                              const net::secure_transport& t) {
   if (cfg.node.upstream.empty())
     return make_fl_error(errc::invalid_config,
                          "--upstream HOST:PORT is required");
   auto endpoint = parse_endpoint(cfg.node.upstream);
   if (!endpoint)
     return std::move(endpoint.error());
-  return upstream_to(cfg, endpoint->first, endpoint->second);
+  return upstream_to(cfg, t, endpoint->first, endpoint->second);
 }
 
-upstream_settings upstream_to(const node_config& cfg, std::string host,
-                              uint16_t port) {
+upstream_settings upstream_to(const node_config& cfg,
+                              const net::secure_transport& t,
+                              std::string host, uint16_t port) {
   upstream_settings us;
   us.host = std::move(host);
   us.port = port;
-  us.token = cfg.node.token;
+  // The token was proven (never sent) when the connection was made; the
+  // join carries none.
+  us.dialer = t.dialer;
+  us.gate = t.gate;
   us.connect_timeout_s = cfg.transport.request_timeout_s;
   us.chunk_bytes = chunk_bytes_for(cfg);
   us.limits = limits_for(cfg);
   return us;
 }
 
-downstream_settings downstream_for(const node_config& cfg, std::string id) {
+downstream_settings downstream_for(const node_config& cfg,
+                                   const net::secure_transport& t,
+                                   std::string id) {
   downstream_settings ds;
   ds.node_id = std::move(id);
-  ds.token = cfg.node.token;
+  ds.gate = t.gate;
   ds.chunk_bytes = chunk_bytes_for(cfg);
   ds.limits = limits_for(cfg);
   return ds;
 }
 
 caf::expected<uint16_t> publish_node(caf::actor_system& sys,
+                                     const net::secure_transport& t,
                                      const caf::actor& connector,
                                      const node_config& cfg,
                                      const loggers& log) {
-  auto port = sys.middleman().publish(connector,
-                                      static_cast<uint16_t>(cfg.node.port),
-                                      cfg.node.host.c_str(), true);
+  auto port = t.publish(sys, connector, static_cast<uint16_t>(cfg.node.port),
+                        cfg.node.host);
   if (!port)
     return make_fl_error(errc::io_error,
                          "cannot listen on " + cfg.node.host + ":"

@@ -13,27 +13,37 @@
 #include "cli/setup.hpp"
 #include "runtime/core/config.hpp"
 #include "runtime/core/logging.hpp"
+#include "runtime/net/secure_transport.hpp"
 
 namespace fl::cli {
 
 /// The process edges shared by the subcommands: connector settings from the
 /// config, publishing, and waiting for the node that runs the show.
 
-/// Upstream connector settings for node.upstream (token, timeouts, limits).
-/// Errors: `invalid_config` if node.upstream is empty or not HOST:PORT.
-caf::expected<upstream_settings> upstream_for(const node_config& cfg);
+/// Upstream connector settings for node.upstream (timeouts, limits), dialing
+/// through `t`. Errors: `invalid_config` if node.upstream is empty or not
+/// HOST:PORT.
+caf::expected<upstream_settings> upstream_for(const node_config& cfg,
+                                              const net::secure_transport& t);
 
-/// Upstream connector settings for host:port (token, timeouts, limits).
-upstream_settings upstream_to(const node_config& cfg, std::string host,
-                              uint16_t port);
+/// Upstream connector settings for host:port (timeouts, limits), dialing
+/// through `t`.
+upstream_settings upstream_to(const node_config& cfg,
+                              const net::secure_transport& t,
+                              std::string host, uint16_t port);
 
-/// Downstream connector settings for a node called `id`.
-downstream_settings downstream_for(const node_config& cfg, std::string id);
+/// Downstream connector settings for a node called `id`; joins are checked
+/// against the identities `t` proved.
+downstream_settings downstream_for(const node_config& cfg,
+                                   const net::secure_transport& t,
+                                   std::string id);
 
-/// Publishes `connector` on node.host:node.port, logs the bound port and
-/// writes it to node.port_file (temp file + rename, so readers never see a
-/// partial file). Errors: from CAF's publish (port in use, bad address).
+/// Publishes `connector` on node.host:node.port behind `t`'s gate, logs the
+/// bound port and writes it to node.port_file (temp file + rename, so
+/// readers never see a partial file). Errors: from CAF's publish (port in
+/// use, bad address).
 caf::expected<uint16_t> publish_node(caf::actor_system& sys,
+                                     const net::secure_transport& t,
                                      const caf::actor& connector,
                                      const node_config& cfg,
                                      const loggers& log);

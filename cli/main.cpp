@@ -15,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "cli/flag_hints.hpp"
 #include "cli/launch.hpp"
+#include "cli/node_security.hpp"
 #include "cli/options.hpp"
 #include "cli/report_command.hpp"
 #include "cli/client_roster.hpp"
@@ -104,6 +105,28 @@ int main(int argc, char** argv) {
                      "a partition CSV (fl-node sim --partition-csv) to show "
                      "as a heat map")
     ->check(CLI::ExistingFile);
+  auto* certs = app.add_subcommand(
+    "certs", "make the federation's CA and a startup kit per node (TLS "
+             "certificate, key, per-node token) plus the operator's access "
+             "file");
+  std::string certs_dir;
+  std::vector<std::string> certs_nodes;
+  int certs_days = 365;
+  certs->add_option("--out", certs_dir,
+                    "folder of the CA, the kits (one sub-folder per node) "
+                    "and access.toml; an existing CA there is reused")
+    ->required();
+  certs->add_option("nodes", certs_nodes,
+                    "NAME or NAME=GRANT[+GRANT...]: the node ids it may join "
+                    "as (e.g. host-a=client-0..7, relay=*); default: NAME")
+    ->required();
+  certs->add_option("--days", certs_days, "certificates' validity (days)")
+    ->capture_default_str();
+  certs->footer(
+    "Each node runs with --tls OUT/NAME (mutual TLS) or, without TLS, with "
+    "--identity NAME --token-file OUT/NAME/token; the server (scheduler, "
+    "peer) reads --access OUT/access.toml, whose deny list revokes a node "
+    "while the federation runs.");
   auto* bench = app.add_subcommand("bench", "run a benchmark and print "
                                             "figures");
   bench->require_subcommand(1);
@@ -163,6 +186,8 @@ int main(int argc, char** argv) {
     return bench::run_aggregation_bench(agg_opts);
   if (*report)
     return cli::run_report(report_opts);
+  if (*certs)
+    return cli::run_certs(certs_dir, certs_nodes, certs_days);
   if (*launch)
     return cli::run_launch(cluster_file, print_only, self_path(argv[0]));
 

@@ -7,6 +7,7 @@
 #include "cli/client_roster.hpp"
 #include "cli/commands.hpp"
 #include "cli/edges.hpp"
+#include "cli/node_security.hpp"
 #include "cli/setup.hpp"
 #include "messages/system_config.hpp"
 #include "runtime/core/actor_system.hpp"
@@ -16,9 +17,9 @@ namespace fl::cli {
 
 int run_client(const node_config& cfg, const loggers& log,
                const node_plugins& plug) {
-  auto us = upstream_for(cfg);
-  if (!us) {
-    log.node->error("{}", describe(us.error()));
+  auto gate = gate_settings_for(cfg, false, log);
+  if (!gate) {
+    log.node->error("{}", describe(gate.error()));
     return 2;
   }
   auto training = make_training(cfg, plug);
@@ -44,6 +45,12 @@ int run_client(const node_config& cfg, const loggers& log,
   }
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
+  auto transport = start_node_transport(sys, std::move(*gate), log);
+  auto us = upstream_for(cfg, transport);
+  if (!us) {
+    log.node->error("{}", describe(us.error()));
+    return 2;
+  }
   auto upstream = spawn_upstream_connector(sys, *us, log);
   auto pool = spawn_training_pool(
     sys, static_cast<size_t>(cfg.training.workers), training->make, log);
@@ -63,6 +70,7 @@ int run_client(const node_config& cfg, const loggers& log,
   }
   caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(upstream, caf::exit_reason::user_shutdown);
+  transport.stop();
   if (failure) {
     log.node->error("the clients ended with an error: {}", describe(failure));
     return 1;

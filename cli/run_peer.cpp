@@ -12,6 +12,7 @@
 #include "cli/client_roster.hpp"
 #include "cli/commands.hpp"
 #include "cli/edges.hpp"
+#include "cli/node_security.hpp"
 #include "cli/gossip_setup.hpp"
 #include "cli/setup.hpp"
 #include "messages/atoms.hpp"
@@ -75,9 +76,18 @@ int run_peer(const node_config& given, const loggers& log,
   }
   const auto& topo = in->topo;
   auto start = std::chrono::steady_clock::now();
+  // Without a certificate or --identity, a peer proves the id it joins as.
+  if (cfg.node.id.empty())
+    cfg.node.id = peer_id(index);
+  auto gate = gate_settings_for(cfg, true, log);
+  if (!gate) {
+    log.node->error("{}", describe(gate.error()));
+    return 2;
+  }
 
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
+  auto transport = start_node_transport(sys, std::move(*gate), log);
   auto w = spawn_gossip_workers(sys, cfg, *in, 1, "peer", log);
   // The peer and its links need each other: the peer's route is a
   // forwarding actor that learns the links' handle before anything runs.
@@ -85,7 +95,7 @@ int run_peer(const node_config& given, const loggers& log,
   ls.id = peer_id(index);
   ls.addresses = *addresses;
   // Each link's host and port are its neighbor's (peer links fill them).
-  ls.link = upstream_to(cfg, "", 0);
+  ls.link = upstream_to(cfg, transport, "", 0);
   ls.link.max_attempts = 20;
   ls.join = client_join(ls.id, in->roster->num_samples(index), in->layout);
   ls.join.role = node_role::peer;
@@ -99,8 +109,10 @@ int run_peer(const node_config& given, const loggers& log,
     [links_slot](size_t) { return *links_slot; }, w.pool, w.monitor, log);
   *links_slot = spawn_peer_links(sys, ls, peer, log);
   auto inbound = spawn_downstream_connector(sys, peer,
-                                            downstream_for(cfg, ls.id), log);
-  auto port = publish_node(sys, inbound, cfg, log);
+                                            downstream_for(cfg, transport,
+                                                           ls.id),
+                                            log);
+  auto port = publish_node(sys, transport, inbound, cfg, log);
   if (!port) {
     log.node->error("{}", describe(port.error()));
     caf::anon_send(peer, stop_atom::value);
@@ -126,6 +138,7 @@ int run_peer(const node_config& given, const loggers& log,
   }
   caf::anon_send(peer, stop_atom::value);
   w.stop();
+  transport.stop();
   return gossip_exit_code(cfg, *w.out, reason, start, log, true);
 }
 

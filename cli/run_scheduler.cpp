@@ -10,6 +10,7 @@
 #include "actors/upstream_connector.hpp"
 #include "cli/commands.hpp"
 #include "cli/edges.hpp"
+#include "cli/node_security.hpp"
 #include "cli/setup.hpp"
 #include "messages/system_config.hpp"
 #include "runtime/core/actor_system.hpp"
@@ -19,9 +20,9 @@ namespace fl::cli {
 
 int run_scheduler(const node_config& cfg, const loggers& log,
                   const node_plugins& plug) {
-  auto us = upstream_for(cfg);
-  if (!us) {
-    log.node->error("{}", describe(us.error()));
+  auto gate = gate_settings_for(cfg, true, log);
+  if (!gate) {
+    log.node->error("{}", describe(gate.error()));
     return 2;
   }
   const auto id = cfg.node.id.empty()
@@ -29,6 +30,12 @@ int run_scheduler(const node_config& cfg, const loggers& log,
                     : cfg.node.id;
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
+  auto transport = start_node_transport(sys, std::move(*gate), log);
+  auto us = upstream_for(cfg, transport);
+  if (!us) {
+    log.node->error("{}", describe(us.error()));
+    return 2;
+  }
   auto upstream = spawn_upstream_connector(sys, *us, log);
   caf::actor middle;
   if (cfg.federation.kind() == federation_mode::sync) {
@@ -61,8 +68,10 @@ int run_scheduler(const node_config& cfg, const loggers& log,
     middle = spawn_relay(sys, relay_settings{id, 10}, upstream, log);
   }
   auto connector = spawn_downstream_connector(sys, middle,
-                                              downstream_for(cfg, id), log);
-  auto port = publish_node(sys, connector, cfg, log);
+                                              downstream_for(cfg, transport,
+                                                             id),
+                                              log);
+  auto port = publish_node(sys, transport, connector, cfg, log);
   if (!port) {
     log.node->error("{}", describe(port.error()));
     caf::anon_send_exit(middle, caf::exit_reason::user_shutdown);

@@ -9,6 +9,7 @@
 #include "actors/training_pool.hpp"
 #include "cli/commands.hpp"
 #include "cli/edges.hpp"
+#include "cli/node_security.hpp"
 #include "cli/setup.hpp"
 #include "messages/system_config.hpp"
 #include "runtime/core/actor_system.hpp"
@@ -23,8 +24,14 @@ int run_server(const node_config& cfg, const loggers& log,
     log.node->error("{}", describe(training.error()));
     return 2;
   }
+  auto gate = gate_settings_for(cfg, true, log);
+  if (!gate) {
+    log.node->error("{}", describe(gate.error()));
+    return 2;
+  }
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
+  auto transport = start_node_transport(sys, std::move(*gate), log);
   auto start = std::chrono::steady_clock::now();
   auto init_trainer = training->make();
   auto initial = initial_model(cfg, *init_trainer, log);
@@ -51,9 +58,11 @@ int run_server(const node_config& cfg, const loggers& log,
   }
   auto server = *spawned;
   auto connector = spawn_downstream_connector(
-    sys, server, downstream_for(cfg, cfg.node.id.empty() ? "server" : cfg.node.id),
+    sys, server,
+    downstream_for(cfg, transport,
+                   cfg.node.id.empty() ? "server" : cfg.node.id),
     log);
-  auto port = publish_node(sys, connector, cfg, log);
+  auto port = publish_node(sys, transport, connector, cfg, log);
   if (!port) {
     log.node->error("{}", describe(port.error()));
     caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
@@ -63,6 +72,7 @@ int run_server(const node_config& cfg, const loggers& log,
   auto reason = await_end(sys, server);
   caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(connector, caf::exit_reason::user_shutdown);
+  transport.stop();
   return server_exit_code(cfg, logs, start, reason, log,
                           out.print_summary);
 }

@@ -12,7 +12,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(FL_LIBRARY_TARGETS fl_core fl_data fl_training fl_torch fl_compression
-    fl_aggregation fl_storage fl_federation fl_gossip fl_messages fl_actors
+    fl_aggregation fl_storage fl_federation fl_gossip fl_net fl_messages fl_actors
     fl_bench fl_cli)
 set(FL_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/fedactor)
 

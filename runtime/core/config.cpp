@@ -362,6 +362,32 @@ const std::vector<setting>& settings() {
     FL_SETTING("transport.connection_timeout_s", "connection-timeout",
                for_all, transport.connection_timeout_s,
                "drop a peer silent for this long (s)"),
+    FL_SETTING("security.tls", "tls", for_nodes, security.tls,
+               "mutual TLS with the startup kit in this folder (ca.pem, "
+               "cert.pem, key.pem; see fl-node certs)"),
+    FL_SETTING("security.access", "access",
+               for_server | for_scheduler | for_peer, security.access,
+               "access file: who may connect, per-node tokens, node-id "
+               "grants, deny list (re-read when it changes)"),
+    FL_SETTING("security.identity", "identity", for_nodes, security.identity,
+               "identity this node proves (default: its certificate's name, "
+               "else its node id)"),
+    FL_SETTING("security.token_file", "token-file", for_nodes,
+               security.token_file,
+               "read this node's token from a file (a kit's token) instead "
+               "of --token"),
+    FL_SETTING("security.insecure", "insecure",
+               for_server | for_scheduler | for_peer, security.insecure,
+               "listen on a non-loopback address with neither TLS nor a "
+               "token (anyone who reaches the port can join)"),
+    FL_SETTING("security.auth_timeout_s", "auth-timeout", for_nodes,
+               security.auth_timeout_s,
+               "close a connection that has not authenticated by then (s)"),
+    FL_SETTING("security.max_pending", "max-pending", for_nodes,
+               security.max_pending,
+               "unauthenticated connections at once; more are closed"),
+    FL_SETTING("security.max_connections", "max-connections", for_nodes,
+               security.max_connections, "connections at once"),
     FL_SETTING("output.resume", "resume", for_sim | for_server, output.resume,
                "continue from the checkpoint in --checkpoint-dir"),
     FL_SETTING("output.metrics", "metrics", for_sim | for_server | for_peer,
@@ -853,6 +879,13 @@ caf::error validate(const node_config& c) {
   if (!(c.transport.connection_timeout_s > c.transport.heartbeat_s))
     return bad("transport.connection_timeout_s must exceed "
                "transport.heartbeat_s");
+  if (!(c.security.auth_timeout_s > 0) || c.security.auth_timeout_s > 3600)
+    return bad("security.auth_timeout_s must be in (0, 3600]");
+  if (c.security.max_pending < 1 || c.security.max_pending > 65536)
+    return bad("security.max_pending must be in [1, 65536]");
+  if (c.security.max_connections < c.security.max_pending
+      || c.security.max_connections > 1000000)
+    return bad("security.max_connections must be in [max_pending, 1000000]");
   if (c.output.resume && c.output.checkpoint_dir.empty())
     return bad("output.resume needs output.checkpoint_dir");
   if (!one_of(c.output.log_level,

@@ -188,6 +188,16 @@ struct node_config {
     double heartbeat_s = 5;         ///< CAF middleman heartbeat interval
     double connection_timeout_s = 30; ///< a silent peer is dropped after this
   } transport;
+  struct security_section {
+    std::string tls;                ///< kit folder: ca.pem, cert.pem, key.pem; "" = plaintext
+    std::string access;             ///< access file (identities, tokens, grants, deny list)
+    std::string identity;           ///< name this node proves; "" = certificate's, else node id
+    std::string token_file;         ///< file holding this node's per-node token
+    bool insecure = false;          ///< allow an open plaintext listener on a non-loopback address
+    double auth_timeout_s = 10;     ///< close connections not authenticated by then
+    int64_t max_pending = 64;       ///< unauthenticated connections at once
+    int64_t max_connections = 1024; ///< connections at once
+  } security;
   struct output_section {
     std::string metrics = "fl-metrics.jsonl"; ///< JSONL metrics; "" = none
     std::string client_metrics;     ///< per-client JSONL records; "" = none
@@ -206,6 +216,7 @@ enum setting_scope : unsigned {
   for_scheduler = 8,
   for_peer = 16,
   for_all = 31,
+  for_nodes = 30, ///< every process that connects to others (not sim)
 };
 
 /// Describes one setting: its TOML key, its command-line flag and its help.

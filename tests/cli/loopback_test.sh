@@ -40,13 +40,14 @@ sync_flags=(--model synthetic --synthetic-params 50000 --clients 4
 
 start_server server.log "${sync_flags[@]}" --rounds 3 --port 0 --token s3cret
 
-# A client with the wrong token is refused and exits non-zero.
+# A client with the wrong token is refused by the transport (its proof
+# does not check out) and exits non-zero at once.
 if timeout 30 "$FL_NODE" client --model synthetic --synthetic-params 50000 \
      --clients 1 --client-offset 9 --upstream "127.0.0.1:$port" \
      --token wrong >"$work/intruder.log" 2>&1; then
   echo "a client with a bad token was admitted"; cat "$work/intruder.log"; exit 1
 fi
-grep -q "wrong or missing token" "$work/intruder.log"
+grep -q "refused: unknown identity, wrong token" "$work/intruder.log"
 
 # A client training another model is refused at join and exits non-zero,
 # saying why (and the server says so too).
