@@ -71,6 +71,15 @@ caf::expected<net::gate_settings> gate_settings_for(const node_config& cfg,
       return make_fl_error(errc::invalid_config,
                            "--tls " + sec.tls + ": " + describe(tls.error()));
     g.tls = *tls;
+    // A kit's own token proves this node where the other side checks one
+    // (an access file that lists it), unless --token or --token-file says
+    // otherwise.
+    if (g.own_token.empty() && ::access((sec.tls + "/token").c_str(), R_OK) == 0) {
+      auto token = read_token_file(sec.tls + "/token");
+      if (!token)
+        return std::move(token.error());
+      g.own_token = *token;
+    }
   }
   if (!sec.access.empty()) {
     auto access = net::access_file::open(sec.access);

@@ -71,12 +71,16 @@ const std::string* gatekeeper::token_for(
   if (s_.access) {
     rules = s_.access->rules();
     auto i = rules->nodes.find(identity);
-    if (i == rules->nodes.end())
-      return nullptr;
-    listed = true;
-    if (!i->second.token.empty())
-      return &i->second.token;
+    if (i != rules->nodes.end()) {
+      listed = true;
+      if (!i->second.token.empty())
+        return &i->second.token;
+    }
   }
+  // With TLS the certificate is the proof and a token is checked only where
+  // one is known; without TLS the shared token (maybe none) is all there is.
+  if (s_.tls && s_.shared_token.empty())
+    return nullptr;
   return &s_.shared_token;
 }
 

@@ -153,6 +153,7 @@ public:
   void count_timeout() { ++timeouts_; }
 
 private:
+  /// The token `identity` must have proven (null: none to check).
   const std::string* token_for(const std::string& identity,
                                std::shared_ptr<const access_rules>& rules,
                                bool& listed) const;

@@ -219,10 +219,13 @@ bool guarded_scribe::sweep(std::chrono::steady_clock::time_point now) {
     return false;
   if (stage_ != stage::basp && now >= deadline_) {
     gate_->count_timeout();
-    gate_->refuse(addr_, "did not authenticate within "
-                           + std::to_string(static_cast<int>(
-                             gate_->settings().auth_timeout_s))
-                           + " s");
+    const auto secs = std::to_string(
+      static_cast<int>(gate_->settings().auth_timeout_s));
+    gate_->refuse(addr_,
+                  side_ == side::accepting
+                    ? "did not authenticate within " + secs + " s"
+                    : "no answer to authentication within " + secs
+                        + " s (does one side use TLS and the other not?)");
     close_now();
     return false;
   }
