@@ -17,6 +17,8 @@ gatekeeper::gatekeeper(gate_settings s, loggers log)
   : s_(std::move(s)), log_(std::move(log)) {
 }
 
+gatekeeper::~gatekeeper() = default;
+
 std::string gatekeeper::describe_mode() const {
   std::string out = s_.tls ? "mutual TLS" : "plaintext";
   if (s_.access)
@@ -89,7 +91,10 @@ gatekeeper::judgement gatekeeper::judge(signer who, const proof& p,
                                         const cert_identity* cert) const {
   judgement j;
   j.who.name = p.identity;
-  if (revoked(p.identity) || (cert && revoked(cert->name))) {
+  auto denied = [this](const std::string& name) {
+    return s_.access && s_.access->rules()->deny.count(name) > 0;
+  };
+  if (denied(p.identity) || (cert && denied(cert->name))) {
     ++refused_revoked_;
     j.code = verdict_code::revoked;
     j.why = "identity '" + p.identity + "' is revoked";

@@ -82,6 +82,9 @@ struct gate_stats {
 class gatekeeper {
 public:
   gatekeeper(gate_settings s, loggers log);
+  ~gatekeeper(); // where guarded_scribe is complete
+  gatekeeper(const gatekeeper&) = delete;
+  gatekeeper& operator=(const gatekeeper&) = delete;
 
   const gate_settings& settings() const { return s_; }
 

@@ -108,10 +108,17 @@ caf::expected<std::shared_ptr<tls_context>> tls_context::load(
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   if (SSL_CTX_use_certificate_chain_file(ctx, f.cert.c_str()) != 1)
     return fail("'" + f.cert + "' is not a PEM certificate");
-  if (SSL_CTX_use_PrivateKey_file(ctx, f.key.c_str(), SSL_FILETYPE_PEM) != 1)
+  EVP_PKEY* key = nullptr;
+  if (auto* fp = std::fopen(f.key.c_str(), "rb")) {
+    key = PEM_read_PrivateKey(fp, nullptr, nullptr, nullptr);
+    std::fclose(fp);
+  }
+  if (key == nullptr)
     return fail("'" + f.key + "' is not a PEM private key (or needs a "
                 "passphrase)");
-  if (SSL_CTX_check_private_key(ctx) != 1)
+  auto used = SSL_CTX_use_PrivateKey(ctx, key);
+  EVP_PKEY_free(key);
+  if (used != 1 || SSL_CTX_check_private_key(ctx) != 1)
     return fail("'" + f.key + "' does not belong to '" + f.cert + "'");
   if (SSL_CTX_load_verify_locations(ctx, f.ca.c_str(), nullptr) != 1)
     return fail("'" + f.ca + "' is not a PEM CA certificate");

@@ -10,6 +10,8 @@
 #include "messages/codec.hpp"
 #include "runtime/core/errors.hpp"
 #include "support/deterministic.hpp"
+#include "support/log_capture.hpp"
+#include "support/temp_files.hpp"
 #include "support/synthetic_federation.hpp"
 
 using namespace fl;
@@ -137,4 +139,95 @@ TEST_CASE("garbage frames get an error and reach no one",
   });
   f.run();
   CHECK(f.rec->delivered.empty());
+}
+
+TEST_CASE("a peer that joined nothing cannot make the connector buffer a "
+          "transfer",
+          "[downstream_connector]") {
+  fixture f;
+  // A 4 MiB update in 256 KiB chunks, before any join: the first chunk
+  // announces more than a join may take and the transfer is dropped.
+  std::vector<float> values(size_t{1} << 20, 0.5f);
+  update_msg up;
+  up.node_id = "a";
+  up.num_samples = 1;
+  up.model.kind = tensor_kind::params;
+  up.model.layout.add("w", {static_cast<int64_t>(values.size())});
+  up.model.values = span<const float>{values};
+  auto frames = encode_frames(envelope{"", up}, size_t{256} << 10, 1);
+  REQUIRE(frames.size() > 4);
+  f.sys.spawn([r = f.rec, c = f.connector,
+               frames](caf::event_based_actor* self) {
+    for (const auto& fr : frames)
+      self->send(c, frame_atom::value, wire_frame{fr});
+    return caf::behavior{[r](frame_atom, wire_frame& w) {
+      auto bytes = std::make_shared<const byte_buffer>(std::move(w.bytes));
+      if (auto env = decode(bytes))
+        r->replies.push_back(std::move(*env));
+    }};
+  });
+  f.run();
+  CHECK(f.rec->delivered.empty());
+  REQUIRE_FALSE(f.rec->replies.empty());
+  CHECK(error_code(f.rec->replies.front())
+        == static_cast<uint16_t>(errc::too_large));
+}
+
+TEST_CASE("a join is admitted only under an id the sender's proven "
+          "identity may use",
+          "[downstream_connector]") {
+  test::deterministic_system sys_fixture;
+  test::log_capture logs;
+  auto rec = std::make_shared<recorded>();
+  auto& sys = sys_fixture.sys;
+  auto owner = sys.spawn([r = rec](caf::event_based_actor*) {
+    return caf::behavior{
+      [r](deliver_atom, envelope& env) { r->delivered.push_back(env); },
+      [](lost_atom, const std::string&, const caf::error&) {},
+    };
+  });
+  net::gate_settings gs;
+  test::temp_dir dir;
+  auto access = dir.write("access.toml",
+                          "[nodes.host-a]\ntoken = \"aaaaaaaaaaaaaaaa\"\n"
+                          "ids = [\"client-0..1\"]\n");
+  gs.access = *net::access_file::open(access);
+  auto gate = std::make_shared<net::gatekeeper>(gs, logs.log());
+  downstream_settings s;
+  s.gate = gate;
+  auto connector = spawn_downstream_connector(sys, owner, s, logs.log());
+  auto send_join = [&](const std::string& id) {
+    sys.spawn([r = rec, c = connector, id](caf::event_based_actor* self) {
+      self->send(c, frame_atom::value,
+                 wire_frame{encode(envelope{"", test::synthetic_join(id)})});
+      return caf::behavior{[r](frame_atom, wire_frame& w) {
+        auto bytes = std::make_shared<const byte_buffer>(std::move(w.bytes));
+        if (auto env = decode(bytes))
+          r->replies.push_back(std::move(*env));
+      }};
+    });
+    sys_fixture.run();
+  };
+  // This process's runtime node never proved an identity: refused.
+  send_join("client-0");
+  CHECK(rec->delivered.empty());
+  REQUIRE(rec->replies.size() == 1);
+  CHECK(error_code(rec->replies.back())
+        == static_cast<uint16_t>(errc::unauthorized));
+  // Bound to host-a, it may join as client-1 but not as client-2.
+  std::string why;
+  REQUIRE(gate->bind(sys.node(),
+                     net::peer_identity{"host-a",
+                                        *net::id_grants::parse(
+                                          {"client-0..1"})},
+                     why));
+  send_join("client-1");
+  CHECK(rec->delivered.size() == 1);
+  send_join("client-2");
+  CHECK(rec->delivered.size() == 1);
+  CHECK(error_code(rec->replies.back())
+        == static_cast<uint16_t>(errc::unauthorized));
+  CHECK_THAT(logs.text(), Catch::Contains("may join only as client-0..1"));
+  caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
+  sys_fixture.run();
 }
