@@ -1,6 +1,8 @@
 #include "cli/cluster_file.hpp"
 
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <set>
 
 #include <toml++/toml.h>
@@ -13,6 +15,9 @@ namespace fl::cli {
 const char* const cluster_file_help = R"(Cluster file (TOML):
   log_dir = "cluster-logs"     per-node logs, port files, the Slurm script
   args = ["--seed", "0"]       flags for every node
+  tls_kits = "kits"            mutual TLS: each node uses kits/<name> (made
+                               by `fl-node certs --out kits NAME...`)
+  access = "kits/access.toml"  servers, schedulers and peers: --access
   [[node]]                     one table per node:
     role = "server"            server | scheduler | client (one server), or
                                peer (decentralized: peers only, no server)
@@ -24,6 +29,7 @@ const char* const cluster_file_help = R"(Cluster file (TOML):
     clients = 50               client: clients this process hosts
     args = ["--rounds", "30"]  extra flags for this node
     local = true               start it here although host is not loopback
+    tls = "kits/host-a"        this node's TLS kit (overrides tls_kits)
   Remote nodes (host not loopback, local not set) are started over SSH with
   these keys, at the top level (defaults) or in a [[node]] (overrides):
     ssh_user = "fl"            login user (default: ssh's)
@@ -124,9 +130,20 @@ std::string line_of(const std::string& path, const toml::node& v) {
 } // namespace
 
 caf::expected<cluster> load_cluster(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return make_fl_error(errc::io_error,
+                         "cannot read cluster file '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_cluster(text.str(), path);
+}
+
+caf::expected<cluster> parse_cluster(const std::string& text,
+                                     const std::string& path) {
   toml::table tbl;
   try {
-    tbl = toml::parse_file(path);
+    tbl = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     return make_fl_error(errc::io_error,
                          path + ":" + std::to_string(e.source().begin.line)
@@ -137,11 +154,12 @@ caf::expected<cluster> load_cluster(const std::string& path) {
   for (auto&& [k, v] : tbl) {
     std::string key{k.str()};
     caf::error err;
-    if (key == "log_dir") {
+    if (key == "log_dir" || key == "tls_kits" || key == "access") {
       auto s = v.value<std::string>();
       if (!s)
-        return bad(line_of(path, v) + "log_dir must be a string");
-      c.log_dir = *s;
+        return bad(line_of(path, v) + key + " must be a string");
+      (key == "log_dir" ? c.log_dir : key == "tls_kits" ? c.tls_kits : c.access)
+        = *s;
     } else if (key == "args") {
       auto a = string_array(v, line_of(path, v) + "args");
       if (!a)
@@ -170,13 +188,15 @@ caf::expected<cluster> load_cluster(const std::string& path) {
       auto where = line_of(path, v);
       set_keys.insert(key);
       caf::error err;
-      if (key == "name" || key == "role" || key == "host" || key == "upstream") {
+      if (key == "name" || key == "role" || key == "host" || key == "upstream"
+          || key == "tls") {
         auto s = v.value<std::string>();
         if (!s)
           return bad(where + key + " must be a string");
         (key == "name"   ? n.name
          : key == "role" ? n.role
          : key == "host" ? n.host
+         : key == "tls"  ? n.tls
                          : n.upstream)
           = *s;
       } else if (key == "port" || key == "clients") {
@@ -318,6 +338,13 @@ cluster_commands(const cluster& c, const std::string& fl_node,
                                : "<port of " + n.upstream + ">");
       cmd.insert(cmd.end(), {"--upstream", up});
     }
+    const auto kit = !n.tls.empty()          ? n.tls
+                     : !c.tls_kits.empty() ? c.tls_kits + "/" + n.name
+                                           : std::string{};
+    if (!kit.empty())
+      cmd.insert(cmd.end(), {"--tls", kit});
+    if (!c.access.empty() && n.role != "client")
+      cmd.insert(cmd.end(), {"--access", c.access});
     cmd.insert(cmd.end(), n.args.begin(), n.args.end());
     out.push_back(std::move(cmd));
   }

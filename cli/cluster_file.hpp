@@ -29,6 +29,7 @@ struct cluster_node {
   int64_t clients = 0;    ///< client: clients hosted; others: derived
   std::vector<std::string> args; ///< extra fl-node flags for this node
   bool local = false;     ///< started here (loopback hosts or local = true)
+  std::string tls;        ///< its TLS kit folder; "" = the file's tls_kits/NAME
   ssh_settings ssh;       ///< remote nodes: the file's defaults, overridden
 };
 
@@ -37,6 +38,10 @@ struct cluster {
   std::vector<cluster_node> nodes;
   std::vector<std::string> args; ///< passed to every node
   std::string log_dir = "cluster-logs";
+  /// `fl-node certs` output: every node runs with --tls tls_kits/NAME.
+  std::string tls_kits;
+  /// The access file servers, schedulers and peers read (--access).
+  std::string access;
 };
 
 /// Every key a cluster file may have, with what it means (for `launch
@@ -52,6 +57,10 @@ extern const char* const cluster_file_help;
 /// ports, and that there is exactly one server.
 /// Errors: `io_error` (file), `invalid_config` (naming the node and line).
 caf::expected<cluster> load_cluster(const std::string& path);
+
+/// load_cluster on text already read; `path` names it in errors.
+caf::expected<cluster> parse_cluster(const std::string& text,
+                                     const std::string& path);
 
 /// The fl-node command line of every node (upstreams resolved; `ports`
 /// gives the bound port of local nodes once known, else the configured

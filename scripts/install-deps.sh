@@ -9,6 +9,11 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   # actor framework, wire format, ML
   libcaf-dev capnproto libcapnp-dev libtorch-dev
+  # TLS and the node certificates (the actor framework's OpenSSL module
+  # uses the same library)
+  libssl-dev
+  # fuzzing: libFuzzer comes with clang's runtime libraries
+  clang libclang-rt-14-dev
   # optimised BLAS for LibTorch: without it the reference BLAS is used and
   # training is ~10x slower; the OpenMP build honours one thread per worker
   libopenblas0-openmp

@@ -74,6 +74,30 @@ clients = 20
   std::remove(path.c_str());
 }
 
+TEST_CASE("cluster files name TLS kits and the access file", "[launch]") {
+  auto path = write_temp(R"(
+tls_kits = "kits"
+access = "kits/access.toml"
+[[node]]
+role = "server"
+port = 7000
+[[node]]
+name = "host-a"
+role = "client"
+upstream = "server-0"
+clients = 2
+tls = "elsewhere/a"
+)");
+  auto c = cli::load_cluster(path);
+  REQUIRE(c);
+  auto cmds = cli::cluster_commands(*c, "fl-node", {7000, 0});
+  CHECK_THAT(joined(cmds[0]), Catch::Contains("--tls kits/server-0 ")
+                                && Catch::Contains("--access kits/access.toml"));
+  CHECK_THAT(joined(cmds[1]), Catch::Contains("--tls elsewhere/a ")
+                                && !Catch::Contains("--access"));
+  std::remove(path.c_str());
+}
+
 TEST_CASE("a cluster of peers: indices in file order, every address",
           "[launch]") {
   auto path = write_temp(R"(

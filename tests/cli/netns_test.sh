@@ -6,7 +6,8 @@
 # complete by quorum), a scheduler killed (the server counts it as a failure
 # and goes on), the server killed and restarted with --resume (schedulers
 # reconnect by themselves; training continues from the checkpoint); and
-# decentralized peers (fl-node peer) on four hosts.
+# decentralized peers (fl-node peer) on four hosts, with and without mutual
+# TLS.
 # Exit 77 (CTest: skipped) when namespaces cannot be made (not root).
 set -euo pipefail
 FL_NODE=$(readlink -f "${1:?usage: netns_test.sh path/to/fl-node}")
@@ -161,3 +162,26 @@ for i in 0 1 2 3; do
 done
 grep -q "listening on ${addr[s1]}:7100" "$work/peer1.log"
 echo "ok: 4 peers on 4 hosts averaged over a ring for 5 rounds"
+
+echo "== 4: mutual TLS across namespaces (peers with certificates)"
+"$FL_NODE" certs --out "$work/kits" peer-0 peer-1 peer-2 peer-3 >/dev/null
+tls_model=(--model synthetic --synthetic-params 200000)
+peer_pids=()
+for i in 0 1 2 3; do
+  h=${peer_hosts[$i]}
+  ip netns exec "$p$h" "$FL_NODE" peer "${tls_model[@]}" --peers "$peer_list" \
+    --peer-index "$i" --topology ring --rounds 3 --linger 1 \
+    --tls "$work/kits/peer-$i" --access "$work/kits/access.toml" \
+    --metrics "$work/tls$i.jsonl" >"$work/tls$i.log" 2>&1 & pids+=($!)
+  peer_pids+=($!)
+done
+for i in 0 1 2 3; do wait "${peer_pids[$i]}"; done
+for i in 0 1 2 3; do grep -q '"round":3,' "$work/tls$i.jsonl"; done
+grep -q "mutual TLS" "$work/tls0.log"
+# Without TLS (and without a token) on a non-loopback address: refused.
+if ip netns exec "$p"c2 "$FL_NODE" server "${tls_model[@]}" --host "${addr[c2]}" \
+     --port 7200 --rounds 1 >"$work/open.log" 2>&1; then
+  echo "an open plaintext server started"; exit 1
+fi
+grep -q "refusing to listen" "$work/open.log"
+echo "ok: 4 TLS peers on 4 hosts (identities from certificates); no open listener"
