@@ -62,7 +62,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "libcaf-dev (>= 0.17), libcapnp-dev, capnproto, libtorch-dev (>= 1.13), \
 libopenblas0-openmp, libspdlog-dev, libfmt-dev, libcli11-dev, \
-libtomlplusplus-dev, zlib1g-dev")
+libtomlplusplus-dev, zlib1g-dev, libssl-dev")
 # The exact shared libraries fl-node links (e.g. libcaf-core0.17), from
 # dpkg-shlibdeps.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

@@ -112,10 +112,7 @@ void guarded_scribe::launch() {
   stream_.start(this);
   if (side_ == side::accepting) {
     my_nonce_ = random_nonce();
-    auto hello = encode_hello(my_nonce_);
-    stream_.wr_buf().insert(stream_.wr_buf().end(), hello.begin(),
-                            hello.end());
-    stream_.flush(this);
+    send_now(encode_hello(my_nonce_));
   }
   // Starts a TLS client's handshake (a no-op otherwise).
   stream_.force_empty_write(this);
@@ -188,6 +185,12 @@ void guarded_scribe::detach_from(caf::io::abstract_broker* ptr) {
     gate_->unbind(peer_node_);
 }
 
+void guarded_scribe::send_now(const std::vector<char>& bytes) {
+  auto& out = stream_.wr_buf();
+  out.insert(out.end(), bytes.begin(), bytes.end());
+  stream_.flush(this);
+}
+
 void guarded_scribe::close_now() {
   if (detached())
     return;
@@ -247,9 +250,7 @@ bool guarded_scribe::on_hello(const char* data, size_t size) {
   }
   my_nonce_ = random_nonce();
   const auto& s = gate_->settings();
-  auto proof = encode_proof(s.identity, s.own_token, *theirs, my_nonce_);
-  stream_.wr_buf().insert(stream_.wr_buf().end(), proof.begin(), proof.end());
-  stream_.flush(this);
+  send_now(encode_proof(s.identity, s.own_token, *theirs, my_nonce_));
   stage_ = stage::await_verdict;
   stream_.configure_read(receive_policy::exactly(verdict_size));
   return true;
@@ -264,10 +265,7 @@ bool guarded_scribe::on_proof(const char* data, size_t size) {
   auto cert = peer_certificate();
   auto j = gate_->judge(signer::dialer, *p, my_nonce_, cert ? &*cert : nullptr);
   const auto& s = gate_->settings();
-  auto verdict = encode_verdict(j.code, s.identity, s.own_token, p->nonce);
-  stream_.wr_buf().insert(stream_.wr_buf().end(), verdict.begin(),
-                          verdict.end());
-  stream_.flush(this);
+  send_now(encode_verdict(j.code, s.identity, s.own_token, p->nonce));
   if (j.code != verdict_code::admitted) {
     gate_->refuse(addr_, j.why);
     close_now();
@@ -311,11 +309,9 @@ bool guarded_scribe::on_verdict(const char* data, size_t size) {
 void guarded_scribe::enter_basp() {
   stage_ = stage::basp;
   gate_->on_authenticated();
-  auto& out = stream_.wr_buf();
-  out.insert(out.end(), held_.begin(), held_.end());
+  send_now(held_);
   held_.clear();
   held_.shrink_to_fit();
-  stream_.flush(this);
   expect_header_ = true;
   stream_.configure_read(wanted_);
 }

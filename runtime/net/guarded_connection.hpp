@@ -102,6 +102,8 @@ private:
   /// Logs `why` (once per address), counts it and closes the connection.
   void refuse(const std::string& why);
   void close_now();
+  /// Writes our own frame (not the broker's) and sends it.
+  void send_now(const std::vector<char>& bytes);
   std::optional<cert_identity> peer_certificate() const;
 
   std::shared_ptr<gatekeeper> gate_;
