@@ -371,7 +371,7 @@ const std::vector<setting>& settings() {
                "grants, deny list (re-read when it changes)"),
     FL_SETTING("security.identity", "identity", for_nodes, security.identity,
                "identity this node proves (default: its certificate's name, "
-               "else its node id)"),
+               "else its node id, else the host name)"),
     FL_SETTING("security.token_file", "token-file", for_nodes,
                security.token_file,
                "read this node's token from a file (a kit's token) instead "

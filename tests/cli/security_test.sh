@@ -127,7 +127,7 @@ echo "ok: wrong CA, expired certificate, plaintext, spoofed id, oversized header
 sed -i 's/^deny = \[\]/deny = ["host-a"]/' "$work/access.toml"
 wait_for 20 grep -qs "identity 'host-a' revoked: connection closed" "$work/s.log"
 wait_for 20 grep -qs "lost client-0" "$work/s.log"
-grep -q "this identity is revoked (deny list)" "$work/a.log"
+wait_for 20 grep -qs "this identity is revoked (deny list)" "$work/a.log"
 grep -q "access file .* reloaded" "$work/s.log"
 echo "ok: a revoked node is cut off while the federation runs"
 kill "$server"; wait "$server" 2>/dev/null || true
