@@ -19,6 +19,9 @@ struct peer {
   caf::actor handle;
   frame_assembler assembler;
   std::set<std::string> nodes; ///< ids that joined through this peer
+  /// Error codes already logged for this peer: a peer that sends the same
+  /// bad frame over and over is logged once per kind (then at debug level).
+  std::set<uint8_t> logged;
 };
 
 struct downstream_state {
@@ -108,15 +111,17 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
           first.max_message_bytes = std::min(first.max_message_bytes,
                                              max_pre_join_bytes);
           pi = st.peers.emplace(handle.address(),
-                                peer{handle, frame_assembler{first}, {}})
+                                peer{handle, frame_assembler{first}, {}, {}})
                  .first;
         }
         auto bytes = std::make_shared<const byte_buffer>(std::move(f.bytes));
         auto res = pi->second.assembler.feed(std::move(bytes));
         if (!res) {
-          log.wire->warn("rejected a message from {}: {}",
-                         caf::to_string(handle.address()),
-                         describe(res.error()));
+          const bool first = pi->second.logged.insert(res.error().code()).second;
+          log.wire->log(first ? spdlog::level::warn : spdlog::level::debug,
+                        "rejected a message from {}: {}",
+                        caf::to_string(handle.address()),
+                        describe(res.error()));
           reject(self, handle, "", static_cast<errc>(res.error().code()),
                  describe(res.error()), s.chunk_bytes);
           return;

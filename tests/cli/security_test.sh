@@ -5,7 +5,8 @@
 # logged, the server's memory must stay bounded, and training must go on.
 #   1. token mode: runtime headers announcing 4 GiB (before and after
 #      authenticating), garbage before login, a replayed proof, an idle
-#      connection flood, a client with a wrong token;
+#      connection flood, an update and a chunked transfer before joining
+#      (logged once, not once per chunk), a client with a wrong token;
 #   2. mutual TLS with node identities: a certificate of another CA, an
 #      expired one, a plaintext client against TLS, a node joining under
 #      another node's id, a 4 GiB header inside TLS, revocation by the deny
@@ -67,6 +68,7 @@ before_kib=$(rss_kib "$server")
 "$HOSTILE" garbage 127.0.0.1 "$port"
 "$HOSTILE" replay 127.0.0.1 "$port" --token "$token" --identity h3
 "$HOSTILE" idle 127.0.0.1 "$port" 40
+"$HOSTILE" before-join 127.0.0.1 "$port" --token "$token" --identity h4
 if timeout 30 "$FL_NODE" client "${model[@]}" --upstream "127.0.0.1:$port" \
      --clients 1 --client-offset 5 --token wrong >"$work/t-intruder.log" 2>&1; then
   echo "a client with a wrong token was admitted"; exit 1
@@ -81,6 +83,8 @@ refused t "announced a 1073741824-byte message"
 refused t "sent garbage before authenticating"
 refused t "too many connections at once"
 refused t "proved a wrong token"
+refused t "update from a peer that did not join as client-0 dropped"
+[ "$(grep -c "chunked transfer of 4194584 bytes exceeds" "$work/t.log")" -eq 1 ]
 echo "server RSS ${before_kib} KiB before the attacks, ${after_kib} KiB after"
 [ $((after_kib - before_kib)) -lt 65536 ] || { echo "memory grew"; exit 1; }
 grep -q "accepted\":true" "$work/t.jsonl"

@@ -15,6 +15,10 @@
 //       certificate (another CA's, expired, ...): refused?
 //   hostile_peer expired-kit DIR NAME      issue a kit signed by DIR's CA that
 //       expired yesterday (for the test above)
+//   hostile_peer before-join HOST PORT [--token T --identity I] [--tls KIT]
+//       an authenticated node (a real actor runtime behind the gate) that
+//       sends an update for client-0 without joining, then a 4 MiB chunked
+//       transfer before any join: both must come back refused
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -27,6 +31,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,7 +39,15 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/interfaces.hpp"
+#include "messages/codec.hpp"
+#include "messages/system_config.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/net/secure_transport.hpp"
 #include "runtime/net/auth_frames.hpp"
 #include "runtime/net/certificates.hpp"
 #include "runtime/net/tls_context.hpp"
@@ -302,6 +315,82 @@ int attack_tls(const std::string& host, int port, const std::string& kit) {
                 "TLS with " + kit);
 }
 
+/// The error code of the reply to `frames`, 0 when none came in 10 s.
+uint16_t send_and_await_error(caf::scoped_actor& self, const caf::actor& to,
+                              const std::vector<byte_buffer>& frames) {
+  for (const auto& f : frames)
+    self->send(to, frame_atom::value, wire_frame{f});
+  uint16_t code = 0;
+  self->receive(
+    [&](frame_atom, wire_frame& w) {
+      auto bytes = std::make_shared<const byte_buffer>(std::move(w.bytes));
+      if (auto env = decode(bytes))
+        if (auto* e = std::get_if<error_msg>(&env->body))
+          code = e->code;
+    },
+    caf::after(std::chrono::seconds(10)) >> [] {});
+  return code;
+}
+
+int attack_before_join(const std::string& host, int port, const options& o) {
+  node_config cfg;
+  system_config sys_cfg{cfg};
+  caf::actor_system sys{sys_cfg};
+  auto log = make_loggers("warn", "");
+  net::gate_settings g;
+  g.identity = o.identity;
+  g.own_token = o.token;
+  g.shared_token = o.token;
+  if (!o.tls.empty()) {
+    auto tls = net::tls_context::load(net::tls_files::in_folder(o.tls));
+    if (!tls)
+      return 2;
+    g.tls = *tls;
+  }
+  auto t = net::start_secure_transport(sys, g, *log);
+  caf::scoped_actor self{sys};
+  caf::actor connector;
+  self
+    ->request(t.dialer, std::chrono::seconds(10), caf::connect_atom::value,
+              host, static_cast<uint16_t>(port))
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+          const std::set<std::string>&) {
+        connector = caf::actor_cast<caf::actor>(ptr);
+      },
+      [&](caf::error&) {});
+  if (!connector) {
+    std::printf("could not connect\n");
+    t.stop();
+    return 2;
+  }
+  std::vector<float> values(size_t{1} << 20, 0.25f);
+  update_msg up;
+  up.node_id = "client-0";
+  up.num_samples = 600;
+  up.model.kind = tensor_kind::params;
+  up.model.layout.add("w", {static_cast<int64_t>(values.size())});
+  up.model.values = span<const float>{values};
+  // 1: a small update (one value) under client-0's id, never joined.
+  update_msg small = up;
+  small.model.layout = model_layout{};
+  small.model.layout.add("w", {1});
+  small.model.values = span<const float>{values.data(), 1};
+  auto first = send_and_await_error(self, connector,
+                                    {encode(envelope{"", small})});
+  // 2: a 4 MiB update in 256 KiB chunks, before any join.
+  auto second = send_and_await_error(
+    self, connector, encode_frames(envelope{"", up}, size_t{256} << 10, 9));
+  t.stop();
+  int rc = report(first == static_cast<uint16_t>(errc::unauthorized),
+                  "an update from a node that never joined (error "
+                    + std::to_string(first) + ")");
+  rc |= report(second == static_cast<uint16_t>(errc::too_large),
+               "a chunked transfer before any join (error "
+                 + std::to_string(second) + ")");
+  return rc;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -342,6 +431,8 @@ int main(int argc, char** argv) {
     return attack_idle(host, port, std::stoi(pos[3]));
   if (what == "tls" && pos.size() == 4)
     return attack_tls(host, port, pos[3]);
+  if (what == "before-join")
+    return attack_before_join(host, port, o);
   std::fprintf(stderr, "unknown attack '%s'\n", what.c_str());
   return 2;
 }
