@@ -117,7 +117,8 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
         auto bytes = std::make_shared<const byte_buffer>(std::move(f.bytes));
         auto res = pi->second.assembler.feed(std::move(bytes));
         if (!res) {
-          const bool first = pi->second.logged.insert(res.error().code()).second;
+          const bool first
+            = pi->second.logged.insert(res.error().code()).second;
           log.wire->log(first ? spdlog::level::warn : spdlog::level::debug,
                         "rejected a message from {}: {}",
                         caf::to_string(handle.address()),

@@ -1,15 +1,14 @@
 #include "cli/node_security.hpp"
 
-#include <unistd.h>
-
-#include <cctype>
-#include <cstdio>
-#include <fstream>
-
 #include "runtime/core/errors.hpp"
 #include "runtime/net/access_list.hpp"
 #include "runtime/net/certificates.hpp"
 #include "runtime/net/tls_context.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
 
 namespace fl::cli {
 
@@ -30,7 +29,7 @@ caf::expected<std::string> read_token_file(const std::string& path) {
   if (token.size() < 16)
     return make_fl_error(errc::invalid_config,
                          "token file '" + path
-                           + "' holds fewer than 16 characters");
+                             + "' holds fewer than 16 characters");
   return token;
 }
 
@@ -40,18 +39,17 @@ std::string host_name() {
     return "node";
   std::string out;
   for (char c : std::string{buf})
-    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.'
-            || c == '-' || c == '_')
-             ? c
-             : '-';
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'
+            || c == '_')
+               ? c
+               : '-';
   return out.substr(0, 64);
 }
 
 } // namespace
 
-caf::expected<net::gate_settings> gate_settings_for(const node_config& cfg,
-                                                    bool listens,
-                                                    const loggers& log) {
+caf::expected<net::gate_settings>
+gate_settings_for(const node_config& cfg, bool listens, const loggers& log) {
   const auto& sec = cfg.security;
   net::gate_settings g;
   g.auth_timeout_s = sec.auth_timeout_s;
@@ -74,7 +72,8 @@ caf::expected<net::gate_settings> gate_settings_for(const node_config& cfg,
     // A kit's own token proves this node where the other side checks one
     // (an access file that lists it), unless --token or --token-file says
     // otherwise.
-    if (g.own_token.empty() && ::access((sec.tls + "/token").c_str(), R_OK) == 0) {
+    if (g.own_token.empty()
+        && ::access((sec.tls + "/token").c_str(), R_OK) == 0) {
       auto token = read_token_file(sec.tls + "/token");
       if (!token)
         return std::move(token.error());
@@ -87,30 +86,30 @@ caf::expected<net::gate_settings> gate_settings_for(const node_config& cfg,
       return std::move(access.error());
     g.access = *access;
   }
-  g.identity = !sec.identity.empty() ? sec.identity
-               : g.tls               ? g.tls->own().name
+  g.identity = !sec.identity.empty()  ? sec.identity
+               : g.tls                ? g.tls->own().name
                : !cfg.node.id.empty() ? cfg.node.id
                                       : host_name();
   if (!net::valid_identity(g.identity))
     return make_fl_error(errc::invalid_config,
                          "identity '" + g.identity
-                           + "' is not valid (1 to 64 characters of A-Z a-z "
-                             "0-9 . _ -); set --identity");
+                             + "' is not valid (1 to 64 characters of A-Z a-z "
+                               "0-9 . _ -); set --identity");
   if (g.tls && g.identity != g.tls->own().name)
     return make_fl_error(errc::invalid_config,
                          "--identity " + g.identity
-                           + " differs from the certificate's name '"
-                           + g.tls->own().name + "'");
+                             + " differs from the certificate's name '"
+                             + g.tls->own().name + "'");
   const bool open = !g.tls && g.shared_token.empty() && !g.access;
   if (listens && open && !loopback(cfg.node.host)) {
     if (!sec.insecure)
       return make_fl_error(
-        errc::invalid_config,
-        "refusing to listen on " + cfg.node.host
-          + " with neither TLS nor a token: anyone who reaches the port "
-            "could join, read the model and send updates. Use --tls DIR "
-            "(fl-node certs makes the files), --token or --access; or "
-            "--insecure to accept that risk");
+          errc::invalid_config,
+          "refusing to listen on " + cfg.node.host
+              + " with neither TLS nor a token: anyone who reaches the port "
+                "could join, read the model and send updates. Use --tls DIR "
+                "(fl-node certs makes the files), --token or --access; or "
+                "--insecure to accept that risk");
     log.node->warn("INSECURE: listening on {} with neither TLS nor a token "
                    "(--insecure): anyone who reaches this port can join, read "
                    "every model in clear and send updates",
@@ -119,12 +118,12 @@ caf::expected<net::gate_settings> gate_settings_for(const node_config& cfg,
   return g;
 }
 
-net::secure_transport start_node_transport(caf::actor_system& sys,
-                                           net::gate_settings g,
-                                           const loggers& log) {
-  auto t = net::start_secure_transport(sys, std::move(g), log);
-  log.wire->info("transport: {}; this node is '{}'", t.gate->describe_mode(),
-                 t.gate->settings().identity);
+owned_transport start_node_transport(caf::actor_system& sys,
+                                     net::gate_settings g, const loggers& log) {
+  owned_transport t{new net::secure_transport{
+      net::start_secure_transport(sys, std::move(g), log)}};
+  log.wire->info("transport: {}; this node is '{}'", t->gate->describe_mode(),
+                 t->gate->settings().identity);
   return t;
 }
 

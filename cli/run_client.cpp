@@ -46,7 +46,7 @@ int run_client(const node_config& cfg, const loggers& log,
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
   auto transport = start_node_transport(sys, std::move(*gate), log);
-  auto us = upstream_for(cfg, transport);
+  auto us = upstream_for(cfg, *transport);
   if (!us) {
     log.node->error("{}", describe(us.error()));
     return 2;
@@ -70,7 +70,6 @@ int run_client(const node_config& cfg, const loggers& log,
   }
   caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(upstream, caf::exit_reason::user_shutdown);
-  transport.stop();
   if (failure) {
     log.node->error("the clients ended with an error: {}", describe(failure));
     return 1;

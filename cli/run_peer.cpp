@@ -95,7 +95,7 @@ int run_peer(const node_config& given, const loggers& log,
   ls.id = peer_id(index);
   ls.addresses = *addresses;
   // Each link's host and port are its neighbor's (peer links fill them).
-  ls.link = upstream_to(cfg, transport, "", 0);
+  ls.link = upstream_to(cfg, *transport, "", 0);
   ls.link.max_attempts = 20;
   ls.join = client_join(ls.id, in->roster->num_samples(index), in->layout);
   ls.join.role = node_role::peer;
@@ -109,10 +109,10 @@ int run_peer(const node_config& given, const loggers& log,
     [links_slot](size_t) { return *links_slot; }, w.pool, w.monitor, log);
   *links_slot = spawn_peer_links(sys, ls, peer, log);
   auto inbound = spawn_downstream_connector(sys, peer,
-                                            downstream_for(cfg, transport,
+                                            downstream_for(cfg, *transport,
                                                            ls.id),
                                             log);
-  auto port = publish_node(sys, transport, inbound, cfg, log);
+  auto port = publish_node(sys, *transport, inbound, cfg, log);
   if (!port) {
     log.node->error("{}", describe(port.error()));
     caf::anon_send(peer, stop_atom::value);
@@ -138,7 +138,6 @@ int run_peer(const node_config& given, const loggers& log,
   }
   caf::anon_send(peer, stop_atom::value);
   w.stop();
-  transport.stop();
   return gossip_exit_code(cfg, *w.out, reason, start, log, true);
 }
 

@@ -31,7 +31,7 @@ int run_scheduler(const node_config& cfg, const loggers& log,
   system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
   auto transport = start_node_transport(sys, std::move(*gate), log);
-  auto us = upstream_for(cfg, transport);
+  auto us = upstream_for(cfg, *transport);
   if (!us) {
     log.node->error("{}", describe(us.error()));
     return 2;
@@ -68,10 +68,10 @@ int run_scheduler(const node_config& cfg, const loggers& log,
     middle = spawn_relay(sys, relay_settings{id, 10}, upstream, log);
   }
   auto connector = spawn_downstream_connector(sys, middle,
-                                              downstream_for(cfg, transport,
+                                              downstream_for(cfg, *transport,
                                                              id),
                                               log);
-  auto port = publish_node(sys, transport, connector, cfg, log);
+  auto port = publish_node(sys, *transport, connector, cfg, log);
   if (!port) {
     log.node->error("{}", describe(port.error()));
     caf::anon_send_exit(middle, caf::exit_reason::user_shutdown);

@@ -59,10 +59,10 @@ int run_server(const node_config& cfg, const loggers& log,
   auto server = *spawned;
   auto connector = spawn_downstream_connector(
     sys, server,
-    downstream_for(cfg, transport,
+    downstream_for(cfg, *transport,
                    cfg.node.id.empty() ? "server" : cfg.node.id),
     log);
-  auto port = publish_node(sys, transport, connector, cfg, log);
+  auto port = publish_node(sys, *transport, connector, cfg, log);
   if (!port) {
     log.node->error("{}", describe(port.error()));
     caf::anon_send_exit(server, caf::exit_reason::user_shutdown);
@@ -72,7 +72,6 @@ int run_server(const node_config& cfg, const loggers& log,
   auto reason = await_end(sys, server);
   caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(connector, caf::exit_reason::user_shutdown);
-  transport.stop();
   return server_exit_code(cfg, logs, start, reason, log,
                           out.print_summary);
 }

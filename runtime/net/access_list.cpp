@@ -1,14 +1,12 @@
 #include "runtime/net/access_list.hpp"
 
-#include <sys/stat.h>
+#include "runtime/core/errors.hpp"
 
 #include <cctype>
 #include <fstream>
 #include <sstream>
-
+#include <sys/stat.h>
 #include <toml++/toml.h>
-
-#include "runtime/core/errors.hpp"
 
 namespace fl::net {
 
@@ -79,8 +77,9 @@ caf::expected<access_rules> parse_access_rules(const std::string& text,
         std::string name{nk.str()};
         auto at = line_of(origin, nv);
         if (!valid_identity(name))
-          return bad(at, "'" + name + "' is not a valid identity (1 to 64 "
-                           "characters of A-Z a-z 0-9 . _ -)");
+          return bad(at, "'" + name
+                             + "' is not a valid identity (1 to 64 "
+                               "characters of A-Z a-z 0-9 . _ -)");
         auto* t = nv.as_table();
         if (t == nullptr)
           return bad(at, "nodes." + name + " must be a table");
@@ -93,8 +92,8 @@ caf::expected<access_rules> parse_access_rules(const std::string& text,
             auto s = ev.value<std::string>();
             if (!s || s->size() < 16 || s->size() > 256)
               return bad(here, "nodes." + name
-                                 + ".token must be a string of 16 to 256 "
-                                   "characters");
+                                   + ".token must be a string of 16 to 256 "
+                                     "characters");
             e.token = *s;
           } else if (field == "ids") {
             auto texts = strings(ev, here + "nodes." + name + ".ids ");
@@ -106,7 +105,7 @@ caf::expected<access_rules> parse_access_rules(const std::string& text,
             e.ids = std::move(*grants);
           } else {
             return bad(here, "unknown key nodes." + name + "." + field
-                               + " (known: token, ids)");
+                                 + " (known: token, ids)");
           }
         }
         out.nodes.emplace(name, std::move(e));
@@ -118,8 +117,8 @@ caf::expected<access_rules> parse_access_rules(const std::string& text,
   return out;
 }
 
-caf::expected<std::shared_ptr<access_file>> access_file::open(
-  std::string path) {
+caf::expected<std::shared_ptr<access_file>>
+access_file::open(std::string path) {
   std::shared_ptr<access_file> f{new access_file(std::move(path))};
   auto loaded = f->reload_if_changed();
   if (!loaded)

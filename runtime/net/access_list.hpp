@@ -1,15 +1,14 @@
 #pragma once
 
+#include "runtime/net/id_grants.hpp"
+
+#include <caf/expected.hpp>
 #include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-
-#include <caf/expected.hpp>
-
-#include "runtime/net/id_grants.hpp"
 
 namespace fl::net {
 
@@ -26,7 +25,8 @@ struct access_entry {
 ///     deny = ["host-c"]            # revoked identities (and certificates)
 ///     [nodes.host-a]
 ///     token = "<32+ hex chars>"    # per-node token (fl-node certs makes one)
-///     ids = ["client-0..7"]        # node ids it may join as; default: its name
+///     ids = ["client-0..7"]        # node ids it may join as; default: its
+///     name
 ///
 /// With an access file only the identities listed under [nodes] may connect
 /// (unless denied); with TLS, an access file without [nodes] only denies.

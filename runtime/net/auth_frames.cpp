@@ -1,13 +1,12 @@
 #include "runtime/net/auth_frames.hpp"
 
-#include <cstring>
-#include <stdexcept>
+#include "runtime/net/access_list.hpp"
 
+#include <cstring>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-
-#include "runtime/net/access_list.hpp"
+#include <stdexcept>
 
 namespace fl::net {
 
@@ -48,12 +47,12 @@ std::string get_identity(const char* data, size_t len_at) {
 
 const char* to_string(verdict_code x) {
   switch (x) {
-    case verdict_code::admitted:
-      return "admitted";
-    case verdict_code::refused:
-      return "refused: unknown identity, wrong token or certificate";
-    case verdict_code::revoked:
-      return "refused: this identity is revoked (deny list)";
+  case verdict_code::admitted:
+    return "admitted";
+  case verdict_code::refused:
+    return "refused: unknown identity, wrong token or certificate";
+  case verdict_code::revoked:
+    return "refused: this identity is revoked (deny list)";
   }
   return "refused";
 }
@@ -132,8 +131,7 @@ bool proof_matches(signer who, const proof& p, const std::string& token,
   return CRYPTO_memcmp(expected.data(), p.mac.data(), expected.size()) == 0;
 }
 
-std::vector<char> encode_verdict(verdict_code code,
-                                 const std::string& identity,
+std::vector<char> encode_verdict(verdict_code code, const std::string& identity,
                                  const std::string& token, const nonce& n) {
   std::vector<char> out(verdict_size, 0);
   std::memcpy(out.data(), verdict_magic, 4);

@@ -14,11 +14,13 @@ namespace fl::net {
 /// only bytes a node reads from a peer that has not authenticated, so a
 /// stranger can make it allocate no more than their size.
 ///
-///   acceptor -> dialer  hello    "FLAH" version 0 0 0 nonce[32]             (40 B)
-///   dialer -> acceptor  proof    "FLAP" version len 0 0 identity[64]
-///                                nonce[32] mac[32]                      (136 B)
+///   acceptor -> dialer  hello    "FLAH" version 0 0 0 nonce[32] (40 B) dialer
+///   -> acceptor  proof    "FLAP" version len 0 0 identity[64]
+///                                nonce[32] mac[32]                      (136
+///                                B)
 ///   acceptor -> dialer  verdict  "FLAV" version code len 0 identity[64]
-///                                mac[32]                                (104 B)
+///                                mac[32]                                (104
+///                                B)
 ///
 /// Each side proves its identity over the other side's fresh nonce:
 /// mac = HMAC-SHA256(token, label | peer's nonce | identity), with distinct
@@ -79,8 +81,7 @@ bool proof_matches(signer who, const proof& p, const std::string& token,
 
 /// The acceptor's verdict; when admitted, it proves `identity` over the
 /// dialer's nonce.
-std::vector<char> encode_verdict(verdict_code code,
-                                 const std::string& identity,
+std::vector<char> encode_verdict(verdict_code code, const std::string& identity,
                                  const std::string& token, const nonce& n);
 std::optional<proof> decode_verdict(const char* data, size_t size);
 

@@ -1,21 +1,19 @@
 #include "runtime/net/certificates.hpp"
 
-#include <sys/stat.h>
-
-#include <cstdio>
-#include <fstream>
-#include <memory>
-#include <sstream>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509v3.h>
-
 #include "runtime/core/errors.hpp"
 #include "runtime/net/access_list.hpp"
 #include "runtime/net/id_grants.hpp"
 #include "runtime/net/tls_context.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <sstream>
+#include <sys/stat.h>
 
 namespace fl::net {
 
@@ -53,8 +51,8 @@ caf::error write_key(const std::string& path, EVP_PKEY* key) {
   auto* fp = create_file(path, 0600);
   if (fp == nullptr)
     return io_fail("cannot write '" + path + "'");
-  auto ok = PEM_write_PrivateKey(fp, key, nullptr, nullptr, 0, nullptr,
-                                 nullptr);
+  auto ok
+      = PEM_write_PrivateKey(fp, key, nullptr, nullptr, 0, nullptr, nullptr);
   std::fclose(fp);
   return ok == 1 ? caf::error{} : io_fail("cannot write '" + path + "'");
 }
@@ -68,9 +66,7 @@ caf::error write_cert(const std::string& path, X509* cert) {
   return ok == 1 ? caf::error{} : io_fail("cannot write '" + path + "'");
 }
 
-key_ptr new_key() {
-  return key_ptr{EVP_EC_gen("P-256")};
-}
+key_ptr new_key() { return key_ptr{EVP_EC_gen("P-256")}; }
 
 bool add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509V3_CTX ctx;
@@ -103,13 +99,12 @@ cert_ptr issue(const std::string& name, EVP_PKEY* key, X509* issuer,
                   start + static_cast<long>(days) * 24 * 3600);
   X509_set_pubkey(cert.get(), key);
   auto* subject = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(
-                               "fedactor federation"),
-                             -1, -1, 0);
   X509_NAME_add_entry_by_txt(
-    subject, "CN", MBSTRING_ASC,
-    reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+      subject, "O", MBSTRING_ASC,
+      reinterpret_cast<const unsigned char*>("fedactor federation"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(
+      subject, "CN", MBSTRING_ASC,
+      reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
   auto* self_or_issuer = issuer != nullptr ? issuer : cert.get();
   X509_set_issuer_name(cert.get(), X509_get_subject_name(self_or_issuer));
   bool ok = true;
@@ -118,8 +113,7 @@ cert_ptr issue(const std::string& name, EVP_PKEY* key, X509* issuer,
                  "critical,CA:TRUE,pathlen:0")
          && add_ext(cert.get(), cert.get(), NID_key_usage,
                     "critical,keyCertSign,cRLSign")
-         && add_ext(cert.get(), cert.get(), NID_subject_key_identifier,
-                    "hash");
+         && add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
   } else {
     std::string san;
     for (const auto& g : grants)
@@ -163,8 +157,7 @@ caf::expected<std::pair<cert_ptr, key_ptr>> load_ca(const std::string& dir) {
   if (kf)
     std::fclose(kf);
   if (!cert || !key)
-    return io_fail("cannot read the CA in '" + dir
-                   + "' (ca.pem and ca.key)");
+    return io_fail("cannot read the CA in '" + dir + "' (ca.pem and ca.key)");
   return std::make_pair(std::move(cert), std::move(key));
 }
 
@@ -176,8 +169,9 @@ caf::expected<kit_request> parse_kit_request(const std::string& text) {
   r.name = text.substr(0, eq);
   if (!valid_identity(r.name))
     return make_fl_error(errc::invalid_config,
-                         "'" + r.name + "' is not a valid node name (1 to 64 "
-                         "characters of A-Z a-z 0-9 . _ -)");
+                         "'" + r.name
+                             + "' is not a valid node name (1 to 64 "
+                               "characters of A-Z a-z 0-9 . _ -)");
   if (eq != std::string::npos) {
     std::stringstream rest{text.substr(eq + 1)};
     std::string g;
@@ -193,8 +187,7 @@ caf::error make_startup_kits(const std::string& dir,
                              const std::vector<kit_request>& nodes, int days,
                              int start_days) {
   if (days < 1 || days > 36500)
-    return make_fl_error(errc::invalid_config,
-                         "--days must be in [1, 36500]");
+    return make_fl_error(errc::invalid_config, "--days must be in [1, 36500]");
   ::mkdir(dir.c_str(), 0700);
   if (!exists(dir))
     return io_fail("cannot create '" + dir + "'");
@@ -251,8 +244,8 @@ caf::error make_startup_kits(const std::string& dir,
   }
   auto access = dir + "/access.toml";
   const bool fresh = !exists(access);
-  auto* af = fresh ? create_file(access, 0600)
-                   : std::fopen(access.c_str(), "ab");
+  auto* af
+      = fresh ? create_file(access, 0600) : std::fopen(access.c_str(), "ab");
   if (af == nullptr)
     return io_fail("cannot write '" + access + "'");
   if (fresh)

@@ -1,9 +1,8 @@
 #pragma once
 
+#include <caf/error.hpp>
 #include <string>
 #include <vector>
-
-#include <caf/error.hpp>
 
 namespace fl::net {
 

@@ -14,8 +14,7 @@ constexpr size_t max_logged_refusals = 4096;
 } // namespace
 
 gatekeeper::gatekeeper(gate_settings s, loggers log)
-  : s_(std::move(s)), log_(std::move(log)) {
-}
+    : s_(std::move(s)), log_(std::move(log)) {}
 
 gatekeeper::~gatekeeper() = default;
 
@@ -32,9 +31,7 @@ std::string gatekeeper::describe_mode() const {
   return out;
 }
 
-bool gatekeeper::binds_identities() const {
-  return s_.tls || s_.access;
-}
+bool gatekeeper::binds_identities() const { return s_.tls || s_.access; }
 
 bool gatekeeper::try_open(const std::string& addr) {
   {
@@ -46,8 +43,8 @@ bool gatekeeper::try_open(const std::string& addr) {
     ++refused_busy_;
   }
   refuse(addr, "too many connections at once (" + std::to_string(s_.max_pending)
-                 + " unauthenticated, " + std::to_string(s_.max_connections)
-                 + " in all)");
+                   + " unauthenticated, " + std::to_string(s_.max_connections)
+                   + " in all)");
   return false;
 }
 
@@ -66,9 +63,10 @@ void gatekeeper::on_closed(bool was_pending) {
     --n;
 }
 
-const std::string* gatekeeper::token_for(
-  const std::string& identity, std::shared_ptr<const access_rules>& rules,
-  bool& listed) const {
+const std::string*
+gatekeeper::token_for(const std::string& identity,
+                      std::shared_ptr<const access_rules>& rules,
+                      bool& listed) const {
   listed = false;
   if (s_.access) {
     rules = s_.access->rules();
@@ -177,8 +175,7 @@ bool gatekeeper::may_join(const caf::node_id& sender,
     return false;
   }
   if (!who.ids.allows(node_id)) {
-    why = "identity '" + who.name + "' may join only as "
-          + who.ids.describe();
+    why = "identity '" + who.name + "' may join only as " + who.ids.describe();
     return false;
   }
   return true;
@@ -248,8 +245,7 @@ bool gatekeeper::reload() {
   if (*changed) {
     auto rules = s_.access->rules();
     log_.wire->info("access file {} reloaded: {} identities, {} denied",
-                    s_.access->path(), rules->nodes.size(),
-                    rules->deny.size());
+                    s_.access->path(), rules->nodes.size(), rules->deny.size());
   }
   return *changed;
 }
@@ -262,8 +258,8 @@ void gatekeeper::note_verdict(const std::string& addr, verdict_code code) {
     refused_by_[addr] = code;
 }
 
-std::optional<verdict_code> gatekeeper::refused_by(
-  const std::string& addr) const {
+std::optional<verdict_code>
+gatekeeper::refused_by(const std::string& addr) const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = refused_by_.find(addr);
   if (i == refused_by_.end())

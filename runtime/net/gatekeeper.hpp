@@ -1,6 +1,14 @@
 #pragma once
 
+#include "runtime/core/logging.hpp"
+#include "runtime/net/access_list.hpp"
+#include "runtime/net/auth_frames.hpp"
+#include "runtime/net/id_grants.hpp"
+#include "runtime/net/tls_context.hpp"
+
 #include <atomic>
+#include <caf/intrusive_ptr.hpp>
+#include <caf/node_id.hpp>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -10,15 +18,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <caf/intrusive_ptr.hpp>
-#include <caf/node_id.hpp>
-
-#include "runtime/core/logging.hpp"
-#include "runtime/net/access_list.hpp"
-#include "runtime/net/auth_frames.hpp"
-#include "runtime/net/id_grants.hpp"
-#include "runtime/net/tls_context.hpp"
 
 namespace fl::net {
 
@@ -167,8 +166,7 @@ private:
   size_t pending_ = 0, open_ = 0;
   uint64_t admitted_ = 0, refused_busy_ = 0;
   mutable std::atomic<uint64_t> refused_proof_{0}, refused_revoked_{0};
-  std::atomic<uint64_t> protocol_refusals_{0}, timeouts_{0},
-    closed_revoked_{0};
+  std::atomic<uint64_t> protocol_refusals_{0}, timeouts_{0}, closed_revoked_{0};
   std::map<caf::node_id, std::pair<peer_identity, size_t>> bound_;
   std::set<std::string> logged_;
   uint64_t unlogged_ = 0;

@@ -1,22 +1,20 @@
 #include "runtime/net/guarded_connection.hpp"
 
-#include <sys/socket.h>
-
-#include <openssl/ssl.h>
+#include "runtime/core/errors.hpp"
 
 #include <caf/binary_deserializer.hpp>
 #include <caf/io/abstract_broker.hpp>
 #include <caf/io/basp/header.hpp>
 #include <caf/io/network/interfaces.hpp>
 #include <caf/io/network/native_socket.hpp>
-
-#include "runtime/core/errors.hpp"
+#include <openssl/ssl.h>
+#include <sys/socket.h>
 
 namespace fl::net {
 
 namespace basp = caf::io::basp;
-using caf::io::network::rw_state;
 using caf::io::receive_policy;
+using caf::io::network::rw_state;
 
 // -- link_io ------------------------------------------------------------------
 
@@ -27,26 +25,25 @@ link_io::~link_io() {
 
 rw_state link_io::tls_result(int ret, size_t len, bool writing) {
   switch (SSL_get_error(ssl_, ret)) {
-    case SSL_ERROR_WANT_READ:
-      // A zero-length write only drives the handshake: nothing to send.
-      return writing && len == 0 ? rw_state::indeterminate : rw_state::success;
-    case SSL_ERROR_WANT_WRITE:
-      return rw_state::success;
-    case SSL_ERROR_ZERO_RETURN:
-    case SSL_ERROR_SYSCALL:
-      return rw_state::failure;
-    default: {
-      auto why = openssl_errors();
-      if (error_sink_ != nullptr && !why.empty())
-        *error_sink_ = why;
-      return rw_state::failure;
-    }
+  case SSL_ERROR_WANT_READ:
+    // A zero-length write only drives the handshake: nothing to send.
+    return writing && len == 0 ? rw_state::indeterminate : rw_state::success;
+  case SSL_ERROR_WANT_WRITE:
+    return rw_state::success;
+  case SSL_ERROR_ZERO_RETURN:
+  case SSL_ERROR_SYSCALL:
+    return rw_state::failure;
+  default: {
+    auto why = openssl_errors();
+    if (error_sink_ != nullptr && !why.empty())
+      *error_sink_ = why;
+    return rw_state::failure;
+  }
   }
 }
 
-rw_state link_io::read_some(size_t& result,
-                            caf::io::network::native_socket fd, void* buf,
-                            size_t len) {
+rw_state link_io::read_some(size_t& result, caf::io::network::native_socket fd,
+                            void* buf, size_t len) {
   if (ssl_ == nullptr)
     return caf::policy::tcp::read_some(result, fd, buf, len);
   result = 0;
@@ -58,8 +55,7 @@ rw_state link_io::read_some(size_t& result,
   return tls_result(ret, len, false);
 }
 
-rw_state link_io::write_some(size_t& result,
-                             caf::io::network::native_socket fd,
+rw_state link_io::write_some(size_t& result, caf::io::network::native_socket fd,
                              const void* buf, size_t len) {
   if (ssl_ == nullptr)
     return caf::policy::tcp::write_some(result, fd, buf, len);
@@ -80,8 +76,7 @@ rw_state link_io::write_some(size_t& result,
 
 bool link_io::must_read_more(caf::io::network::native_socket,
                              size_t threshold) {
-  return ssl_ != nullptr
-         && static_cast<size_t>(SSL_pending(ssl_)) >= threshold;
+  return ssl_ != nullptr && static_cast<size_t>(SSL_pending(ssl_)) >= threshold;
 }
 
 // -- guarded_scribe -----------------------------------------------------------
@@ -90,25 +85,23 @@ guarded_scribe::guarded_scribe(caf::io::network::default_multiplexer& mpx,
                                caf::io::network::native_socket fd, SSL* ssl,
                                side which, std::shared_ptr<gatekeeper> gate,
                                std::string addr)
-  : caf::io::scribe(caf::io::network::conn_hdl_from_socket(fd)),
-    gate_(std::move(gate)),
-    side_(which),
-    stage_(which == side::accepting ? stage::await_proof : stage::await_hello),
-    addr_(std::move(addr)),
-    deadline_(std::chrono::steady_clock::now()
-              + std::chrono::milliseconds(static_cast<int64_t>(
-                gate_->settings().auth_timeout_s * 1000))),
-    wanted_(receive_policy::exactly(basp::header_size)),
-    ssl_(ssl),
-    stream_(mpx, fd, ssl, &io_error_) {
-}
+    : caf::io::scribe(caf::io::network::conn_hdl_from_socket(fd)),
+      gate_(std::move(gate)), side_(which),
+      stage_(which == side::accepting ? stage::await_proof
+                                      : stage::await_hello),
+      addr_(std::move(addr)),
+      deadline_(std::chrono::steady_clock::now()
+                + std::chrono::milliseconds(static_cast<int64_t>(
+                    gate_->settings().auth_timeout_s * 1000))),
+      wanted_(receive_policy::exactly(basp::header_size)), ssl_(ssl),
+      stream_(mpx, fd, ssl, &io_error_) {}
 
 guarded_scribe::~guarded_scribe() = default;
 
 void guarded_scribe::launch() {
   launched_ = true;
   stream_.configure_read(receive_policy::exactly(
-    side_ == side::accepting ? proof_size : hello_size));
+      side_ == side::accepting ? proof_size : hello_size));
   stream_.start(this);
   if (side_ == side::accepting) {
     my_nonce_ = random_nonce();
@@ -133,17 +126,13 @@ void guarded_scribe::configure_read(receive_policy::config config) {
   stream_.configure_read(config);
 }
 
-void guarded_scribe::ack_writes(bool enable) {
-  stream_.ack_writes(enable);
-}
+void guarded_scribe::ack_writes(bool enable) { stream_.ack_writes(enable); }
 
 std::vector<char>& guarded_scribe::wr_buf() {
   return stage_ == stage::basp ? stream_.wr_buf() : held_;
 }
 
-std::vector<char>& guarded_scribe::rd_buf() {
-  return stream_.rd_buf();
-}
+std::vector<char>& guarded_scribe::rd_buf() { return stream_.rd_buf(); }
 
 void guarded_scribe::graceful_shutdown() {
   stream_.graceful_shutdown();
@@ -165,13 +154,9 @@ uint16_t guarded_scribe::port() const {
   return x ? *x : uint16_t{0};
 }
 
-void guarded_scribe::add_to_loop() {
-  stream_.activate(this);
-}
+void guarded_scribe::add_to_loop() { stream_.activate(this); }
 
-void guarded_scribe::remove_from_loop() {
-  stream_.passivate();
-}
+void guarded_scribe::remove_from_loop() { stream_.passivate(); }
 
 void guarded_scribe::detach_from(caf::io::abstract_broker* ptr) {
   caf::io::scribe::detach_from(ptr);
@@ -222,20 +207,20 @@ bool guarded_scribe::sweep(std::chrono::steady_clock::time_point now) {
     return false;
   if (stage_ != stage::basp && now >= deadline_) {
     gate_->count_timeout();
-    const auto secs = std::to_string(
-      static_cast<int>(gate_->settings().auth_timeout_s));
+    const auto secs
+        = std::to_string(static_cast<int>(gate_->settings().auth_timeout_s));
     gate_->refuse(addr_,
                   side_ == side::accepting
-                    ? "did not authenticate within " + secs + " s"
-                    : "no answer to authentication within " + secs
-                        + " s (does one side use TLS and the other not?)");
+                      ? "did not authenticate within " + secs + " s"
+                      : "no answer to authentication within " + secs
+                            + " s (does one side use TLS and the other not?)");
     close_now();
     return false;
   }
   if (stage_ == stage::basp && verified_ && gate_->revoked(peer_->name)) {
     gate_->count_revoked_close();
-    gate_->refuse(addr_, "identity '" + peer_->name
-                           + "' revoked: connection closed");
+    gate_->refuse(addr_,
+                  "identity '" + peer_->name + "' revoked: connection closed");
     close_now();
     return false;
   }
@@ -289,8 +274,8 @@ bool guarded_scribe::on_verdict(const char* data, size_t size) {
     return false;
   }
   auto cert = peer_certificate();
-  auto j = gate_->judge(signer::acceptor, *v, my_nonce_,
-                        cert ? &*cert : nullptr);
+  auto j
+      = gate_->judge(signer::acceptor, *v, my_nonce_, cert ? &*cert : nullptr);
   if (j.code == verdict_code::admitted) {
     peer_ = std::move(j.who);
     verified_ = true;
@@ -316,8 +301,8 @@ void guarded_scribe::enter_basp() {
   stream_.configure_read(wanted_);
 }
 
-bool guarded_scribe::on_basp_header(caf::execution_unit* ctx,
-                                    const char* data, size_t size) {
+bool guarded_scribe::on_basp_header(caf::execution_unit* ctx, const char* data,
+                                    size_t size) {
   basp::header hdr;
   caf::binary_deserializer bd{ctx, data, size};
   if (size != basp::header_size || bd(hdr) || !basp::valid(hdr)) {
@@ -326,27 +311,27 @@ bool guarded_scribe::on_basp_header(caf::execution_unit* ctx,
   }
   using mt = basp::message_type;
   const bool handshake_seen = peer_node_ != caf::node_id{};
-  const auto own_handshake = side_ == side::accepting ? mt::client_handshake
-                                                      : mt::server_handshake;
+  const auto own_handshake
+      = side_ == side::accepting ? mt::client_handshake : mt::server_handshake;
   bool allowed = false;
   switch (hdr.operation) {
-    case mt::client_handshake:
-    case mt::server_handshake:
-      // The dialer repeats its handshake once to select this connection.
-      allowed = hdr.operation == own_handshake
-                || (side_ == side::accepting && handshake_seen
-                    && hdr.operation == mt::client_handshake);
-      break;
-    case mt::direct_message:
-    case mt::monitor_message:
-    case mt::down_message:
-    case mt::heartbeat:
-      allowed = handshake_seen;
-      break;
-    case mt::routed_message:
-      // Would let a peer speak for any other node: never routed here.
-      allowed = false;
-      break;
+  case mt::client_handshake:
+  case mt::server_handshake:
+    // The dialer repeats its handshake once to select this connection.
+    allowed = hdr.operation == own_handshake
+              || (side_ == side::accepting && handshake_seen
+                  && hdr.operation == mt::client_handshake);
+    break;
+  case mt::direct_message:
+  case mt::monitor_message:
+  case mt::down_message:
+  case mt::heartbeat:
+    allowed = handshake_seen;
+    break;
+  case mt::routed_message:
+    // Would let a peer speak for any other node: never routed here.
+    allowed = false;
+    break;
   }
   if (!allowed) {
     refuse("sent a forbidden runtime message ("
@@ -369,8 +354,8 @@ bool guarded_scribe::on_basp_header(caf::execution_unit* ctx,
   return true;
 }
 
-bool guarded_scribe::on_basp_payload(caf::execution_unit* ctx,
-                                     const char* data, size_t size) {
+bool guarded_scribe::on_basp_payload(caf::execution_unit* ctx, const char* data,
+                                     size_t size) {
   expect_header_ = true;
   using mt = basp::message_type;
   if (payload_of_ == mt::direct_message || payload_of_ == mt::heartbeat)
@@ -409,14 +394,14 @@ bool guarded_scribe::consume(caf::execution_unit* ctx, const void* buf,
     return false;
   auto data = static_cast<const char*>(buf);
   switch (stage_) {
-    case stage::await_hello:
-      return on_hello(data, num_bytes);
-    case stage::await_proof:
-      return on_proof(data, num_bytes);
-    case stage::await_verdict:
-      return on_verdict(data, num_bytes);
-    case stage::basp:
-      break;
+  case stage::await_hello:
+    return on_hello(data, num_bytes);
+  case stage::await_proof:
+    return on_proof(data, num_bytes);
+  case stage::await_verdict:
+    return on_verdict(data, num_bytes);
+  case stage::basp:
+    break;
   }
   auto ok = expect_header_ ? on_basp_header(ctx, data, num_bytes)
                            : on_basp_payload(ctx, data, num_bytes);
@@ -430,8 +415,7 @@ bool guarded_scribe::consume(caf::execution_unit* ctx, const void* buf,
 guarded_doorman::guarded_doorman(caf::io::network::default_multiplexer& mpx,
                                  caf::io::network::native_socket fd,
                                  std::shared_ptr<gatekeeper> gate)
-  : caf::io::network::doorman_impl(mpx, fd), gate_(std::move(gate)) {
-}
+    : caf::io::network::doorman_impl(mpx, fd), gate_(std::move(gate)) {}
 
 bool guarded_doorman::new_connection() {
   if (detached())
@@ -458,7 +442,7 @@ bool guarded_doorman::new_connection() {
     SSL_set_accept_state(ssl);
   }
   auto conn = caf::make_counted<guarded_scribe>(
-    mpx, fd, ssl, guarded_scribe::side::accepting, gate_, addr);
+      mpx, fd, ssl, guarded_scribe::side::accepting, gate_, addr);
   gate_->watch(conn);
   auto hdl = conn->hdl();
   parent()->add_scribe(std::move(conn));
@@ -492,7 +476,7 @@ dial_guarded(caf::io::network::default_multiplexer& mpx,
     SSL_set_connect_state(ssl);
   }
   auto conn = caf::make_counted<guarded_scribe>(
-    mpx, *fd, ssl, guarded_scribe::side::dialing, gate, addr);
+      mpx, *fd, ssl, guarded_scribe::side::dialing, gate, addr);
   gate->watch(conn);
   return caf::io::scribe_ptr{std::move(conn)};
 }

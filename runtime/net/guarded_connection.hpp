@@ -1,19 +1,18 @@
 #pragma once
 
-#include <chrono>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
+#include "runtime/net/auth_frames.hpp"
+#include "runtime/net/gatekeeper.hpp"
 
 #include <caf/io/basp/message_type.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/io/network/doorman_impl.hpp>
 #include <caf/io/network/stream_impl.hpp>
 #include <caf/io/scribe.hpp>
-
-#include "runtime/net/auth_frames.hpp"
-#include "runtime/net/gatekeeper.hpp"
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace fl::net {
 
@@ -25,7 +24,7 @@ public:
   /// Takes ownership of `ssl` (may be null: plain TCP); failures are
   /// described into `*error_sink`.
   link_io(SSL* ssl, std::string* error_sink)
-    : ssl_(ssl), error_sink_(error_sink) {}
+      : ssl_(ssl), error_sink_(error_sink) {}
   ~link_io();
   link_io(const link_io&) = delete;
   link_io& operator=(const link_io&) = delete;
@@ -94,10 +93,8 @@ private:
   bool on_hello(const char* data, size_t size);
   bool on_proof(const char* data, size_t size);
   bool on_verdict(const char* data, size_t size);
-  bool on_basp_header(caf::execution_unit* ctx, const char* data,
-                      size_t size);
-  bool on_basp_payload(caf::execution_unit* ctx, const char* data,
-                       size_t size);
+  bool on_basp_header(caf::execution_unit* ctx, const char* data, size_t size);
+  bool on_basp_payload(caf::execution_unit* ctx, const char* data, size_t size);
   void enter_basp();
   /// Logs `why` (once per address), counts it and closes the connection.
   void refuse(const std::string& why);
@@ -121,8 +118,8 @@ private:
   caf::node_id peer_node_;            ///< from its BASP handshake
   bool expect_header_ = true;
   caf::io::basp::message_type payload_of_{};
-  SSL* ssl_;              ///< owned by stream_'s link_io; null = plain TCP
-  std::string io_error_;  ///< why TLS failed, from link_io
+  SSL* ssl_;             ///< owned by stream_'s link_io; null = plain TCP
+  std::string io_error_; ///< why TLS failed, from link_io
   caf::io::network::stream_impl<link_io> stream_;
 };
 

@@ -1,8 +1,8 @@
 #include "runtime/net/id_grants.hpp"
 
-#include <cctype>
-
 #include "runtime/core/errors.hpp"
+
+#include <cctype>
 
 namespace fl::net {
 
@@ -19,8 +19,8 @@ bool all_digits(const std::string& s) {
 
 } // namespace
 
-caf::expected<id_grants> id_grants::parse(
-  const std::vector<std::string>& texts) {
+caf::expected<id_grants>
+id_grants::parse(const std::vector<std::string>& texts) {
   id_grants out;
   for (const auto& t : texts) {
     auto bad = [&](const std::string& why) {

@@ -1,9 +1,8 @@
 #pragma once
 
+#include <caf/expected.hpp>
 #include <string>
 #include <vector>
-
-#include <caf/expected.hpp>
 
 namespace fl::net {
 

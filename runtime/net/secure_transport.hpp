@@ -1,15 +1,14 @@
 #pragma once
 
-#include <cstdint>
-#include <memory>
-#include <string>
+#include "runtime/core/logging.hpp"
+#include "runtime/net/gatekeeper.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
-
-#include "runtime/core/logging.hpp"
-#include "runtime/net/gatekeeper.hpp"
+#include <cstdint>
+#include <memory>
+#include <string>
 
 namespace fl::net {
 
@@ -33,12 +32,14 @@ struct secure_transport {
                                   const caf::actor& whom, uint16_t port,
                                   const std::string& host) const;
 
-  /// Stops the warden (the dialer ends with the actor system).
+  /// Stops the warden and the dialer. Every process that started a
+  /// transport must call it before its actor system ends: the dialer is a
+  /// detached actor that ignores ordinary exit messages.
   void stop() const;
 };
 
 /// Starts the transport in `sys` (which must have loaded the middleman).
-secure_transport start_secure_transport(caf::actor_system& sys,
-                                        gate_settings s, loggers log);
+secure_transport start_secure_transport(caf::actor_system& sys, gate_settings s,
+                                        loggers log);
 
 } // namespace fl::net

@@ -1,14 +1,13 @@
 #include "runtime/net/tls_context.hpp"
 
-#include <cstdio>
+#include "runtime/core/errors.hpp"
+#include "runtime/net/access_list.hpp"
 
+#include <cstdio>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-
-#include "runtime/core/errors.hpp"
-#include "runtime/net/access_list.hpp"
 
 namespace fl::net {
 
@@ -73,9 +72,9 @@ caf::expected<cert_identity> identity_of(X509* cert) {
   if (!valid_identity(out.name))
     return make_fl_error(errc::invalid_config,
                          "the certificate's common name '" + out.name
-                           + "' is not a valid identity");
+                             + "' is not a valid identity");
   auto* names = static_cast<GENERAL_NAMES*>(
-    X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names != nullptr) {
     for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
       auto* gn = sk_GENERAL_NAME_value(names, i);
@@ -94,8 +93,8 @@ caf::expected<cert_identity> identity_of(X509* cert) {
   return out;
 }
 
-caf::expected<std::shared_ptr<tls_context>> tls_context::load(
-  const tls_files& f) {
+caf::expected<std::shared_ptr<tls_context>>
+tls_context::load(const tls_files& f) {
   for (const auto* path : {&f.ca, &f.cert, &f.key})
     if (!readable(*path))
       return make_fl_error(errc::io_error,
@@ -114,8 +113,9 @@ caf::expected<std::shared_ptr<tls_context>> tls_context::load(
     std::fclose(fp);
   }
   if (key == nullptr)
-    return fail("'" + f.key + "' is not a PEM private key (or needs a "
-                "passphrase)");
+    return fail("'" + f.key
+                + "' is not a PEM private key (or needs a "
+                  "passphrase)");
   auto used = SSL_CTX_use_PrivateKey(ctx, key);
   EVP_PKEY_free(key);
   if (used != 1 || SSL_CTX_check_private_key(ctx) != 1)
@@ -131,8 +131,8 @@ caf::expected<std::shared_ptr<tls_context>> tls_context::load(
   // certificate chain.
   SSL_CTX_set_max_cert_list(ctx, 32 * 1024);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
-                          | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
-                          | SSL_MODE_RELEASE_BUFFERS);
+                            | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+                            | SSL_MODE_RELEASE_BUFFERS);
   // Our own certificate must pass the same check a peer applies to it, so a
   // wrong CA or an expired certificate is reported here, at start.
   auto own = read_cert(f.cert);
@@ -147,7 +147,7 @@ caf::expected<std::shared_ptr<tls_context>> tls_context::load(
   if (ok != 1)
     return make_fl_error(errc::invalid_config,
                          "'" + f.cert + "' is not accepted by '" + f.ca
-                           + "': " + X509_verify_cert_error_string(verr));
+                             + "': " + X509_verify_cert_error_string(verr));
   auto id = identity_of(own.get());
   if (!id)
     return make_fl_error(errc::invalid_config,
@@ -156,12 +156,8 @@ caf::expected<std::shared_ptr<tls_context>> tls_context::load(
   return out;
 }
 
-tls_context::~tls_context() {
-  SSL_CTX_free(ctx_);
-}
+tls_context::~tls_context() { SSL_CTX_free(ctx_); }
 
-SSL* tls_context::new_session() const {
-  return SSL_new(ctx_);
-}
+SSL* tls_context::new_session() const { return SSL_new(ctx_); }
 
 } // namespace fl::net

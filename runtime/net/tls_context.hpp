@@ -1,12 +1,11 @@
 #pragma once
 
+#include "runtime/net/id_grants.hpp"
+
+#include <caf/expected.hpp>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <caf/expected.hpp>
-
-#include "runtime/net/id_grants.hpp"
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;

@@ -3,11 +3,11 @@
 // connection: out of order, duplicated, truncated or forged chunks must be
 // refused and the assembler must recover for the next transfer.
 
+#include "messages/chunking.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-
-#include "messages/chunking.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fl::decode_limits limits;
@@ -18,12 +18,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t len = data[at] | (size_t{data[at + 1]} << 8);
     at += 2;
     len = len > size - at ? size - at : len;
-    auto frame = std::make_shared<const fl::byte_buffer>(data + at,
-                                                         data + at + len);
+    auto frame
+        = std::make_shared<const fl::byte_buffer>(data + at, data + at + len);
     at += len;
     auto res = assembler.feed(std::move(frame));
-    (void) res;
+    (void)res;
   }
-  (void) assembler.abandon();
+  (void)assembler.abandon();
   return 0;
 }

@@ -1,16 +1,17 @@
 // Writes the binary seed corpora of the wire fuzz targets from the current
 // codec (so seeds follow the wire format): whole frames of every message
 // kind and chunked transfers for the assembler.
-//   fl_fuzz_seeds OUT_DIR   -> OUT_DIR/frame_decoder/*, OUT_DIR/chunk_assembler/*
+//   fl_fuzz_seeds OUT_DIR   -> OUT_DIR/frame_decoder/*,
+//   OUT_DIR/chunk_assembler/*
+
+#include "messages/codec.hpp"
+#include "runtime/net/auth_frames.hpp"
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include "messages/codec.hpp"
-#include "runtime/net/auth_frames.hpp"
 
 using namespace fl;
 

@@ -20,37 +20,34 @@
 //       sends an update for client-0 without joining, then a 4 MiB chunked
 //       transfer before any join: both must come back refused
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
-#include <cstring>
-#include <random>
-#include <set>
-#include <string>
-#include <thread>
-#include <vector>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
-#include <caf/actor_system.hpp>
-#include <caf/io/middleman.hpp>
-#include <caf/scoped_actor.hpp>
-
 #include "actors/interfaces.hpp"
 #include "messages/codec.hpp"
 #include "messages/system_config.hpp"
 #include "runtime/core/errors.hpp"
-#include "runtime/net/secure_transport.hpp"
 #include "runtime/net/auth_frames.hpp"
 #include "runtime/net/certificates.hpp"
+#include "runtime/net/secure_transport.hpp"
 #include "runtime/net/tls_context.hpp"
+
+#include <arpa/inet.h>
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <random>
+#include <set>
+#include <string>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
 
 using namespace fl;
 using clock_type = std::chrono::steady_clock;
@@ -98,13 +95,13 @@ struct link {
       if (!(ssl && SSL_pending(ssl) > 0)) {
         pollfd pfd{fd, POLLIN, 0};
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      until - clock_type::now())
-                      .count();
+                        until - clock_type::now())
+                        .count();
         if (left <= 0 || ::poll(&pfd, 1, static_cast<int>(left)) <= 0)
           return false;
       }
-      auto k = ssl ? SSL_read(ssl, p, static_cast<int>(n))
-                   : ::recv(fd, p, n, 0);
+      auto k
+          = ssl ? SSL_read(ssl, p, static_cast<int>(n)) : ::recv(fd, p, n, 0);
       if (k <= 0)
         return false;
       p += k;
@@ -119,9 +116,9 @@ struct link {
     auto start = clock_type::now();
     char buf[4096];
     for (;;) {
-      auto left = limit - std::chrono::duration<double>(clock_type::now()
-                                                        - start)
-                            .count();
+      auto left
+          = limit
+            - std::chrono::duration<double>(clock_type::now() - start).count();
       if (left <= 0)
         return -1;
       pollfd pfd{fd, POLLIN, 0};
@@ -130,8 +127,7 @@ struct link {
       auto k = ssl ? SSL_read(ssl, buf, sizeof(buf))
                    : ::recv(fd, buf, sizeof(buf), 0);
       if (k <= 0)
-        return std::chrono::duration<double>(clock_type::now() - start)
-          .count();
+        return std::chrono::duration<double>(clock_type::now() - start).count();
     }
   }
 };
@@ -205,15 +201,15 @@ int attack_header(const std::string& host, int port, uint64_t bytes,
       return 2;
     }
   }
-  auto h = basp_header(static_cast<uint32_t>(std::min<uint64_t>(
-    bytes, 0xffffffffu)));
+  auto h = basp_header(
+      static_cast<uint32_t>(std::min<uint64_t>(bytes, 0xffffffffu)));
   l.send_all(h.data(), h.size());
   auto closed = l.seconds_until_closed(30);
   return report(closed >= 0, "a header announcing " + std::to_string(bytes)
-                               + " bytes ("
-                               + (authenticated ? "after" : "before")
-                               + " authenticating): closed after "
-                               + std::to_string(closed) + " s");
+                                 + " bytes ("
+                                 + (authenticated ? "after" : "before")
+                                 + " authenticating): closed after "
+                                 + std::to_string(closed) + " s");
 }
 
 int attack_garbage(const std::string& host, int port) {
@@ -230,7 +226,7 @@ int attack_garbage(const std::string& host, int port) {
   auto closed = l.seconds_until_closed(10);
   return report(closed >= 0 && closed < 5,
                 "garbage instead of a proof: closed after "
-                  + std::to_string(closed) + " s");
+                    + std::to_string(closed) + " s");
 }
 
 int attack_replay(const std::string& host, int port, const options& o) {
@@ -247,8 +243,8 @@ int attack_replay(const std::string& host, int port, const options& o) {
     l.send_all(recorded.data(), recorded.size());
     char verdict[net::verdict_size];
     auto v = l.recv_all(verdict, sizeof(verdict), 5)
-               ? net::decode_verdict(verdict, sizeof(verdict))
-               : std::nullopt;
+                 ? net::decode_verdict(verdict, sizeof(verdict))
+                 : std::nullopt;
     if (!v || v->code != net::verdict_code::admitted) {
       std::printf("the genuine proof was not admitted\n");
       return 2;
@@ -262,8 +258,8 @@ int attack_replay(const std::string& host, int port, const options& o) {
   l.send_all(recorded.data(), recorded.size());
   char verdict[net::verdict_size];
   auto v = l.recv_all(verdict, sizeof(verdict), 5)
-             ? net::decode_verdict(verdict, sizeof(verdict))
-             : std::nullopt;
+               ? net::decode_verdict(verdict, sizeof(verdict))
+               : std::nullopt;
   auto closed = l.seconds_until_closed(5);
   return report((!v || v->code != net::verdict_code::admitted) && closed >= 0,
                 "a replayed proof");
@@ -292,8 +288,8 @@ int attack_idle(const std::string& host, int port, int count) {
   for (auto& l : links) {
     if (l->fd < 0)
       continue;
-    auto left = 40 - std::chrono::duration<double>(clock_type::now() - start)
-                       .count();
+    auto left
+        = 40 - std::chrono::duration<double>(clock_type::now() - start).count();
     if (l->seconds_until_closed(std::max(left, 0.1)) >= 0)
       ++later;
   }
@@ -322,13 +318,13 @@ uint16_t send_and_await_error(caf::scoped_actor& self, const caf::actor& to,
     self->send(to, frame_atom::value, wire_frame{f});
   uint16_t code = 0;
   self->receive(
-    [&](frame_atom, wire_frame& w) {
-      auto bytes = std::make_shared<const byte_buffer>(std::move(w.bytes));
-      if (auto env = decode(bytes))
-        if (auto* e = std::get_if<error_msg>(&env->body))
-          code = e->code;
-    },
-    caf::after(std::chrono::seconds(10)) >> [] {});
+      [&](frame_atom, wire_frame& w) {
+        auto bytes = std::make_shared<const byte_buffer>(std::move(w.bytes));
+        if (auto env = decode(bytes))
+          if (auto* e = std::get_if<error_msg>(&env->body))
+            code = e->code;
+      },
+      caf::after(std::chrono::seconds(10)) >> [] {});
   return code;
 }
 
@@ -350,15 +346,14 @@ int attack_before_join(const std::string& host, int port, const options& o) {
   auto t = net::start_secure_transport(sys, g, *log);
   caf::scoped_actor self{sys};
   caf::actor connector;
-  self
-    ->request(t.dialer, std::chrono::seconds(10), caf::connect_atom::value,
-              host, static_cast<uint16_t>(port))
-    .receive(
-      [&](const caf::node_id&, caf::strong_actor_ptr& ptr,
-          const std::set<std::string>&) {
-        connector = caf::actor_cast<caf::actor>(ptr);
-      },
-      [&](caf::error&) {});
+  self->request(t.dialer, std::chrono::seconds(10), caf::connect_atom::value,
+                host, static_cast<uint16_t>(port))
+      .receive(
+          [&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+              const std::set<std::string>&) {
+            connector = caf::actor_cast<caf::actor>(ptr);
+          },
+          [&](caf::error&) {});
   if (!connector) {
     std::printf("could not connect\n");
     t.stop();
@@ -376,18 +371,18 @@ int attack_before_join(const std::string& host, int port, const options& o) {
   small.model.layout = model_layout{};
   small.model.layout.add("w", {1});
   small.model.values = span<const float>{values.data(), 1};
-  auto first = send_and_await_error(self, connector,
-                                    {encode(envelope{"", small})});
+  auto first
+      = send_and_await_error(self, connector, {encode(envelope{"", small})});
   // 2: a 4 MiB update in 256 KiB chunks, before any join.
   auto second = send_and_await_error(
-    self, connector, encode_frames(envelope{"", up}, size_t{256} << 10, 9));
+      self, connector, encode_frames(envelope{"", up}, size_t{256} << 10, 9));
   t.stop();
   int rc = report(first == static_cast<uint16_t>(errc::unauthorized),
                   "an update from a node that never joined (error "
-                    + std::to_string(first) + ")");
+                      + std::to_string(first) + ")");
   rc |= report(second == static_cast<uint16_t>(errc::too_large),
                "a chunked transfer before any join (error "
-                 + std::to_string(second) + ")");
+                   + std::to_string(second) + ")");
   return rc;
 }
 

@@ -1,14 +1,13 @@
 // The operator's access file: parsing, errors with file:line, reloading.
 
-#include <catch2/catch.hpp>
-
-#include <chrono>
-#include <fstream>
-#include <thread>
-
 #include "runtime/core/errors.hpp"
 #include "runtime/net/access_list.hpp"
 #include "support/temp_files.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <thread>
 
 using namespace fl;
 using namespace fl::net;
@@ -32,8 +31,7 @@ ids = ["client-0..3"]
   CHECK(r->nodes.at("server").token.empty());
 }
 
-TEST_CASE("bad access files are refused with file and line",
-          "[net][access]") {
+TEST_CASE("bad access files are refused with file and line", "[net][access]") {
   auto err = [](const std::string& text) {
     auto r = parse_access_rules(text, "a.toml");
     REQUIRE_FALSE(r);

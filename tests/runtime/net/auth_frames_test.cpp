@@ -1,8 +1,8 @@
 // The fixed-size authentication frames: round trips, forgeries, replays.
 
-#include <catch2/catch.hpp>
-
 #include "runtime/net/auth_frames.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace fl::net;
 
@@ -61,8 +61,7 @@ TEST_CASE("malformed frames are refused", "[net][auth]") {
   CHECK_FALSE(decode_proof(p.data(), p.size()));
 }
 
-TEST_CASE("verdicts carry the acceptor's proof when admitting",
-          "[net][auth]") {
+TEST_CASE("verdicts carry the acceptor's proof when admitting", "[net][auth]") {
   auto n = random_nonce();
   auto yes = encode_verdict(verdict_code::admitted, "server", "k", n);
   auto v = decode_verdict(yes.data(), yes.size());

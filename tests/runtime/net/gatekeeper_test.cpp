@@ -1,20 +1,18 @@
 // The gatekeeper's policy: who is admitted in each mode, which node ids an
 // identity may join as, revocation, connection caps.
 
-#include <catch2/catch.hpp>
-
-#include <chrono>
-#include <fstream>
-#include <thread>
-
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-
 #include "runtime/core/errors.hpp"
 #include "runtime/net/certificates.hpp"
 #include "runtime/net/gatekeeper.hpp"
 #include "support/log_capture.hpp"
 #include "support/temp_files.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <thread>
 
 using namespace fl;
 using namespace fl::net;
@@ -78,7 +76,7 @@ TEST_CASE("with an access file each identity proves its own token and "
   // host-b's token does not prove host-a; an unlisted name is refused.
   CHECK(gate.judge(signer::dialer, f.prove("host-a", "bbbbbbbbbbbbbbbb", n), n,
                    nullptr)
-          .code
+            .code
         == verdict_code::refused);
   CHECK(gate.judge(signer::dialer, f.prove("host-z", "", n), n, nullptr).code
         == verdict_code::refused);
@@ -121,7 +119,7 @@ TEST_CASE("a denied identity is refused and revoked while connected",
   CHECK_FALSE(gate.may_join(node_a, "host-a", why));
   CHECK(gate.judge(signer::dialer, f.prove("host-a", "aaaaaaaaaaaaaaaa", n), n,
                    nullptr)
-          .code
+            .code
         == verdict_code::revoked);
 }
 
@@ -129,9 +127,8 @@ TEST_CASE("with TLS the certificate must name the identity proven, and "
           "its grants are the ids it may use",
           "[net][gatekeeper]") {
   fixture f;
-  REQUIRE_FALSE(make_startup_kits(f.dir.path("kits"),
-                                  {{"server", {}}, {"host-a", {"client-0..3"}}},
-                                  30));
+  REQUIRE_FALSE(make_startup_kits(
+      f.dir.path("kits"), {{"server", {}}, {"host-a", {"client-0..3"}}}, 30));
   auto tls = tls_context::load(tls_files::in_folder(f.dir.path("kits/server")));
   REQUIRE(tls);
   CHECK((*tls)->own().name == "server");

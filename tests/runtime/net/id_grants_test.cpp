@@ -1,8 +1,8 @@
 // Node-id grants: which ids an identity may join as.
 
-#include <catch2/catch.hpp>
-
 #include "runtime/net/id_grants.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace fl::net;
 
