@@ -9,6 +9,7 @@
 
 #include "cli/shell_words.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/net/loopback.hpp"
 
 namespace fl::cli {
 
@@ -47,10 +48,6 @@ namespace {
 
 caf::error bad(const std::string& what) {
   return make_fl_error(errc::invalid_config, what);
-}
-
-bool is_loopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "::1";
 }
 
 caf::expected<std::vector<std::string>> string_array(const toml::node& n,
@@ -232,7 +229,7 @@ caf::expected<cluster> parse_cluster(const std::string& text,
     if (n.name.empty())
       n.name = n.role + "-" + std::to_string(count_by_role[n.role]);
     ++count_by_role[n.role];
-    n.local = n.local || is_loopback(n.host);
+    n.local = n.local || net::is_loopback_host(n.host);
     c.nodes.push_back(std::move(n));
   }
   const bool peers = count_by_role["peer"] > 0;

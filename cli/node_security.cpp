@@ -2,6 +2,7 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/net/access_list.hpp"
+#include "runtime/net/loopback.hpp"
 #include "runtime/net/certificates.hpp"
 #include "runtime/net/tls_context.hpp"
 
@@ -13,10 +14,6 @@
 namespace fl::cli {
 
 namespace {
-
-bool loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
 
 caf::expected<std::string> read_token_file(const std::string& path) {
   std::ifstream in{path};
@@ -101,7 +98,7 @@ gate_settings_for(const node_config& cfg, bool listens, const loggers& log) {
                              + " differs from the certificate's name '"
                              + g.tls->own().name + "'");
   const bool open = !g.tls && g.shared_token.empty() && !g.access;
-  if (listens && open && !loopback(cfg.node.host)) {
+  if (listens && open && !net::is_loopback_host(cfg.node.host)) {
     if (!sec.insecure)
       return make_fl_error(
           errc::invalid_config,
