@@ -8,6 +8,8 @@
 #include <caf/io/network/interfaces.hpp>
 #include <caf/io/network/native_socket.hpp>
 #include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 namespace fl::net {
@@ -17,6 +19,35 @@ using caf::io::receive_policy;
 using caf::io::network::rw_state;
 
 // -- link_io ------------------------------------------------------------------
+
+namespace {
+
+/// OpenSSL writes with plain write(2): a peer that closed its end would kill
+/// the process with SIGPIPE. Blocks the signal on this thread for the
+/// duration of one OpenSSL call and drops one raised meanwhile (as CAF's
+/// OpenSSL module does); the call then reports the broken connection.
+class sigpipe_guard {
+public:
+  sigpipe_guard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &saved_);
+  }
+  ~sigpipe_guard() {
+    timespec zero{};
+    while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+      // drop the pending SIGPIPE
+    }
+    pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
+  }
+  sigpipe_guard(const sigpipe_guard&) = delete;
+  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
+
+private:
+  sigset_t pipe_, saved_;
+};
+
+} // namespace
 
 link_io::~link_io() {
   if (ssl_ != nullptr)
@@ -47,6 +78,7 @@ rw_state link_io::read_some(size_t& result, caf::io::network::native_socket fd,
   if (ssl_ == nullptr)
     return caf::policy::tcp::read_some(result, fd, buf, len);
   result = 0;
+  sigpipe_guard guard;
   auto ret = SSL_read(ssl_, buf, static_cast<int>(len));
   if (ret > 0) {
     result = static_cast<size_t>(ret);
@@ -60,6 +92,7 @@ rw_state link_io::write_some(size_t& result, caf::io::network::native_socket fd,
   if (ssl_ == nullptr)
     return caf::policy::tcp::write_some(result, fd, buf, len);
   result = 0;
+  sigpipe_guard guard;
   if (len == 0) {
     if (SSL_is_init_finished(ssl_))
       return rw_state::indeterminate;
@@ -166,7 +199,7 @@ void guarded_scribe::detach_from(caf::io::abstract_broker* ptr) {
   if (stage_ != stage::basp && !io_error_.empty())
     gate_->refuse(addr_, "TLS failed before authentication: " + io_error_);
   gate_->on_closed(stage_ != stage::basp);
-  if (peer_node_ != caf::node_id{} && verified_)
+  if (peer_node_ != caf::node_id{} && peer_)
     gate_->unbind(peer_node_);
 }
 
@@ -217,7 +250,7 @@ bool guarded_scribe::sweep(std::chrono::steady_clock::time_point now) {
     close_now();
     return false;
   }
-  if (stage_ == stage::basp && verified_ && gate_->revoked(peer_->name)) {
+  if (stage_ == stage::basp && peer_ && gate_->revoked(peer_->name)) {
     gate_->count_revoked_close();
     gate_->refuse(addr_,
                   "identity '" + peer_->name + "' revoked: connection closed");
@@ -257,7 +290,6 @@ bool guarded_scribe::on_proof(const char* data, size_t size) {
     return false;
   }
   peer_ = std::move(j.who);
-  verified_ = true;
   enter_basp();
   return true;
 }
@@ -278,7 +310,6 @@ bool guarded_scribe::on_verdict(const char* data, size_t size) {
       = gate_->judge(signer::acceptor, *v, my_nonce_, cert ? &*cert : nullptr);
   if (j.code == verdict_code::admitted) {
     peer_ = std::move(j.who);
-    verified_ = true;
   } else if (ssl_ != nullptr || j.code == verdict_code::revoked) {
     // With TLS the other side's certificate must name who it claims to be.
     gate_->refuse(addr_, j.why);
@@ -373,8 +404,8 @@ bool guarded_scribe::on_basp_payload(caf::execution_unit* ctx, const char* data,
     if (peer_node_ == caf::node_id{}) {
       peer_node_ = node;
       std::string why;
-      if (verified_ && !gate_->bind(node, *peer_, why)) {
-        verified_ = false; // not bound: nothing to unbind later
+      if (peer_ && !gate_->bind(node, *peer_, why)) {
+        peer_.reset(); // not bound: nothing to unbind later
         refuse(why);
         return false;
       }

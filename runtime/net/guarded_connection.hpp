@@ -113,9 +113,10 @@ private:
   caf::io::receive_policy::config wanted_; ///< the broker's read config
   std::vector<char> held_; ///< the broker's bytes until authenticated
   nonce my_nonce_{};
-  std::optional<peer_identity> peer_; ///< proven identity (or unverified)
-  bool verified_ = false;             ///< peer_ was proven, not just claimed
-  caf::node_id peer_node_;            ///< from its BASP handshake
+  /// The identity the peer proved; empty while it has not, and for an
+  /// acceptor this node cannot verify (nothing is attributed to it).
+  std::optional<peer_identity> peer_;
+  caf::node_id peer_node_; ///< from its BASP handshake
   bool expect_header_ = true;
   caf::io::basp::message_type payload_of_{};
   SSL* ssl_;             ///< owned by stream_'s link_io; null = plain TCP

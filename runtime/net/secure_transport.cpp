@@ -76,8 +76,13 @@ secure_transport start_secure_transport(caf::actor_system& sys, gate_settings s,
   auto broker
       = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
   t.dialer = caf::actor_cast<caf::actor>(
-      sys.spawn<guarded_middleman, caf::detached + caf::hidden>(broker,
-                                                                t.gate));
+    sys.spawn<guarded_middleman, caf::detached + caf::hidden>(broker, t.gate));
+  // CAF's middleman actor ignores exit messages and is killed by the
+  // middleman when the actor system shuts down, after every other actor
+  // ended. Linked to it, the dialer goes at the same moment: it serves
+  // reconnects until then and never keeps the shutdown waiting.
+  sys.middleman().actor_handle()->add_link(
+    caf::actor_cast<caf::abstract_actor*>(t.dialer));
   t.warden = sys.spawn<caf::hidden>(warden, t.gate);
   return t;
 }
@@ -97,10 +102,6 @@ secure_transport::publish(caf::actor_system& sys, const caf::actor& whom,
 
 void secure_transport::stop() const {
   caf::anon_send_exit(warden, caf::exit_reason::user_shutdown);
-  // CAF's middleman actor ignores exit messages (its own is killed by the
-  // middleman); a detached one left running would keep the actor system
-  // from shutting down. Pending connects are answered with an error.
-  caf::anon_send_exit(dialer, caf::exit_reason::kill);
 }
 
 } // namespace fl::net

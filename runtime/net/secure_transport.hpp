@@ -32,9 +32,8 @@ struct secure_transport {
                                   const caf::actor& whom, uint16_t port,
                                   const std::string& host) const;
 
-  /// Stops the warden and the dialer. Every process that started a
-  /// transport must call it before its actor system ends: the dialer is a
-  /// detached actor that ignores ordinary exit messages.
+  /// Stops the warden. The dialer ends with the actor system (it is linked
+  /// to CAF's own middleman actor, which the middleman kills last).
   void stop() const;
 };
 
