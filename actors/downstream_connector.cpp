@@ -5,6 +5,7 @@
 #include <set>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
@@ -18,6 +19,7 @@ namespace {
 struct peer {
   caf::actor handle;
   frame_assembler assembler;
+  outbox out;
   std::set<std::string> nodes; ///< ids that joined through this peer
   /// Error codes already logged for this peer: a peer that sends the same
   /// bad frame over and over is logged once per kind (then at debug level).
@@ -27,7 +29,7 @@ struct peer {
 struct downstream_state {
   std::map<caf::actor_addr, peer> peers;
   std::map<std::string, caf::actor_addr> routes; ///< node id -> peer
-  uint64_t next_transfer = 1;
+  std::shared_ptr<receive_budget> budget;
   static inline const char* name = "fl.downstream";
 };
 
@@ -52,19 +54,26 @@ std::string claimed_id(const message& body) {
     body);
 }
 
-void send_frames(downstream_actor* self, const caf::actor& to,
-                 const envelope& env, size_t chunk_bytes) {
-  auto frames = encode_frames(env, chunk_bytes, self->state.next_transfer++);
-  for (auto& f : frames)
-    self->send(to, frame_atom::value, wire_frame{std::move(f)});
+/// Sends what `p`'s outbox lets go now.
+void flush(downstream_actor* self, peer& p) {
+  for (auto& f : p.out.take())
+    self->send(p.handle, frame_atom::value, wire_frame{std::move(f)});
 }
 
-void reject(downstream_actor* self, const caf::actor& to,
-            const std::string& target, errc code, const std::string& why,
-            size_t chunk_bytes) {
-  send_frames(self, to,
-              envelope{target, error_msg{static_cast<uint16_t>(code), why}},
-              chunk_bytes);
+void send_to(downstream_actor* self, peer& p, envelope env,
+             const loggers& log) {
+  if (auto err = p.out.push(std::move(env))) {
+    log.wire->error("cannot send to {}: {}", caf::to_string(p.handle),
+                    describe(err));
+    return;
+  }
+  flush(self, p);
+}
+
+void reject(downstream_actor* self, peer& p, const std::string& target,
+            errc code, const std::string& why, const loggers& log) {
+  send_to(self, p,
+          envelope{target, error_msg{static_cast<uint16_t>(code), why}}, log);
 }
 
 void drop_peer(downstream_actor* self, const caf::actor& owner,
@@ -79,12 +88,96 @@ void drop_peer(downstream_actor* self, const caf::actor& owner,
   self->state.peers.erase(i);
 }
 
+/// Checks a complete message from peer `pi` and hands it to the owner.
+void admit(downstream_actor* self, const caf::actor& owner,
+           const downstream_settings& s, const loggers& log,
+           std::map<caf::actor_addr, peer>::iterator pi, envelope& env) {
+  auto& st = self->state;
+  auto& p = pi->second;
+  auto id = claimed_id(env.body);
+  if (auto* j = std::get_if<join_msg>(&env.body)) {
+    if (!s.token.empty() && j->auth_token != s.token) {
+      log.wire->warn("join from {} refused: bad token", j->node_id);
+      reject(self, p, j->node_id, errc::unauthorized,
+             "join refused: wrong or missing token", log);
+      return;
+    }
+    std::string why;
+    if (s.gate && !s.gate->may_join(p.handle.node(), id, why)) {
+      log.wire->warn("join as {} refused: {}", id, why);
+      reject(self, p, id, errc::unauthorized,
+             "join as '" + id + "' refused: " + why, log);
+      return;
+    }
+    auto ri = st.routes.find(id);
+    if (ri != st.routes.end() && ri->second != p.handle.address()) {
+      log.wire->warn("join from {} refused: id in use", id);
+      reject(self, p, id, errc::unauthorized,
+             "node id '" + id + "' is already in use", log);
+      return;
+    }
+    j->auth_token.clear(); // the secret stops at the edge
+    if (p.nodes.empty()) // joined now: full-size transfers are allowed
+      p.assembler = frame_assembler{s.limits, st.budget};
+    st.routes[id] = p.handle.address();
+    p.nodes.insert(id);
+  } else if (!id.empty() && p.nodes.count(id) == 0) {
+    log.wire->warn("{} from a peer that did not join as {} dropped",
+                   message_name(env.body), id);
+    reject(self, p, id, errc::unauthorized,
+           "node '" + id + "' has not joined through this connection", log);
+    return;
+  } else if (id.empty() && p.nodes.empty()) {
+    log.wire->warn("{} before any join dropped", message_name(env.body));
+    return;
+  }
+  self->send(owner, deliver_atom::value, std::move(env));
+}
+
+/// Acts on what the assembler made of a frame (or of a resumed transfer).
+void on_assembled(downstream_actor* self, const caf::actor& owner,
+                  const downstream_settings& s, const loggers& log,
+                  std::map<caf::actor_addr, peer>::iterator pi,
+                  caf::expected<assembled>& res) {
+  auto& p = pi->second;
+  if (!res) {
+    const bool first = p.logged.insert(res.error().code()).second;
+    log.wire->log(first ? spdlog::level::warn : spdlog::level::debug,
+                  "rejected a message from {}: {}",
+                  caf::to_string(p.handle.address()), describe(res.error()));
+    reject(self, p, "", static_cast<errc>(res.error().code()),
+           describe(res.error()), log);
+    return;
+  }
+  if (res->answer_pieces > 0)
+    self->send(p.handle, frame_atom::value,
+               wire_frame{encode_credit(res->answer_transfer,
+                                        res->answer_pieces)});
+  if (res->credit) {
+    if (auto err = p.out.credit(res->credit->transfer_id,
+                                res->credit->pieces))
+      log.wire->warn("{} sent a bad credit: {}",
+                     caf::to_string(p.handle.address()), describe(err));
+    flush(self, p);
+  }
+  if (res->message)
+    admit(self, owner, s, log, pi, *res->message);
+}
+
 } // namespace
 
 caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
                                       downstream_settings s, loggers log) {
   return sys.spawn([owner, s, log](downstream_actor* self) -> caf::behavior {
     self->monitor(owner);
+    // Released buffers wake this actor (from any thread) to resume waiting
+    // transfers; a weak handle, so a buffer outliving it is harmless.
+    caf::actor_addr me = self->address();
+    self->state.budget = std::make_shared<receive_budget>(
+      s.receive_budget_bytes, [me] {
+        if (auto a = caf::actor_cast<caf::actor>(me))
+          caf::anon_send(a, retry_atom::value);
+      });
     self->set_down_handler([self, owner, log](caf::down_msg& dm) {
       if (dm.source == owner.address()) {
         self->quit(dm.reason);
@@ -110,70 +203,28 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
           auto first = s.limits;
           first.max_message_bytes = std::min(first.max_message_bytes,
                                              max_pre_join_bytes);
-          pi = st.peers.emplace(handle.address(),
-                                peer{handle, frame_assembler{first}, {}, {}})
+          pi = st.peers
+                 .emplace(handle.address(),
+                          peer{handle, frame_assembler{first}, outbox{s.send},
+                               {}, {}})
                  .first;
         }
         auto bytes = std::make_shared<const byte_buffer>(std::move(f.bytes));
         auto res = pi->second.assembler.feed(std::move(bytes));
-        if (!res) {
-          const bool first
-            = pi->second.logged.insert(res.error().code()).second;
-          log.wire->log(first ? spdlog::level::warn : spdlog::level::debug,
-                        "rejected a message from {}: {}",
-                        caf::to_string(handle.address()),
-                        describe(res.error()));
-          reject(self, handle, "", static_cast<errc>(res.error().code()),
-                 describe(res.error()), s.chunk_bytes);
-          return;
-        }
-        if (!*res)
-          return; // more chunks to come
-        auto& env = **res;
-        auto id = claimed_id(env.body);
-        if (auto* j = std::get_if<join_msg>(&env.body)) {
-          if (!s.token.empty() && j->auth_token != s.token) {
-            log.wire->warn("join from {} refused: bad token", j->node_id);
-            reject(self, handle, j->node_id, errc::unauthorized,
-                   "join refused: wrong or missing token", s.chunk_bytes);
-            return;
-          }
-          std::string why;
-          if (s.gate && !s.gate->may_join(handle.node(), id, why)) {
-            log.wire->warn("join as {} refused: {}", id, why);
-            reject(self, handle, id, errc::unauthorized,
-                   "join as '" + id + "' refused: " + why, s.chunk_bytes);
-            return;
-          }
-          auto ri = st.routes.find(id);
-          if (ri != st.routes.end() && ri->second != handle.address()) {
-            log.wire->warn("join from {} refused: id in use", id);
-            reject(self, handle, id, errc::unauthorized,
-                   "node id '" + id + "' is already in use", s.chunk_bytes);
-            return;
-          }
-          j->auth_token.clear(); // the secret stops at the edge
-          if (pi->second.nodes.empty())
-            pi->second.assembler = frame_assembler{s.limits}; // joined now
-          st.routes[id] = handle.address();
-          pi->second.nodes.insert(id);
-        } else if (!id.empty() && pi->second.nodes.count(id) == 0) {
-          log.wire->warn("{} from a peer that did not join as {} dropped",
-                         message_name(env.body), id);
-          reject(self, handle, id, errc::unauthorized,
-                 "node '" + id + "' has not joined through this connection",
-                 s.chunk_bytes);
-          return;
-        } else if (id.empty() && pi->second.nodes.empty()) {
-          log.wire->warn("{} before any join dropped",
-                         message_name(env.body));
-          return;
-        }
-        self->send(owner, deliver_atom::value, std::move(env));
+        on_assembled(self, owner, s, log, pi, res);
       },
-      [self, s, log](deliver_atom, envelope& env) {
+      [self, owner, s, log](retry_atom) {
+        auto& st = self->state;
+        for (auto pi = st.peers.begin(); pi != st.peers.end(); ++pi) {
+          if (!pi->second.assembler.waiting())
+            continue;
+          auto res = pi->second.assembler.resume();
+          on_assembled(self, owner, s, log, pi, res);
+        }
+      },
+      [self, log](deliver_atom, envelope& env) {
         // Group the destinations by peer so that a multicast body (one model
-        // for many clients of one process) is encoded and sent once per peer.
+        // for many clients of one process) is framed once per peer.
         auto& st = self->state;
         std::map<caf::actor_addr, std::vector<std::string>> by_peer;
         auto add = [&](const std::string& id) {
@@ -196,7 +247,7 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
           out.target = ids.front();
           out.more_targets.assign(ids.begin() + 1, ids.end());
           out.body = env.body; // shares the model bytes, no copy
-          send_frames(self, pi->second.handle, out, s.chunk_bytes);
+          send_to(self, pi->second, std::move(out), log);
         }
       },
     };

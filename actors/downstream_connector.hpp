@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 
 #include "messages/codec.hpp"
+#include "messages/outbox.hpp"
 #include "runtime/core/logging.hpp"
 #include "runtime/net/gatekeeper.hpp"
 
@@ -14,8 +15,14 @@ namespace fl {
 struct downstream_settings {
   std::string node_id = "server"; ///< the owner's id, for error texts
   std::string token;              ///< required join token; "" = none
-  size_t chunk_bytes = size_t{64} << 20;
+  /// Framing, chunk size and window of what goes down to peers.
+  send_settings send;
   decode_limits limits;
+  /// Model bytes held at once in streamed transfers from peers, received
+  /// or waiting to be folded (receive_budget); 0 = no bound. A server that
+  /// folds on arrival keeps memory bounded with it however many clients
+  /// send at once.
+  uint64_t receive_budget_bytes = 0;
   /// Who proved which identity on which connection; a join is admitted
   /// only under a node id that identity is granted. Null = no check (in
   /// one process, or tests).
@@ -33,9 +40,12 @@ constexpr uint64_t max_pre_join_bytes = uint64_t{1} << 20;
 /// protocol version under a node id the sender's proven identity may use,
 /// refuses messages that claim a node id the sending peer did not join
 /// with, lets a peer that joined nothing send only a small join, monitors peers and reports each lost node to the owner
-/// as `(lost_atom, id, error)`. In the other direction it encodes the
-/// owner's `(deliver_atom, envelope)` for `envelope.target` into frames
-/// (chunked when larger than chunk_bytes). Ends when the owner ends.
+/// as `(lost_atom, id, error)`. Streamed models are written into one
+/// buffer per transfer as their pieces arrive, each piece answered with a
+/// credit; within `receive_budget_bytes`. In the other direction it frames
+/// the owner's `(deliver_atom, envelope)` for `envelope.target` through one
+/// outbox per peer (big models streamed from the shared model buffer, at
+/// most a window of pieces unanswered). Ends when the owner ends.
 caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
                                       downstream_settings s, loggers log);
 

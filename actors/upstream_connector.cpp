@@ -22,6 +22,7 @@ namespace {
 struct upstream_state {
   caf::actor remote;                         ///< invalid while disconnected
   frame_assembler assembler;
+  std::unique_ptr<outbox> out;               ///< per connection
   std::map<std::string, caf::actor> locals;  ///< node id -> local actor
   std::map<std::string, envelope> joins;     ///< replayed after reconnects
   std::vector<envelope> queue;               ///< waiting for a connection
@@ -31,7 +32,6 @@ struct upstream_state {
   std::chrono::steady_clock::time_point failing_since, last_report;
   bool reported = false; ///< this run of failures was warned about
   bool connecting = false;
-  uint64_t next_transfer = 1;
   static inline const char* name = "fl.upstream";
 };
 
@@ -42,11 +42,19 @@ double seconds_between(std::chrono::steady_clock::time_point a,
   return std::chrono::duration<double>(b - a).count();
 }
 
-void send_now(upstream_actor* self, const upstream_settings& s,
-              const envelope& env) {
-  auto frames = encode_frames(env, s.chunk_bytes, self->state.next_transfer++);
-  for (auto& f : frames)
-    self->send(self->state.remote, frame_atom::value, wire_frame{std::move(f)});
+/// Sends what the outbox lets go now.
+void flush(upstream_actor* self) {
+  auto& st = self->state;
+  for (auto& f : st.out->take())
+    self->send(st.remote, frame_atom::value, wire_frame{std::move(f)});
+}
+
+void send_now(upstream_actor* self, const loggers& log, envelope env) {
+  if (auto err = self->state.out->push(std::move(env))) {
+    log.wire->error("cannot send upstream: {}", describe(err));
+    return;
+  }
+  flush(self);
 }
 
 void give_up(upstream_actor* self, const caf::error& why) {
@@ -86,10 +94,11 @@ void connect(upstream_actor* self, const upstream_settings& s,
           log.wire->info("connected to {}:{}", s.host, s.port);
         state.failures = 0;
         state.assembler = frame_assembler{s.limits};
+        state.out = std::make_unique<outbox>(s.send);
         // After a reconnect, every local node joins again firstate.
         std::set<std::string> rejoined;
         for (const auto& kv : state.joins) {
-          send_now(self, s, kv.second);
+          send_now(self, log, kv.second);
           rejoined.insert(kv.first);
         }
         auto queued = std::move(state.queue);
@@ -98,7 +107,7 @@ void connect(upstream_actor* self, const upstream_settings& s,
           auto* j = std::get_if<join_msg>(&env.body);
           if (j && rejoined.count(j->node_id))
             continue;
-          send_now(self, s, env);
+          send_now(self, log, env);
         }
       },
       [self, s, log](caf::error& err) {
@@ -198,7 +207,7 @@ caf::actor spawn_upstream_connector(caf::actor_system& sys,
           st.joins[j->node_id] = env;
         }
         if (st.remote)
-          send_now(self, s, env);
+          send_now(self, log, std::move(env));
         else
           st.queue.push_back(std::move(env));
       },
@@ -215,9 +224,19 @@ caf::actor spawn_upstream_connector(caf::actor_system& sys,
                          describe(res.error()));
           return;
         }
-        if (!*res)
+        if (res->answer_pieces > 0)
+          self->send(st.remote, frame_atom::value,
+                     wire_frame{encode_credit(res->answer_transfer,
+                                              res->answer_pieces)});
+        if (res->credit) {
+          if (auto err = st.out->credit(res->credit->transfer_id,
+                                        res->credit->pieces))
+            log.wire->warn("upstream sent a bad credit: {}", describe(err));
+          flush(self);
+        }
+        if (!res->message)
           return;
-        auto& env = **res;
+        auto& env = *res->message;
         if (env.target.empty()) {
           for (const auto& kv : st.locals)
             self->send(kv.second, deliver_atom::value, env);

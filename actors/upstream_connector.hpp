@@ -7,6 +7,7 @@
 #include <caf/actor_system.hpp>
 
 #include "messages/codec.hpp"
+#include "messages/outbox.hpp"
 #include "runtime/core/logging.hpp"
 #include "runtime/net/gatekeeper.hpp"
 
@@ -23,7 +24,8 @@ struct upstream_settings {
   /// Failed attempts are logged at debug level for this long, then as
   /// warnings (every 10 s) with the address and the reason.
   double quiet_retry_s = 3;
-  size_t chunk_bytes = size_t{64} << 20;
+  /// Framing, chunk size and window of what goes up.
+  send_settings send;
   decode_limits limits;
   /// Answers CAF's connect request `(connect_atom, host, port) -> (node_id,
   /// strong_actor_ptr, set<string>)`; null = this system's middleman.

@@ -18,11 +18,20 @@ decode_limits limits_for(const node_config& cfg) {
   limits.max_message_bytes = static_cast<uint64_t>(
                                cfg.transport.max_message_mib)
                              << 20;
+  // What a sender keeping to its window can have sent ahead, with room.
+  limits.max_held_bytes = 2 * (static_cast<uint64_t>(cfg.transport.window)
+                               * (static_cast<uint64_t>(cfg.transport.chunk_mib)
+                                  << 20));
   return limits;
 }
 
-size_t chunk_bytes_for(const node_config& cfg) {
-  return static_cast<size_t>(cfg.transport.chunk_mib) << 20;
+send_settings send_for(const node_config& cfg) {
+  send_settings s;
+  s.chunk_bytes = static_cast<size_t>(cfg.transport.chunk_mib) << 20;
+  s.window = static_cast<uint32_t>(cfg.transport.window);
+  s.max_message_bytes = static_cast<uint64_t>(cfg.transport.max_message_mib)
+                        << 20;
+  return s;
 }
 
 } // namespace
@@ -49,19 +58,23 @@ upstream_settings upstream_to(const node_config& cfg,
   us.dialer = t.dialer;
   us.gate = t.gate;
   us.connect_timeout_s = cfg.transport.request_timeout_s;
-  us.chunk_bytes = chunk_bytes_for(cfg);
+  us.send = send_for(cfg);
   us.limits = limits_for(cfg);
   return us;
 }
 
 downstream_settings downstream_for(const node_config& cfg,
                                    const net::secure_transport& t,
-                                   std::string id) {
+                                   std::string id, bool folds_on_arrival) {
   downstream_settings ds;
   ds.node_id = std::move(id);
   ds.gate = t.gate;
-  ds.chunk_bytes = chunk_bytes_for(cfg);
+  ds.send = send_for(cfg);
   ds.limits = limits_for(cfg);
+  if (folds_on_arrival)
+    ds.receive_budget_bytes
+      = static_cast<uint64_t>(cfg.transport.receive_budget_mib) << 20;
+
   return ds;
 }
 

@@ -33,10 +33,13 @@ upstream_settings upstream_to(const node_config& cfg,
                               std::string host, uint16_t port);
 
 /// Downstream connector settings for a node called `id`; joins are checked
-/// against the identities `t` proved.
+/// against the identities `t` proved. A node whose owner folds updates on
+/// arrival (server, scheduler) bounds what it receives at once by
+/// transport.receive_budget_mib; a peer, which holds its neighbors' models
+/// until it averages, does not.
 downstream_settings downstream_for(const node_config& cfg,
                                    const net::secure_transport& t,
-                                   std::string id);
+                                   std::string id, bool folds_on_arrival);
 
 /// Publishes `connector` on node.host:node.port behind `t`'s gate, logs the
 /// bound port and writes it to node.port_file (temp file + rename, so

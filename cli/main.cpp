@@ -20,6 +20,7 @@
 #include "cli/report_command.hpp"
 #include "cli/client_roster.hpp"
 #include "cli/setup.hpp"
+#include "cli/transfer_bench.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/core/logging.hpp"
 
@@ -162,6 +163,35 @@ int main(int argc, char** argv) {
     ->check(CLI::IsMember({"cpu", "cuda", "all"}))
     ->capture_default_str();
 
+  auto* bench_transfer = bench->add_subcommand(
+    "transfer", "model bytes per second between two processes (run "
+                "--serve on one side, --to HOST:PORT on the other)");
+  cli::transfer_bench_options xfer;
+  bench_transfer->add_flag("--serve", xfer.serve, "receive");
+  bench_transfer->add_option("--host", xfer.host, "serve: address to listen on")
+    ->capture_default_str();
+  bench_transfer->add_option("--port", xfer.port, "serve: port (0 = any)")
+    ->capture_default_str();
+  bench_transfer->add_option("--port-file", xfer.port_file,
+                             "serve: write the bound port here");
+  bench_transfer->add_option("--to", xfer.to, "send: HOST:PORT of the receiver");
+  bench_transfer->add_option("--token", xfer.token, "shared token of both sides")
+    ->capture_default_str();
+  bench_transfer->add_option("--mib", xfer.mib, "model size, MiB")
+    ->check(CLI::Range(1, 16384))
+    ->capture_default_str();
+  bench_transfer->add_option("--count", xfer.count, "models sent (both sides)")
+    ->check(CLI::Range(1, 1000))
+    ->capture_default_str();
+  bench_transfer->add_option("--chunk-mib", xfer.chunk_mib,
+                             "piece size, MiB (transport.chunk_mib)")
+    ->check(CLI::Range(1, 256))
+    ->capture_default_str();
+  bench_transfer->add_option("--window", xfer.window,
+                             "pieces unanswered (transport.window)")
+    ->check(CLI::Range(1, 64))
+    ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ExtrasError& e) {
@@ -184,6 +214,8 @@ int main(int argc, char** argv) {
     return bench::run_robust_bench(robust_opts);
   if (*bench_agg)
     return bench::run_aggregation_bench(agg_opts);
+  if (*bench_transfer)
+    return cli::run_transfer_bench(xfer);
   if (*report)
     return cli::run_report(report_opts);
   if (*certs)

@@ -110,7 +110,7 @@ int run_peer(const node_config& given, const loggers& log,
   *links_slot = spawn_peer_links(sys, ls, peer, log);
   auto inbound = spawn_downstream_connector(sys, peer,
                                             downstream_for(cfg, *transport,
-                                                           ls.id),
+                                                           ls.id, false),
                                             log);
   auto port = publish_node(sys, *transport, inbound, cfg, log);
   if (!port) {

@@ -69,7 +69,7 @@ int run_scheduler(const node_config& cfg, const loggers& log,
   }
   auto connector = spawn_downstream_connector(sys, middle,
                                               downstream_for(cfg, *transport,
-                                                             id),
+                                                             id, true),
                                               log);
   auto port = publish_node(sys, *transport, connector, cfg, log);
   if (!port) {

@@ -60,7 +60,7 @@ int run_server(const node_config& cfg, const loggers& log,
   auto connector = spawn_downstream_connector(
     sys, server,
     downstream_for(cfg, *transport,
-                   cfg.node.id.empty() ? "server" : cfg.node.id),
+                   cfg.node.id.empty() ? "server" : cfg.node.id, true),
     log);
   auto port = publish_node(sys, *transport, connector, cfg, log);
   if (!port) {

@@ -19,6 +19,10 @@ struct decode_limits {
   size_t max_text_bytes = 4096;
   /// Most layers a tensor may declare.
   size_t max_layers = 1u << 20;
+  /// Most piece bytes a streamed transfer waiting for the receive budget
+  /// holds unanswered: a sender keeps to its window (transport.window x
+  /// chunk size), so more is a peer ignoring the protocol.
+  uint64_t max_held_bytes = uint64_t{1} << 30;
 };
 
 /// One piece of a chunked transfer, as decoded from its frame. `data` points
@@ -33,8 +37,32 @@ struct chunk_view {
   std::shared_ptr<const byte_buffer> owner;
 };
 
-/// A decoded frame: a whole envelope or one chunk of a larger one.
-using frame = std::variant<envelope, chunk_view>;
+/// One piece of a streamed tensor's values (a TensorData frame), checked
+/// (sizes, checksum, finite values). `values` points into the frame, which
+/// `owner` keeps alive.
+struct tensor_data_view {
+  uint64_t transfer_id = 0;
+  uint32_t index = 0;
+  uint32_t count = 0;
+  uint64_t offset = 0;
+  span<const float> values;
+  std::shared_ptr<const byte_buffer> owner;
+};
+
+/// A receiver's answer: it took `pieces` more pieces of transfer
+/// `transfer_id`.
+struct credit_view {
+  uint64_t transfer_id = 0;
+  uint32_t pieces = 0;
+};
+
+/// A decoded frame: a whole envelope (whose model may be a streamed head,
+/// `tensor::stream_id` != 0), one chunk of a larger envelope, one piece of
+/// a streamed tensor, or a credit.
+using frame = std::variant<envelope, chunk_view, tensor_data_view, credit_view>;
+
+/// Most float values one TensorData piece may hold (a Cap'n Proto list).
+constexpr uint64_t max_piece_elements = (uint64_t{1} << 29) - 16;
 
 /// Encodes `env` as ONE frame (no chunking). The model bytes are copied once,
 /// straight into the returned buffer. Every tensor in `env` must have
@@ -46,6 +74,29 @@ byte_buffer encode(const envelope& env);
 /// `transfer_id` must be unique per sender for the chunks' lifetime.
 std::vector<byte_buffer> encode_frames(const envelope& env, size_t chunk_bytes,
                                        uint64_t transfer_id);
+
+/// Encodes `env` with its model's values left out: the head of a streamed
+/// transfer, `stream_id` = `transfer_id` (!= 0). REQUIRES: model_of(body)
+/// is dense. Never throws; errors: `too_large` when the rest of the message
+/// does not fit one Cap'n Proto segment.
+caf::expected<byte_buffer> encode_head(const envelope& env,
+                                       uint64_t transfer_id);
+
+/// Encodes one piece of a streamed tensor: `values` are the elements
+/// [offset, offset + values.size()). REQUIRES: 1 <= values.size() <=
+/// max_piece_elements.
+byte_buffer encode_tensor_data(uint64_t transfer_id, uint32_t index,
+                               uint32_t count, uint64_t offset,
+                               span<const float> values);
+
+/// Encodes a credit for `pieces` pieces of `transfer_id`.
+byte_buffer encode_credit(uint64_t transfer_id, uint32_t pieces);
+
+/// Like encode_frames, but never throws: a message Cap'n Proto cannot hold
+/// (a segment above 4 GiB) is `too_large`, with its size.
+caf::expected<std::vector<byte_buffer>>
+try_encode_frames(const envelope& env, size_t chunk_bytes,
+                  uint64_t transfer_id);
 
 /// Decodes and validates one frame. Tensors in the result point into `bytes`
 /// (zero copy, unless a model spans several slices) and share its ownership.

@@ -12,6 +12,7 @@
 #include "messages/fl.capnp.h"
 #include "runtime/aggregation/aggregate.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/core/hashing.hpp"
 
 namespace fl {
 
@@ -192,7 +193,8 @@ caf::expected<config_map> get_config(capnp::List<wire::ConfigEntry>::Reader xs,
 caf::expected<tensor> get_tensor(wire::Tensor::Reader t, const char* field,
                                  const std::shared_ptr<const byte_buffer>& owner,
                                  const decode_limits& limits,
-                                 bool allow_packed = false) {
+                                 bool allow_packed = false,
+                                 bool allow_streamed = false) {
   std::string f{field};
   tensor result;
   result.owner = owner;
@@ -270,6 +272,17 @@ caf::expected<tensor> get_tensor(wire::Tensor::Reader t, const char* field,
   if (t.getDtype() != wire::DType::FLOAT32)
     return fail(errc::unsupported_dtype,
                 f + ".dtype: dense slices are float32");
+  if (t.getStreamId() != 0) {
+    // A head: the values follow as TensorData pieces.
+    if (!allow_streamed)
+      return fail(errc::invalid_field, f + " may not be streamed");
+    if (t.getSlices().size() != 0)
+      return fail(errc::invalid_field,
+                  f + " is streamed but also carries slices");
+    result.stream_id = t.getStreamId();
+    result.layout = std::move(*layout);
+    return result;
+  }
   auto slices = t.getSlices();
   if (slices.size() == 0)
     return fail(errc::size_mismatch, f + ".slices is empty");
@@ -379,7 +392,7 @@ get_body(wire::Envelope::Body::Reader body,
       if (m.round == 0)
         return fail(errc::invalid_field, "activation.round is 0");
       FL_TRY_ASSIGN(m.model, get_tensor(a.getModel(), "activation.model",
-                                        owner, limits));
+                                        owner, limits, false, true));
       FL_TRY_ASSIGN(m.config, get_config(a.getConfig(), "activation.config",
                                          limits));
       if (a.hasControl()) {
@@ -402,7 +415,8 @@ get_body(wire::Envelope::Body::Reader body,
       model_msg m;
       m.model_version = x.getModelVersion();
       FL_TRY_ASSIGN(m.model,
-                    get_tensor(x.getModel(), "model.model", owner, limits));
+                    get_tensor(x.getModel(), "model.model", owner, limits,
+                               false, true));
       FL_TRY_ASSIGN(m.config, get_config(x.getConfig(), "model.config",
                                          limits));
       return message{std::move(m)};
@@ -426,7 +440,8 @@ get_body(wire::Envelope::Body::Reader body,
       m.metrics = train_metrics{mt.getLoss(), mt.getAccuracy(),
                                 mt.getTrainSeconds(), mt.getLocalSteps()};
       FL_TRY_ASSIGN(m.model, get_tensor(u.getModel(), "update.model", owner,
-                                        limits, /*allow_packed=*/true));
+                                        limits, /*allow_packed=*/true,
+                                        /*allow_streamed=*/true));
       FL_TRY_ASSIGN(m.extra, get_config(u.getExtra(), "update.extra",
                                         limits));
       return message{std::move(m)};
@@ -437,7 +452,7 @@ get_body(wire::Envelope::Body::Reader body,
       m.round = e.getRound();
       m.model_version = e.getModelVersion();
       FL_TRY_ASSIGN(m.model, get_tensor(e.getModel(), "evaluate.model", owner,
-                                        limits));
+                                        limits, false, true));
       return message{std::move(m)};
     }
     case wire::Envelope::Body::EVAL_RESULT: {
@@ -489,18 +504,56 @@ get_body(wire::Envelope::Body::Reader body,
                         + std::to_string(static_cast<int>(g.getKind())));
       }
       FL_TRY_ASSIGN(m.model, get_tensor(g.getModel(), "gossip.model", owner,
-                                        limits));
+                                        limits, false, true));
       if (m.model.kind != tensor_kind::params)
         return fail(errc::invalid_field, "gossip.model must be params");
       return message{std::move(m)};
     }
     case wire::Envelope::Body::CHUNK:
-      return fail(errc::unexpected_message, "chunk inside a message body");
+    case wire::Envelope::Body::TENSOR_DATA:
+    case wire::Envelope::Body::CREDIT:
+      return fail(errc::unexpected_message,
+                  "a transfer frame inside a message body");
     default:
       return fail(errc::unknown_enum_value,
                   "envelope.body tag = "
                     + std::to_string(static_cast<int>(body.which())));
   }
+}
+
+/// Checks one TensorData piece on its own (its place in the transfer is the
+/// assembler's to check). Errors: `invalid_field`, `size_mismatch`,
+/// `malformed_message`, `checksum_mismatch`, `non_finite_value`.
+caf::expected<frame>
+get_tensor_data(wire::TensorData::Reader d,
+                const std::shared_ptr<const byte_buffer>& owner) {
+  tensor_data_view v;
+  v.transfer_id = d.getTransferId();
+  v.index = d.getIndex();
+  v.count = d.getCount();
+  v.offset = d.getOffset();
+  v.owner = owner;
+  if (v.transfer_id == 0)
+    return fail(errc::invalid_field, "tensorData.transferId is 0");
+  if (v.count == 0 || v.index >= v.count)
+    return fail(errc::invalid_field,
+                "tensorData.index " + std::to_string(v.index) + " of "
+                  + std::to_string(v.count));
+  auto values = raw_view<float>(d.getValues(), "tensorData.values");
+  if (!values)
+    return std::move(values.error());
+  if (values->empty() || values->size() > max_piece_elements)
+    return fail(errc::size_mismatch, "tensorData.values holds "
+                                       + std::to_string(values->size())
+                                       + " elements");
+  if (bulk_checksum(values->data(), values->size_bytes()) != d.getChecksum())
+    return fail(errc::checksum_mismatch,
+                "tensorData " + std::to_string(v.index) + " of transfer "
+                  + std::to_string(v.transfer_id) + " is corrupt");
+  if (!all_finite(*values))
+    return fail(errc::non_finite_value, "tensorData.values holds NaN or Inf");
+  v.values = *values;
+  return frame{std::move(v)};
 }
 
 caf::expected<frame> decode_unchecked(
@@ -583,6 +636,15 @@ caf::expected<frame> decode_unchecked(
                                            + " bytes");
       return frame{std::move(v)};
     }
+    if (body.which() == wire::Envelope::Body::TENSOR_DATA)
+      return get_tensor_data(body.getTensorData(), bytes);
+    if (body.which() == wire::Envelope::Body::CREDIT) {
+      auto c = body.getCredit();
+      if (c.getTransferId() == 0 || c.getPieces() == 0)
+        return fail(errc::invalid_field,
+                    "credit.transferId and credit.pieces must be > 0");
+      return frame{credit_view{c.getTransferId(), c.getPieces()}};
+    }
     auto target = root.getTarget();
     FL_TRY(check_text(target, "envelope.target", false, limits));
     envelope env;
@@ -623,7 +685,8 @@ caf::expected<envelope> decode(std::shared_ptr<const byte_buffer> bytes,
     return std::move(f.error());
   if (auto* env = std::get_if<envelope>(&*f))
     return std::move(*env);
-  return fail(errc::unexpected_message, "a chunk where a message was expected");
+  return fail(errc::unexpected_message,
+              "a transfer frame where a message was expected");
 }
 
 } // namespace fl

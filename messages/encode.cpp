@@ -6,10 +6,12 @@
 #include <cstring>
 
 #include <capnp/any.h>
+#include <kj/exception.h>
 
 #include "messages/codec.hpp"
 #include "messages/fl.capnp.h"
 #include "messages/frame_builder.hpp"
+#include "runtime/core/errors.hpp"
 #include "runtime/core/hashing.hpp"
 
 namespace fl {
@@ -160,8 +162,10 @@ void put_config(capnp::List<wire::ConfigEntry>::Builder out,
   }
 }
 
-void put(wire::Tensor::Builder out, const tensor& t) {
-  assert(t.packed || t.values.size() == t.layout.numel());
+/// Writes `t`; with `stream_id` != 0 only its description (the head of a
+/// streamed transfer: the values follow as TensorData pieces).
+void put(wire::Tensor::Builder out, const tensor& t, uint64_t stream_id = 0) {
+  assert(t.packed || stream_id != 0 || t.values.size() == t.layout.numel());
   out.setDtype(wire::DType::FLOAT32);
   out.setKind(t.kind == tensor_kind::delta ? wire::TensorKind::DELTA
                                            : wire::TensorKind::PARAMS);
@@ -176,6 +180,11 @@ void put(wire::Tensor::Builder out, const tensor& t) {
   }
   out.setLayoutHash(t.layout.hash());
   out.setNumel(t.layout.numel());
+  if (stream_id != 0) {
+    out.initSlices(0);
+    out.setStreamId(stream_id);
+    return;
+  }
   if (t.packed) {
     out.initSlices(0);
     out.setDtype(put_packed(out.initPacked(), *t.packed));
@@ -200,9 +209,11 @@ void put(wire::Tensor::Builder out, const tensor& t) {
   }
 }
 
-void put(wire::Envelope::Body::Builder body, const message& msg) {
+/// Writes `msg`; `stream_id` != 0 leaves its model's values out (a head).
+void put(wire::Envelope::Body::Builder body, const message& msg,
+         uint64_t stream_id) {
   std::visit(
-    [&body](const auto& m) {
+    [&body, stream_id](const auto& m) {
       using T = std::decay_t<decltype(m)>;
       if constexpr (std::is_same<T, join_msg>::value) {
         auto j = body.initJoin();
@@ -228,7 +239,7 @@ void put(wire::Envelope::Body::Builder body, const message& msg) {
         auto a = body.initActivation();
         a.setRound(m.round);
         a.setModelVersion(m.model_version);
-        put(a.initModel(), m.model);
+        put(a.initModel(), m.model, stream_id);
         put_config(a.initConfig(static_cast<capnp::uint>(m.config.size())),
                    m.config);
         if (!m.control.values.empty())
@@ -238,7 +249,7 @@ void put(wire::Envelope::Body::Builder body, const message& msg) {
       } else if constexpr (std::is_same<T, model_msg>::value) {
         auto x = body.initModel();
         x.setModelVersion(m.model_version);
-        put(x.initModel(), m.model);
+        put(x.initModel(), m.model, stream_id);
         put_config(x.initConfig(static_cast<capnp::uint>(m.config.size())),
                    m.config);
       } else if constexpr (std::is_same<T, update_msg>::value) {
@@ -247,7 +258,7 @@ void put(wire::Envelope::Body::Builder body, const message& msg) {
         u.setRound(m.round);
         u.setBaseVersion(m.base_version);
         u.setNumSamples(m.num_samples);
-        put(u.initModel(), m.model);
+        put(u.initModel(), m.model, stream_id);
         auto mt = u.initMetrics();
         mt.setLoss(m.metrics.loss);
         mt.setAccuracy(m.metrics.accuracy);
@@ -259,7 +270,7 @@ void put(wire::Envelope::Body::Builder body, const message& msg) {
         auto e = body.initEvaluate();
         e.setRound(m.round);
         e.setModelVersion(m.model_version);
-        put(e.initModel(), m.model);
+        put(e.initModel(), m.model, stream_id);
       } else if constexpr (std::is_same<T, eval_result_msg>::value) {
         auto r = body.initEvalResult();
         r.setNodeId(text(m.node_id));
@@ -284,7 +295,7 @@ void put(wire::Envelope::Body::Builder body, const message& msg) {
         g.setNodeId(text(m.node_id));
         g.setStep(m.step);
         g.setWeight(m.weight);
-        put(g.initModel(), m.model);
+        put(g.initModel(), m.model, stream_id);
         g.setKind(m.kind == gossip_kind::state ? wire::GossipKind::STATE
                                                : wire::GossipKind::SHARE);
       }
@@ -307,13 +318,15 @@ byte_buffer encode_chunk(uint64_t transfer_id, uint32_t index, uint32_t count,
   return builder.finish();
 }
 
-} // namespace
-
-byte_buffer encode(const envelope& env) {
-  detail::frame_builder builder{estimate(env)};
+byte_buffer encode_envelope(const envelope& env, uint64_t stream_id) {
+  size_t size = estimate(env);
+  if (stream_id != 0)
+    if (const auto* t = model_of(env.body))
+      size -= std::min(size, t->values.size_bytes());
+  detail::frame_builder builder{size};
   auto root = builder.initRoot<wire::Envelope>();
   root.setTarget(text(env.target));
-  put(root.initBody(), env.body);
+  put(root.initBody(), env.body, stream_id);
   if (!env.more_targets.empty()) {
     auto more = root.initMoreTargets(
       static_cast<capnp::uint>(env.more_targets.size()));
@@ -321,6 +334,69 @@ byte_buffer encode(const envelope& env) {
       more.set(static_cast<capnp::uint>(i), text(env.more_targets[i]));
   }
   return builder.finish();
+}
+
+caf::error too_large(const envelope& env, const kj::Exception& e) {
+  return make_fl_error(errc::too_large,
+                       "cannot encode a " + message_name(env.body) + " of "
+                         + std::to_string(estimate(env))
+                         + " bytes as one message ("
+                         + e.getDescription().cStr()
+                         + "); models this large travel streamed");
+}
+
+} // namespace
+
+byte_buffer encode(const envelope& env) {
+  return encode_envelope(env, 0);
+}
+
+caf::expected<byte_buffer> encode_head(const envelope& env,
+                                       uint64_t transfer_id) {
+  assert(transfer_id != 0);
+  assert(model_of(env.body) && !model_of(env.body)->packed);
+  try {
+    return encode_envelope(env, transfer_id);
+  } catch (const kj::Exception& e) {
+    return too_large(env, e);
+  }
+}
+
+byte_buffer encode_tensor_data(uint64_t transfer_id, uint32_t index,
+                               uint32_t count, uint64_t offset,
+                               span<const float> values) {
+  assert(!values.empty() && values.size() <= max_piece_elements);
+  detail::frame_builder builder{values.size_bytes() + 128};
+  auto d = builder.initRoot<wire::Envelope>().initBody().initTensorData();
+  d.setTransferId(transfer_id);
+  d.setIndex(index);
+  d.setCount(count);
+  d.setOffset(offset);
+  d.setChecksum(bulk_checksum(values.data(), values.size_bytes()));
+  auto list = d.initValues(static_cast<capnp::uint>(values.size()));
+  // One memcpy from the model buffer into the frame.
+  auto raw = capnp::toAny(list.asReader()).getRawBytes();
+  std::memcpy(const_cast<kj::byte*>(raw.begin()), values.data(),
+              values.size_bytes());
+  return builder.finish();
+}
+
+byte_buffer encode_credit(uint64_t transfer_id, uint32_t pieces) {
+  detail::frame_builder builder{64};
+  auto c = builder.initRoot<wire::Envelope>().initBody().initCredit();
+  c.setTransferId(transfer_id);
+  c.setPieces(pieces);
+  return builder.finish();
+}
+
+caf::expected<std::vector<byte_buffer>>
+try_encode_frames(const envelope& env, size_t chunk_bytes,
+                  uint64_t transfer_id) {
+  try {
+    return encode_frames(env, chunk_bytes, transfer_id);
+  } catch (const kj::Exception& e) {
+    return too_large(env, e);
+  }
 }
 
 std::vector<byte_buffer> encode_frames(const envelope& env, size_t chunk_bytes,

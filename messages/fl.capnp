@@ -8,7 +8,7 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("fl::wire");
 
-const protocolVersion :UInt32 = 3;
+const protocolVersion :UInt32 = 4;
 # Bumped on incompatible changes; a join with another version is refused.
 # 2: Join carries the model's layout hash and size; Welcome the mode as an
 #    enum; Error names the node and round it is about.
@@ -85,6 +85,8 @@ struct Tensor {
   numel @4 :UInt64;        # elements in total = sum of layer sizes
   slices @5 :List(Slice);  # dense float32 values; empty when packed is set
   packed @6 :Packed;       # a compressed delta (kind delta); absent = dense
+  streamId @7 :UInt64;     # != 0: slices are empty and the values follow as
+                           # the TensorData frames of this transfer (protocol 4)
 }
 
 struct ConfigEntry {
@@ -213,6 +215,26 @@ struct Chunk {
   data @5 :Data;          # the bytes [index * chunkSize, ...) of the Envelope
 }
 
+struct TensorData {
+  # One piece of a streamed tensor's values. The frames of a transfer follow
+  # its head (the Envelope whose tensor has streamId = transferId) in order;
+  # other whole Envelopes may come between them. The receiver writes (or
+  # folds) each piece as it arrives and answers each with a Credit: a sender
+  # has at most its window of pieces unanswered.
+  transferId @0 :UInt64;   # the head's tensor.streamId
+  index @1 :UInt32;        # 0-based, in order
+  count @2 :UInt32;        # pieces in the transfer, >= 1
+  offset @3 :UInt64;       # first element: the previous piece's end
+  checksum @4 :UInt64;     # bulk_checksum (runtime/hashing) of the raw values
+  values @5 :List(Float32);  # 1 .. 2^29-16 finite values
+}
+
+struct Credit {
+  # The receiver took `pieces` more TensorData frames of a transfer.
+  transferId @0 :UInt64;
+  pieces @1 :UInt32;       # >= 1
+}
+
 struct Envelope {
   target @0 :Text;   # node id the body is for; empty = the receiving node
   body :union {
@@ -229,6 +251,8 @@ struct Envelope {
     error @11 :Error;
     chunk @12 :Chunk;
     gossip @14 :Gossip;
+    tensorData @15 :TensorData;
+    credit @16 :Credit;
   }
   moreTargets @13 :List(Text);
   # Multicast: the body is also for each of these nodes. A server sends one

@@ -23,7 +23,7 @@ namespace fl {
 using byte_buffer = std::vector<uint8_t>;
 
 /// Wire protocol version (mirrors fl.capnp's protocolVersion).
-constexpr uint32_t protocol_version = 3;
+constexpr uint32_t protocol_version = 4;
 
 enum class node_role : uint8_t { server, scheduler, client, peer };
 enum class tensor_kind : uint8_t { params, delta };
@@ -43,6 +43,10 @@ struct tensor {
   /// A compressed tensor (runtime/compression): then `values` is empty and
   /// the values travel encoded (a delta only).
   std::shared_ptr<const encoded_tensor> packed;
+  /// Only in a decoded head frame: the values have not arrived yet; they
+  /// follow as the TensorData frames of this transfer (frame_assembler
+  /// writes them into place and clears it). 0 everywhere else.
+  uint64_t stream_id = 0;
 
   /// Payload bytes on the wire (dense values or the encoding's).
   uint64_t payload_bytes() const {
@@ -152,6 +156,11 @@ using message = std::variant<join_msg, welcome_msg, activation_msg,
                              request_msg, model_msg, update_msg, evaluate_msg,
                              eval_result_msg, heartbeat_msg, exit_msg,
                              error_msg, gossip_msg>;
+
+/// The model a message carries (activation, model, update, evaluate,
+/// gossip), or null for messages without one.
+const tensor* model_of(const message& x);
+tensor* model_of(message& x);
 
 /// Name of the alternative held, e.g. "update" (for logs).
 std::string message_name(const message& x);

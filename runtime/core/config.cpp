@@ -352,9 +352,17 @@ const std::vector<setting>& settings() {
                for_sim | for_server | for_scheduler, aggregation.threads,
                "CPU aggregation threads (0 = cores)"),
     FL_SETTING("transport.chunk_mib", "chunk-mib", for_all,
-               transport.chunk_mib, "models above this travel in chunks (MiB)"),
+               transport.chunk_mib,
+               "frame payload (MiB): larger models stream in pieces of this size"),
+    FL_SETTING("transport.window", "window", for_all, transport.window,
+               "pieces a sender may have unanswered by the receiver"),
     FL_SETTING("transport.max_message_mib", "max-message-mib", for_all,
-               transport.max_message_mib, "largest accepted transfer (MiB)"),
+               transport.max_message_mib,
+               "largest model or message sent or accepted (MiB)"),
+    FL_SETTING("transport.receive_budget_mib", "receive-budget-mib",
+               for_server | for_scheduler, transport.receive_budget_mib,
+               "model bytes received or awaiting the fold at once (MiB); "
+               "further transfers wait; 0 = no bound"),
     FL_SETTING("transport.request_timeout_s", "request-timeout", for_all,
                transport.request_timeout_s, "timeout of remote requests (s)"),
     FL_SETTING("transport.heartbeat_s", "heartbeat", for_all,
@@ -872,6 +880,10 @@ caf::error validate(const node_config& c) {
     return bad("transport.chunk_mib must be in [1, 256]");
   if (c.transport.max_message_mib < c.transport.chunk_mib)
     return bad("transport.max_message_mib must be >= transport.chunk_mib");
+  if (c.transport.window < 1 || c.transport.window > 64)
+    return bad("transport.window must be in [1, 64]");
+  if (c.transport.receive_budget_mib < 0)
+    return bad("transport.receive_budget_mib must be >= 0");
   if (!(c.transport.request_timeout_s > 0))
     return bad("transport.request_timeout_s must be > 0");
   if (!(c.transport.heartbeat_s > 0))

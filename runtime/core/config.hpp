@@ -182,8 +182,10 @@ struct node_config {
     int64_t max_rejections = 3;     ///< consecutive rejected models stop the run; 0 = never
   } guard;
   struct transport_section {
-    int64_t chunk_mib = 64;         ///< models above this travel in chunks
-    int64_t max_message_mib = 8192; ///< larger transfers are refused
+    int64_t chunk_mib = 16;         ///< frame payload; bigger models are streamed in pieces of this size
+    int64_t window = 4;             ///< pieces a sender may have unanswered (back-pressure)
+    int64_t max_message_mib = 8192; ///< larger models and transfers are refused, on both sides
+    int64_t receive_budget_mib = 1024; ///< server/scheduler: model bytes received or awaiting fold at once
     double request_timeout_s = 30;  ///< every remote request times out
     double heartbeat_s = 5;         ///< CAF middleman heartbeat interval
     double connection_timeout_s = 30; ///< a silent peer is dropped after this

@@ -84,7 +84,7 @@ refused t "sent garbage before authenticating"
 refused t "too many connections at once"
 refused t "proved a wrong token"
 refused t "update from a peer that did not join as client-0 dropped"
-[ "$(grep -c "chunked transfer of 4194584 bytes exceeds" "$work/t.log")" -eq 1 ]
+[ "$(grep -c "chunked transfer of [0-9]* bytes exceeds" "$work/t.log")" -eq 1 ]
 echo "server RSS ${before_kib} KiB before the attacks, ${after_kib} KiB after"
 [ $((after_kib - before_kib)) -lt 65536 ] || { echo "memory grew"; exit 1; }
 grep -q "accepted\":true" "$work/t.jsonl"

@@ -36,14 +36,14 @@ TEST_CASE("a model in chunks is reassembled", "[chunking]") {
   for (size_t i = 0; i + 1 < frames.size(); ++i) {
     auto r = fa.feed(share(frames[i]));
     REQUIRE(r);
-    CHECK(!*r);
+    CHECK(!r->message);
     CHECK(fa.in_progress());
   }
   auto r = fa.feed(share(frames.back()));
   REQUIRE(r);
-  REQUIRE(*r);
+  REQUIRE(r->message);
   CHECK(!fa.in_progress());
-  auto& m = std::get<model_msg>((*r)->body);
+  auto& m = std::get<model_msg>(r->message->body);
   CHECK(m.model_version == 5);
   REQUIRE(m.model.values.size() == values.size());
   CHECK(std::equal(values.begin(), values.end(), m.model.values.begin()));
@@ -80,7 +80,7 @@ TEST_CASE("broken chunk streams are rejected", "[chunking]") {
       REQUIRE(fresh.feed(share(next[i])));
     auto done = fresh.feed(share(next.back()));
     REQUIRE(done);
-    CHECK(*done);
+    CHECK(done->message);
   }
   SECTION("abandon reports the missing chunks") {
     REQUIRE(fa.feed(share(frames[0])));
@@ -120,8 +120,8 @@ TEST_CASE("a 300 MB model travels in 64 MiB chunks", "[chunking][large]") {
   for (auto& f : frames) {
     auto r = fa.feed(std::make_shared<const byte_buffer>(std::move(f)));
     REQUIRE(r);
-    if (*r)
-      env = std::move(**r);
+    if (r->message)
+      env = std::move(r->message);
   }
   // Assert
   REQUIRE(env);
