@@ -8,9 +8,12 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/bulk_events.hpp"
 #include "actors/interfaces.hpp"
 #include "messages/chunking.hpp"
+#include "runtime/aggregation/aggregate.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/net/bulk_link.hpp"
 
 namespace fl {
 
@@ -24,12 +27,16 @@ struct peer {
   /// Error codes already logged for this peer: a peer that sends the same
   /// bad frame over and over is logged once per kind (then at debug level).
   std::set<uint8_t> logged;
+  bool offered = false; ///< a bulk link was offered
+  std::shared_ptr<net::bulk_link> link;
 };
+
 
 struct downstream_state {
   std::map<caf::actor_addr, peer> peers;
   std::map<std::string, caf::actor_addr> routes; ///< node id -> peer
   std::shared_ptr<receive_budget> budget;
+  std::unique_ptr<net::bulk_listener> listener;
   static inline const char* name = "fl.downstream";
 };
 
@@ -88,6 +95,65 @@ void drop_peer(downstream_actor* self, const caf::actor& owner,
   self->state.peers.erase(i);
 }
 
+/// Invites a peer that joined to open a bulk link (once per connection).
+void offer_bulk(downstream_actor* self, peer& p, const loggers& log) {
+  auto& st = self->state;
+  if (!st.listener || p.offered)
+    return;
+  p.offered = true;
+  caf::actor_addr me = self->address();
+  auto ticket = st.listener->expect([me, addr = p.handle.address()](int fd) {
+    auto ev = bulk_socket::of(fd, addr);
+    if (auto a = caf::actor_cast<caf::actor>(me))
+      caf::anon_send(a, bulk_atom::value, std::move(ev));
+  });
+  self->send(p.handle, frame_atom::value,
+             wire_frame{encode_bulk_offer(st.listener->port(), ticket)});
+  log.wire->debug("offered {} a bulk link on port {}",
+                  caf::to_string(p.handle.address()), st.listener->port());
+}
+
+/// Starts the bulk link a peer opened with its ticket.
+void attach_bulk(downstream_actor* self, const downstream_settings& s,
+                 bulk_socket& b, const loggers& log) {
+  auto& st = self->state;
+  auto pi = st.peers.find(b.peer);
+  if (pi == st.peers.end() || pi->second.link)
+    return; // gone, or a second link: the socket closes with `b`
+  caf::actor_addr me = self->address();
+  auto addr = b.peer;
+  auto budget = st.budget;
+  net::bulk_hooks h;
+  h.allocate = [budget](uint64_t n, const std::atomic<bool>& stop) {
+    return budget->allocate_waiting(n, stop);
+  };
+  h.valid = [](span<const float> xs) { return all_finite(xs); };
+  h.arrived = [me, addr](uint64_t id, std::shared_ptr<float> v, uint64_t n) {
+    if (auto a = caf::actor_cast<caf::actor>(me))
+      caf::anon_send(a, bulk_atom::value,
+                     bulk_arrival{addr, id, std::move(v), n});
+  };
+  h.sent = [me, addr](uint64_t id) {
+    if (auto a = caf::actor_cast<caf::actor>(me))
+      caf::anon_send(a, bulk_atom::value, bulk_sent{addr, id});
+  };
+  h.closed = [me, addr](const caf::error& why) {
+    if (auto a = caf::actor_cast<caf::actor>(me))
+      caf::anon_send(a, bulk_atom::value, bulk_closed{addr, why});
+  };
+  net::bulk_limits limits;
+  limits.max_values = s.limits.max_message_bytes / sizeof(float);
+  auto& p = pi->second;
+  p.link = std::make_shared<net::bulk_link>(b.release(), std::move(h), limits);
+  std::weak_ptr<net::bulk_link> link = p.link;
+  p.out.use_bulk([link](uint64_t id, span<const float> xs,
+                        std::shared_ptr<const void> owner) {
+    if (auto l = link.lock())
+      l->send(id, xs, std::move(owner));
+  });
+  log.wire->debug("bulk link to {} up", caf::to_string(addr));
+}
+
 /// Checks a complete message from peer `pi` and hands it to the owner.
 void admit(downstream_actor* self, const caf::actor& owner,
            const downstream_settings& s, const loggers& log,
@@ -121,6 +187,7 @@ void admit(downstream_actor* self, const caf::actor& owner,
       p.assembler = frame_assembler{s.limits, st.budget};
     st.routes[id] = p.handle.address();
     p.nodes.insert(id);
+    offer_bulk(self, p, log);
   } else if (!id.empty() && p.nodes.count(id) == 0) {
     log.wire->warn("{} from a peer that did not join as {} dropped",
                    message_name(env.body), id);
@@ -178,6 +245,15 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
         if (auto a = caf::actor_cast<caf::actor>(me))
           caf::anon_send(a, retry_atom::value);
       });
+    if (!s.bulk_host.empty()) {
+      auto listener = net::bulk_listener::listen(s.bulk_host);
+      if (listener)
+        self->state.listener = std::move(*listener);
+      else
+        log.wire->warn("no bulk links ({}); models travel as pieces on the "
+                       "connection",
+                       describe(listener.error()));
+    }
     self->set_down_handler([self, owner, log](caf::down_msg& dm) {
       if (dm.source == owner.address()) {
         self->quit(dm.reason);
@@ -206,7 +282,7 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
           pi = st.peers
                  .emplace(handle.address(),
                           peer{handle, frame_assembler{first}, outbox{s.send},
-                               {}, {}})
+                               {}, {}, false, nullptr})
                  .first;
         }
         auto bytes = std::make_shared<const byte_buffer>(std::move(f.bytes));
@@ -221,6 +297,41 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
           auto res = pi->second.assembler.resume();
           on_assembled(self, owner, s, log, pi, res);
         }
+      },
+      [self, s, log](bulk_atom, bulk_socket& b) {
+        attach_bulk(self, s, b, log);
+      },
+      [self, owner, s, log](bulk_atom, bulk_arrival& a) {
+        auto pi = self->state.peers.find(a.peer);
+        if (pi == self->state.peers.end())
+          return;
+        auto res = pi->second.assembler.bulk_arrived(
+          a.transfer_id, std::move(a.values), a.numel);
+        on_assembled(self, owner, s, log, pi, res);
+      },
+      [self](bulk_atom, bulk_sent& x) {
+        auto pi = self->state.peers.find(x.peer);
+        if (pi == self->state.peers.end())
+          return;
+        pi->second.out.bulk_sent();
+        flush(self, pi->second);
+      },
+      [self, owner, log](bulk_atom, bulk_closed& c) {
+        auto pi = self->state.peers.find(c.peer);
+        if (pi == self->state.peers.end())
+          return;
+        pi->second.out.use_bulk({});
+        if (!c.why) {
+          pi->second.link.reset();
+          return;
+        }
+        // Values in flight are lost with the link: the peer's nodes fail
+        // like a lost connection (they rejoin, with a new link).
+        log.wire->warn("bulk link of {} failed: {}",
+                       caf::to_string(c.peer), describe(c.why));
+        drop_peer(self, owner, c.peer,
+                  make_fl_error(errc::peer_lost,
+                                "bulk link failed: " + describe(c.why)));
       },
       [self, log](deliver_atom, envelope& env) {
         // Group the destinations by peer so that a multicast body (one model

@@ -23,6 +23,11 @@ struct downstream_settings {
   /// folds on arrival keeps memory bounded with it however many clients
   /// send at once.
   uint64_t receive_budget_bytes = 0;
+  /// Offer each peer that joins a bulk link (runtime/net/bulk_link) on this
+  /// address: big models' values then travel on a direct TCP stream beside
+  /// the actor runtime's connection. "" = no bulk links (values travel as
+  /// pieces on the connection, e.g. inside TLS).
+  std::string bulk_host;
   /// Who proved which identity on which connection; a join is admitted
   /// only under a node id that identity is granted. Null = no check (in
   /// one process, or tests).

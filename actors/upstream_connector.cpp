@@ -10,10 +10,13 @@
 #include <caf/io/middleman.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/bulk_events.hpp"
 #include "actors/interfaces.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "messages/chunking.hpp"
+#include "runtime/aggregation/aggregate.hpp"
 #include "runtime/core/errors.hpp"
+#include "runtime/net/bulk_link.hpp"
 
 namespace fl {
 
@@ -23,6 +26,14 @@ struct upstream_state {
   caf::actor remote;                         ///< invalid while disconnected
   frame_assembler assembler;
   std::unique_ptr<outbox> out;               ///< per connection
+  std::shared_ptr<net::bulk_link> link;      ///< per connection, once up
+  /// Where models from upstream are written: unbounded (one server sends
+  /// one model at a time), reusing the last model's buffer.
+  std::shared_ptr<receive_budget> buffers
+    = std::make_shared<receive_budget>(0, nullptr, 1);
+  /// A bulk link is being dialed: messages wait in `queue` meanwhile, so
+  /// the first big model already takes the link.
+  bool dialing = false;
   std::map<std::string, caf::actor> locals;  ///< node id -> local actor
   std::map<std::string, envelope> joins;     ///< replayed after reconnects
   std::vector<envelope> queue;               ///< waiting for a connection
@@ -93,8 +104,9 @@ void connect(upstream_actor* self, const upstream_settings& s,
         if (state.failures > 0 || !state.joins.empty())
           log.wire->info("connected to {}:{}", s.host, s.port);
         state.failures = 0;
-        state.assembler = frame_assembler{s.limits};
+        state.assembler = frame_assembler{s.limits, state.buffers};
         state.out = std::make_unique<outbox>(s.send);
+        state.dialing = false;
         // After a reconnect, every local node joins again firstate.
         std::set<std::string> rejoined;
         for (const auto& kv : state.joins) {
@@ -162,18 +174,136 @@ void connect(upstream_actor* self, const upstream_settings& s,
       });
 }
 
+/// Starts the bulk link the dialer opened to the server.
+void attach_bulk(upstream_actor* self, const upstream_settings& s,
+                 bulk_socket& b, const loggers& log) {
+  auto& st = self->state;
+  if (!st.remote || st.link)
+    return; // the socket closes with `b`
+  caf::actor_addr me = self->address();
+  net::bulk_hooks h;
+  // The server sends one model at a time to this process; its size is
+  // bounded by the limit checked on the link.
+  h.allocate = [buffers = st.buffers](uint64_t n, const std::atomic<bool>&) {
+    return buffers->try_allocate(n);
+  };
+  h.valid = [](span<const float> xs) { return all_finite(xs); };
+  h.arrived = [me](uint64_t id, std::shared_ptr<float> v, uint64_t n) {
+    if (auto a = caf::actor_cast<caf::actor>(me))
+      caf::anon_send(a, bulk_atom::value,
+                     bulk_arrival{{}, id, std::move(v), n});
+  };
+  h.sent = [me](uint64_t id) {
+    if (auto a = caf::actor_cast<caf::actor>(me))
+      caf::anon_send(a, bulk_atom::value, bulk_sent{{}, id});
+  };
+  h.closed = [me](const caf::error& why) {
+    if (auto a = caf::actor_cast<caf::actor>(me))
+      caf::anon_send(a, bulk_atom::value, bulk_closed{{}, why});
+  };
+  net::bulk_limits limits;
+  limits.max_values = s.limits.max_message_bytes / sizeof(float);
+  st.link = std::make_shared<net::bulk_link>(b.release(), std::move(h), limits);
+  std::weak_ptr<net::bulk_link> link = st.link;
+  st.out->use_bulk([link](uint64_t id, span<const float> xs,
+                          std::shared_ptr<const void> owner) {
+    if (auto l = link.lock())
+      l->send(id, xs, std::move(owner));
+  });
+  log.wire->debug("bulk link to {}:{} up", s.host, s.port);
+}
+
+/// Sends what waited while a bulk link was dialed.
+void end_dialing(upstream_actor* self, const loggers& log) {
+  auto& st = self->state;
+  st.dialing = false;
+  if (!st.remote)
+    return; // connect() sends the queue
+  auto queued = std::move(st.queue);
+  st.queue.clear();
+  for (auto& env : queued)
+    send_now(self, log, std::move(env));
+}
+
+/// Dials the bulk link the server offered, on a thread of its own.
+void dial_bulk(upstream_actor* self, const upstream_settings& s,
+               const bulk_offer_view& offer) {
+  self->state.dialing = true;
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->spawn<caf::detached>(
+    [me, host = s.host, offer](caf::event_based_actor* dialer) {
+      auto fd = net::bulk_link::dial(host, offer.port, offer.ticket, 5);
+      if (fd)
+        dialer->send(me, bulk_atom::value, bulk_socket::of(*fd, {}));
+      else
+        dialer->send(me, bulk_atom::value,
+                     bulk_closed{{}, std::move(fd.error())});
+    });
+}
+
+/// Acts on what the assembler made of a frame or a bulk arrival.
+void on_result(upstream_actor* self, const upstream_settings& s,
+               const loggers& log, caf::expected<assembled>& res) {
+  auto& st = self->state;
+  if (!res) {
+    log.wire->warn("rejected a message from upstream: {}",
+                   describe(res.error()));
+    return;
+  }
+  if (res->answer_pieces > 0)
+    self->send(st.remote, frame_atom::value,
+               wire_frame{encode_credit(res->answer_transfer,
+                                        res->answer_pieces)});
+  if (res->credit) {
+    if (auto err = st.out->credit(res->credit->transfer_id,
+                                  res->credit->pieces))
+      log.wire->warn("upstream sent a bad credit: {}", describe(err));
+    flush(self);
+  }
+  if (res->offer && s.bulk && !st.link)
+    dial_bulk(self, s, *res->offer);
+  if (!res->message)
+    return;
+  auto& env = *res->message;
+  if (env.target.empty()) {
+    for (const auto& kv : st.locals)
+      self->send(kv.second, deliver_atom::value, env);
+    return;
+  }
+  std::vector<std::string> targets{env.target};
+  targets.insert(targets.end(), env.more_targets.begin(),
+                 env.more_targets.end());
+  const bool leaving = std::holds_alternative<exit_msg>(env.body)
+                       || std::holds_alternative<error_msg>(env.body);
+  for (const auto& id : targets) {
+    auto li = st.locals.find(id);
+    if (li == st.locals.end()) {
+      log.wire->debug("{} for unknown node {} dropped",
+                      message_name(env.body), id);
+      continue;
+    }
+    // A node told to leave (or refused) must not rejoin on reconnect.
+    if (leaving)
+      st.joins.erase(id);
+    // Every local node gets the same decoded body: its tensors are views
+    // into one shared buffer.
+    self->send(li->second, deliver_atom::value, envelope{id, env.body, {}});
+  }
+}
+
 } // namespace
 
 caf::actor spawn_upstream_connector(caf::actor_system& sys,
                                     upstream_settings s, loggers log) {
   return sys.spawn([s, log](upstream_actor* self) -> caf::behavior {
-    self->state.assembler = frame_assembler{s.limits};
+    self->state.assembler = frame_assembler{s.limits, self->state.buffers};
     self->set_down_handler([self, s, log](caf::down_msg& dm) {
       auto& st = self->state;
       if (st.remote && dm.source == st.remote.address()) {
         log.wire->warn("lost the connection to {}:{} ({}); reconnecting",
                        s.host, s.port, describe(dm.reason));
         st.remote = caf::actor{};
+        st.link.reset();
         if (auto err = st.assembler.abandon())
           log.wire->warn("{}", describe(err));
         connect(self, s, log);
@@ -206,7 +336,7 @@ caf::actor spawn_upstream_connector(caf::actor_system& sys,
           j->auth_token = s.token;
           st.joins[j->node_id] = env;
         }
-        if (st.remote)
+        if (st.remote && !st.dialing)
           send_now(self, log, std::move(env));
         else
           st.queue.push_back(std::move(env));
@@ -219,49 +349,49 @@ caf::actor spawn_upstream_connector(caf::actor_system& sys,
         }
         auto bytes = std::make_shared<const byte_buffer>(std::move(f.bytes));
         auto res = st.assembler.feed(std::move(bytes));
-        if (!res) {
-          log.wire->warn("rejected a message from upstream: {}",
-                         describe(res.error()));
+        on_result(self, s, log, res);
+      },
+      [self, s, log](bulk_atom, bulk_socket& b) {
+        attach_bulk(self, s, b, log);
+        end_dialing(self, log);
+      },
+      [self, s, log](bulk_atom, bulk_arrival& a) {
+        auto res = self->state.assembler.bulk_arrived(
+          a.transfer_id, std::move(a.values), a.numel);
+        on_result(self, s, log, res);
+      },
+      [self](bulk_atom, bulk_sent&) {
+        auto& st = self->state;
+        if (!st.out || !st.remote)
+          return;
+        st.out->bulk_sent();
+        flush(self);
+      },
+      [self, s, log](bulk_atom, bulk_closed& c) {
+        auto& st = self->state;
+        if (!st.link) {
+          if (c.why)
+            log.wire->warn("no bulk link to {} ({}); models travel as "
+                           "pieces on the connection",
+                           s.host, describe(c.why));
+          end_dialing(self, log);
           return;
         }
-        if (res->answer_pieces > 0)
-          self->send(st.remote, frame_atom::value,
-                     wire_frame{encode_credit(res->answer_transfer,
-                                              res->answer_pieces)});
-        if (res->credit) {
-          if (auto err = st.out->credit(res->credit->transfer_id,
-                                        res->credit->pieces))
-            log.wire->warn("upstream sent a bad credit: {}", describe(err));
-          flush(self);
-        }
-        if (!res->message)
+        st.link.reset();
+        if (st.out)
+          st.out->use_bulk({});
+        if (!c.why)
           return;
-        auto& env = *res->message;
-        if (env.target.empty()) {
-          for (const auto& kv : st.locals)
-            self->send(kv.second, deliver_atom::value, env);
-          return;
-        }
-        std::vector<std::string> targets{env.target};
-        targets.insert(targets.end(), env.more_targets.begin(),
-                       env.more_targets.end());
-        const bool leaving = std::holds_alternative<exit_msg>(env.body)
-                             || std::holds_alternative<error_msg>(env.body);
-        for (const auto& id : targets) {
-          auto li = st.locals.find(id);
-          if (li == st.locals.end()) {
-            log.wire->debug("{} for unknown node {} dropped",
-                            message_name(env.body), id);
-            continue;
-          }
-          // A node told to leave (or refused) must not rejoin on reconnect.
-          if (leaving)
-            st.joins.erase(id);
-          // Every local node gets the same decoded body: its tensors are
-          // views into one shared frame.
-          self->send(li->second, deliver_atom::value,
-                     envelope{id, env.body, {}});
-        }
+        // Values in flight are lost: rejoin as after a lost connection (the
+        // server counts our nodes as lost and offers a new link).
+        log.wire->warn("bulk link to {}:{} failed ({}); rejoining", s.host,
+                       s.port, describe(c.why));
+        if (st.remote)
+          self->demonitor(st.remote);
+        st.remote = caf::actor{};
+        if (auto err = st.assembler.abandon())
+          log.wire->warn("{}", describe(err));
+        connect(self, s, log);
       },
       [self, s, log](connect_atom) { connect(self, s, log); },
     };

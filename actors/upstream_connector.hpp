@@ -26,6 +26,9 @@ struct upstream_settings {
   double quiet_retry_s = 3;
   /// Framing, chunk size and window of what goes up.
   send_settings send;
+  /// Accept the server's offer of a bulk link (runtime/net/bulk_link),
+  /// dialed at `host` and the offered port.
+  bool bulk = true;
   decode_limits limits;
   /// Answers CAF's connect request `(connect_atom, host, port) -> (node_id,
   /// strong_actor_ptr, set<string>)`; null = this system's middleman.

@@ -27,7 +27,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
       .count();
 }
 
-int serve(const char* port_file, uint64_t bytes) {
+/// Receives `count` models of `model` bytes, each into one model-sized
+/// buffer (reused, as a receiver that keeps the model in memory would).
+int serve(const char* port_file, uint64_t model, uint64_t count) {
   int s = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   ::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -47,13 +49,16 @@ int serve(const char* port_file, uint64_t bytes) {
   }
   std::rename((std::string{port_file} + ".tmp").c_str(), port_file);
   int c = ::accept(s, nullptr, nullptr);
-  std::vector<char> buf(io_block);
-  uint64_t got = 0;
-  while (got < bytes) {
-    auto n = ::read(c, buf.data(), buf.size());
-    if (n <= 0)
-      return 1;
-    got += static_cast<uint64_t>(n);
+  std::vector<char> buf(model);
+  for (uint64_t k = 0; k < count; ++k) {
+    uint64_t got = 0;
+    while (got < model) {
+      auto n = ::read(c, buf.data() + got,
+                      std::min<uint64_t>(io_block, model - got));
+      if (n <= 0)
+        return 1;
+      got += static_cast<uint64_t>(n);
+    }
   }
   char ack = 1;
   if (::write(c, &ack, 1) != 1)
@@ -118,8 +123,8 @@ int copy(uint64_t mib) {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "serve" && argc == 5)
-    return serve(argv[2], (std::strtoull(argv[3], nullptr, 10) << 20)
-                              * std::strtoull(argv[4], nullptr, 10));
+    return serve(argv[2], std::strtoull(argv[3], nullptr, 10) << 20,
+                 std::strtoull(argv[4], nullptr, 10));
   if (mode == "send" && argc == 6)
     return send(argv[2], argv[3], std::strtoull(argv[4], nullptr, 10),
                 std::strtoull(argv[5], nullptr, 10));

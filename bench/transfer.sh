@@ -35,11 +35,15 @@ run_pair() {
   wait_port "$work/p1"
   $send "$TCP" send "$host" "$(cat "$work/p1")" "$MIB" "$COUNT"
   wait
-  $recv "$FL_NODE" bench transfer --serve --host 0.0.0.0 --port-file "$work/p2" \
+  $recv "$FL_NODE" bench transfer --serve --host 0.0.0.0 --port-file "$work/p2" 2>"$work/recv.log" \
     --mib "$MIB" --count "$COUNT" --chunk-mib "$CHUNK" --window "$WINDOW" &
   wait_port "$work/p2"
-  $send "$FL_NODE" bench transfer --to "$host:$(cat "$work/p2")" --mib "$MIB" \
-    --count "$COUNT" --chunk-mib "$CHUNK" --window "$WINDOW"
+  if ! $send "$FL_NODE" bench transfer --to "$host:$(cat "$work/p2")" \
+      --mib "$MIB" --count "$COUNT" --chunk-mib "$CHUNK" --window "$WINDOW"; then
+    echo "the receiver said:" >&2
+    cat "$work/recv.log" >&2
+    exit 1
+  fi
   wait
 }
 

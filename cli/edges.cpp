@@ -59,6 +59,8 @@ upstream_settings upstream_to(const node_config& cfg,
   us.gate = t.gate;
   us.connect_timeout_s = cfg.transport.request_timeout_s;
   us.send = send_for(cfg);
+  // With TLS, model values stay inside the TLS connection.
+  us.bulk = cfg.transport.bulk_link && cfg.security.tls.empty();
   us.limits = limits_for(cfg);
   return us;
 }
@@ -71,6 +73,8 @@ downstream_settings downstream_for(const node_config& cfg,
   ds.gate = t.gate;
   ds.send = send_for(cfg);
   ds.limits = limits_for(cfg);
+  if (cfg.transport.bulk_link && cfg.security.tls.empty())
+    ds.bulk_host = cfg.node.host;
   if (folds_on_arrival)
     ds.receive_budget_bytes
       = static_cast<uint64_t>(cfg.transport.receive_budget_mib) << 20;

@@ -14,6 +14,7 @@
 #include <caf/scoped_actor.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -52,6 +53,14 @@ int serve(const transfer_bench_options& o, const node_config& cfg,
     auto got = std::make_shared<uint64_t>(0);
     return caf::behavior{
         [self, got, &o](deliver_atom, envelope& env) {
+          if (auto* j = std::get_if<join_msg>(&env.body)) {
+            welcome_msg w;
+            w.node_id = j->node_id;
+            w.server_id = "bench-receiver";
+            self->send(caf::actor_cast<caf::actor>(self->current_sender()),
+                       deliver_atom::value, envelope{j->node_id, w});
+            return;
+          }
           auto* up = std::get_if<update_msg>(&env.body);
           if (!up)
             return;
@@ -108,6 +117,14 @@ int send(const transfer_bench_options& o, const node_config& cfg,
   j.numel = n;
   j.layout_hash = flat_layout(n).hash();
   self->send(upstream, deliver_atom::value, envelope{"", j});
+  // As a client does: models go once the receiver admitted the join (by
+  // then it offered its bulk link, and the connector dials it first).
+  bool welcomed = false;
+  self->receive_while([&] { return !welcomed; })(
+    [&](deliver_atom, envelope& env) {
+      welcomed = std::holds_alternative<welcome_msg>(env.body);
+    },
+    caf::after(std::chrono::seconds(30)) >> [&] { welcomed = true; });
   const auto t0 = std::chrono::steady_clock::now();
   for (uint64_t k = 0; k < o.count; ++k) {
     update_msg up;
@@ -156,7 +173,7 @@ int run_transfer_bench(const transfer_bench_options& o) {
     std::fprintf(stderr, "%s\n", describe(err).c_str());
     return 2;
   }
-  auto log = make_loggers("warn");
+  auto log = make_loggers(std::getenv("FL_BENCH_LOG") ? std::getenv("FL_BENCH_LOG") : "warn");
   if (!log) {
     std::fprintf(stderr, "%s\n", describe(log.error()).c_str());
     return 2;

@@ -21,6 +21,11 @@ std::string transfer_name(uint64_t id) {
 /// (transport.window_pieces is at most 64).
 constexpr size_t max_held_pieces = 64;
 
+/// Bulk heads, or bulk values, waiting for their other half: a sender has
+/// one transfer on the bulk link at a time and its head on its way, so a
+/// few is plenty.
+constexpr size_t max_unpaired = 4;
+
 } // namespace
 
 void frame_assembler::reset_chunks() {
@@ -56,6 +61,12 @@ caf::error frame_assembler::abandon() {
                    + std::to_string(model_of(head_->body)->layout.numel())
                    + " values");
   }
+  if (!err && (!bulk_heads_.empty() || !bulk_values_.empty()))
+    err = fail(errc::chunk_missing,
+               std::to_string(bulk_heads_.size() + bulk_values_.size())
+                 + " bulk transfers ended half-way");
+  bulk_heads_.clear();
+  bulk_values_.clear();
   reset_chunks();
   reset_stream();
   return err;
@@ -93,11 +104,63 @@ frame_assembler::feed(std::shared_ptr<const byte_buffer> bytes) {
   }
   if (auto* p = std::get_if<tensor_data_view>(&*f))
     return add_piece(std::move(*p));
+  if (auto* o = std::get_if<bulk_offer_view>(&*f)) {
+    out.offer = *o;
+    return out;
+  }
   out.credit = std::get<credit_view>(*f);
   return out;
 }
 
+caf::expected<assembled> frame_assembler::bulk_arrived(
+  uint64_t id, std::shared_ptr<float> values, uint64_t numel) {
+  if (bulk_values_.size() >= max_unpaired || bulk_values_.count(id) > 0) {
+    bulk_values_.clear();
+    return fail(errc::unexpected_message,
+                "bulk values of " + transfer_name(id)
+                  + " without a head, beyond what a sender has in flight");
+  }
+  bulk_values_.emplace(id, std::make_pair(std::move(values), numel));
+  return pair_bulk(id);
+}
+
+caf::expected<assembled> frame_assembler::pair_bulk(uint64_t id) {
+  assembled out;
+  auto h = bulk_heads_.find(id);
+  auto v = bulk_values_.find(id);
+  if (h == bulk_heads_.end() || v == bulk_values_.end())
+    return out; // the other half is still on its way
+  auto env = std::move(h->second);
+  auto [values, numel] = std::move(v->second);
+  bulk_heads_.erase(h);
+  bulk_values_.erase(v);
+  auto* t = model_of(env.body);
+  if (t->layout.numel() != numel)
+    return fail(errc::size_mismatch,
+                transfer_name(id) + ": the bulk link carried "
+                  + std::to_string(numel) + " values for a model of "
+                  + std::to_string(t->layout.numel()));
+  t->values = span<const float>{values.get(), numel};
+  t->owner = std::move(values);
+  t->stream_id = 0;
+  t->bulk = false;
+  out.message = std::move(env);
+  return out;
+}
+
 caf::expected<assembled> frame_assembler::start_stream(envelope env) {
+  const auto* head = model_of(env.body);
+  if (head->bulk) {
+    const uint64_t id = head->stream_id;
+    if (bulk_heads_.size() >= max_unpaired || bulk_heads_.count(id) > 0) {
+      bulk_heads_.clear();
+      return fail(errc::unexpected_message,
+                  "a bulk head for " + transfer_name(id)
+                    + " beyond what a sender has in flight");
+    }
+    bulk_heads_.emplace(id, std::move(env));
+    return pair_bulk(id);
+  }
   if (head_) {
     auto err = abandon();
     return fail(errc::unexpected_message,

@@ -6,6 +6,7 @@
 #include <caf/expected.hpp>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -22,6 +23,8 @@ struct assembled {
   uint32_t answer_pieces = 0;
   /// The peer's credit for a transfer this side sends (for its outbox).
   std::optional<credit_view> credit;
+  /// The peer invites this side to open a bulk link.
+  std::optional<bulk_offer_view> offer;
 };
 
 /// Turns the frames one peer sends, in order, back into envelopes:
@@ -71,6 +74,15 @@ public:
     return buffer_ != nullptr || head_.has_value();
   }
 
+  /// The values of transfer `id` arrived whole and checked on the bulk
+  /// link (runtime/net/bulk_link). They complete the head that announced
+  /// them, which may come before or after them. Errors: `size_mismatch`
+  /// when the head's model has another size, `unexpected_message` when
+  /// more arrivals wait for heads than a sender can have in flight.
+  caf::expected<assembled> bulk_arrived(uint64_t id,
+                                        std::shared_ptr<float> values,
+                                        uint64_t numel);
+
   /// Drops an incomplete transfer, e.g. when the peer is gone.
   /// Returns `chunk_missing` if one was in progress, else none.
   caf::error abandon();
@@ -80,6 +92,7 @@ private:
   caf::expected<assembled> add_piece(tensor_data_view p);
   caf::expected<assembled> start_stream(envelope env);
   caf::error write_piece(const tensor_data_view& p);
+  caf::expected<assembled> pair_bulk(uint64_t id);
   void reset_chunks();
   void reset_stream();
 
@@ -100,6 +113,10 @@ private:
   uint32_t next_piece_ = 0;
   uint32_t piece_count_ = 0;
   uint64_t written_ = 0; ///< elements
+  // Streamed models whose values come on the bulk link: heads and values
+  // that arrived without the other (each side at most a few).
+  std::map<uint64_t, envelope> bulk_heads_;
+  std::map<uint64_t, std::pair<std::shared_ptr<float>, uint64_t>> bulk_values_;
 };
 
 } // namespace fl

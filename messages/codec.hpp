@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <variant>
@@ -59,7 +60,15 @@ struct credit_view {
 /// A decoded frame: a whole envelope (whose model may be a streamed head,
 /// `tensor::stream_id` != 0), one chunk of a larger envelope, one piece of
 /// a streamed tensor, or a credit.
-using frame = std::variant<envelope, chunk_view, tensor_data_view, credit_view>;
+/// An invitation to open a bulk link (runtime/net/bulk_link) to the
+/// sender's host: its port and the one-time ticket to present.
+struct bulk_offer_view {
+  uint16_t port = 0;
+  std::array<uint8_t, 32> ticket{};
+};
+
+using frame = std::variant<envelope, chunk_view, tensor_data_view, credit_view,
+                           bulk_offer_view>;
 
 /// Most float values one TensorData piece may hold (a Cap'n Proto list).
 constexpr uint64_t max_piece_elements = (uint64_t{1} << 29) - 16;
@@ -79,8 +88,14 @@ std::vector<byte_buffer> encode_frames(const envelope& env, size_t chunk_bytes,
 /// transfer, `stream_id` = `transfer_id` (!= 0). REQUIRES: model_of(body)
 /// is dense. Never throws; errors: `too_large` when the rest of the message
 /// does not fit one Cap'n Proto segment.
+/// With `bulk`, the head says the values come on the bulk link.
 caf::expected<byte_buffer> encode_head(const envelope& env,
-                                       uint64_t transfer_id);
+                                       uint64_t transfer_id,
+                                       bool bulk = false);
+
+/// Encodes a bulk-link invitation.
+byte_buffer encode_bulk_offer(uint16_t port,
+                              const std::array<uint8_t, 32>& ticket);
 
 /// Encodes one piece of a streamed tensor: `values` are the elements
 /// [offset, offset + values.size()). REQUIRES: 1 <= values.size() <=

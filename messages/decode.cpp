@@ -280,6 +280,7 @@ caf::expected<tensor> get_tensor(wire::Tensor::Reader t, const char* field,
       return fail(errc::invalid_field,
                   f + " is streamed but also carries slices");
     result.stream_id = t.getStreamId();
+    result.bulk = t.getBulk();
     result.layout = std::move(*layout);
     return result;
   }
@@ -512,6 +513,7 @@ get_body(wire::Envelope::Body::Reader body,
     case wire::Envelope::Body::CHUNK:
     case wire::Envelope::Body::TENSOR_DATA:
     case wire::Envelope::Body::CREDIT:
+    case wire::Envelope::Body::BULK_OFFER:
       return fail(errc::unexpected_message,
                   "a transfer frame inside a message body");
     default:
@@ -644,6 +646,17 @@ caf::expected<frame> decode_unchecked(
         return fail(errc::invalid_field,
                     "credit.transferId and credit.pieces must be > 0");
       return frame{credit_view{c.getTransferId(), c.getPieces()}};
+    }
+    if (body.which() == wire::Envelope::Body::BULK_OFFER) {
+      auto o = body.getBulkOffer();
+      bulk_offer_view v;
+      v.port = o.getPort();
+      auto t = o.getTicket();
+      if (v.port == 0 || t.size() != v.ticket.size())
+        return fail(errc::invalid_field,
+                    "bulkOffer needs a port and a 32-byte ticket");
+      std::memcpy(v.ticket.data(), t.begin(), t.size());
+      return frame{v};
     }
     auto target = root.getTarget();
     FL_TRY(check_text(target, "envelope.target", false, limits));

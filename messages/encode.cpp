@@ -164,7 +164,8 @@ void put_config(capnp::List<wire::ConfigEntry>::Builder out,
 
 /// Writes `t`; with `stream_id` != 0 only its description (the head of a
 /// streamed transfer: the values follow as TensorData pieces).
-void put(wire::Tensor::Builder out, const tensor& t, uint64_t stream_id = 0) {
+void put(wire::Tensor::Builder out, const tensor& t, uint64_t stream_id = 0,
+         bool bulk = false) {
   assert(t.packed || stream_id != 0 || t.values.size() == t.layout.numel());
   out.setDtype(wire::DType::FLOAT32);
   out.setKind(t.kind == tensor_kind::delta ? wire::TensorKind::DELTA
@@ -183,6 +184,7 @@ void put(wire::Tensor::Builder out, const tensor& t, uint64_t stream_id = 0) {
   if (stream_id != 0) {
     out.initSlices(0);
     out.setStreamId(stream_id);
+    out.setBulk(bulk);
     return;
   }
   if (t.packed) {
@@ -211,9 +213,9 @@ void put(wire::Tensor::Builder out, const tensor& t, uint64_t stream_id = 0) {
 
 /// Writes `msg`; `stream_id` != 0 leaves its model's values out (a head).
 void put(wire::Envelope::Body::Builder body, const message& msg,
-         uint64_t stream_id) {
+         uint64_t stream_id, bool bulk) {
   std::visit(
-    [&body, stream_id](const auto& m) {
+    [&body, stream_id, bulk](const auto& m) {
       using T = std::decay_t<decltype(m)>;
       if constexpr (std::is_same<T, join_msg>::value) {
         auto j = body.initJoin();
@@ -239,7 +241,7 @@ void put(wire::Envelope::Body::Builder body, const message& msg,
         auto a = body.initActivation();
         a.setRound(m.round);
         a.setModelVersion(m.model_version);
-        put(a.initModel(), m.model, stream_id);
+        put(a.initModel(), m.model, stream_id, bulk);
         put_config(a.initConfig(static_cast<capnp::uint>(m.config.size())),
                    m.config);
         if (!m.control.values.empty())
@@ -249,7 +251,7 @@ void put(wire::Envelope::Body::Builder body, const message& msg,
       } else if constexpr (std::is_same<T, model_msg>::value) {
         auto x = body.initModel();
         x.setModelVersion(m.model_version);
-        put(x.initModel(), m.model, stream_id);
+        put(x.initModel(), m.model, stream_id, bulk);
         put_config(x.initConfig(static_cast<capnp::uint>(m.config.size())),
                    m.config);
       } else if constexpr (std::is_same<T, update_msg>::value) {
@@ -258,7 +260,7 @@ void put(wire::Envelope::Body::Builder body, const message& msg,
         u.setRound(m.round);
         u.setBaseVersion(m.base_version);
         u.setNumSamples(m.num_samples);
-        put(u.initModel(), m.model, stream_id);
+        put(u.initModel(), m.model, stream_id, bulk);
         auto mt = u.initMetrics();
         mt.setLoss(m.metrics.loss);
         mt.setAccuracy(m.metrics.accuracy);
@@ -270,7 +272,7 @@ void put(wire::Envelope::Body::Builder body, const message& msg,
         auto e = body.initEvaluate();
         e.setRound(m.round);
         e.setModelVersion(m.model_version);
-        put(e.initModel(), m.model, stream_id);
+        put(e.initModel(), m.model, stream_id, bulk);
       } else if constexpr (std::is_same<T, eval_result_msg>::value) {
         auto r = body.initEvalResult();
         r.setNodeId(text(m.node_id));
@@ -295,7 +297,7 @@ void put(wire::Envelope::Body::Builder body, const message& msg,
         g.setNodeId(text(m.node_id));
         g.setStep(m.step);
         g.setWeight(m.weight);
-        put(g.initModel(), m.model, stream_id);
+        put(g.initModel(), m.model, stream_id, bulk);
         g.setKind(m.kind == gossip_kind::state ? wire::GossipKind::STATE
                                                : wire::GossipKind::SHARE);
       }
@@ -318,7 +320,8 @@ byte_buffer encode_chunk(uint64_t transfer_id, uint32_t index, uint32_t count,
   return builder.finish();
 }
 
-byte_buffer encode_envelope(const envelope& env, uint64_t stream_id) {
+byte_buffer encode_envelope(const envelope& env, uint64_t stream_id,
+                            bool bulk = false) {
   size_t size = estimate(env);
   if (stream_id != 0)
     if (const auto* t = model_of(env.body))
@@ -326,7 +329,7 @@ byte_buffer encode_envelope(const envelope& env, uint64_t stream_id) {
   detail::frame_builder builder{size};
   auto root = builder.initRoot<wire::Envelope>();
   root.setTarget(text(env.target));
-  put(root.initBody(), env.body, stream_id);
+  put(root.initBody(), env.body, stream_id, bulk);
   if (!env.more_targets.empty()) {
     auto more = root.initMoreTargets(
       static_cast<capnp::uint>(env.more_targets.size()));
@@ -352,11 +355,11 @@ byte_buffer encode(const envelope& env) {
 }
 
 caf::expected<byte_buffer> encode_head(const envelope& env,
-                                       uint64_t transfer_id) {
+                                       uint64_t transfer_id, bool bulk) {
   assert(transfer_id != 0);
   assert(model_of(env.body) && !model_of(env.body)->packed);
   try {
-    return encode_envelope(env, transfer_id);
+    return encode_envelope(env, transfer_id, bulk);
   } catch (const kj::Exception& e) {
     return too_large(env, e);
   }
@@ -378,6 +381,16 @@ byte_buffer encode_tensor_data(uint64_t transfer_id, uint32_t index,
   auto raw = capnp::toAny(list.asReader()).getRawBytes();
   std::memcpy(const_cast<kj::byte*>(raw.begin()), values.data(),
               values.size_bytes());
+  return builder.finish();
+}
+
+byte_buffer encode_bulk_offer(uint16_t port,
+                              const std::array<uint8_t, 32>& ticket) {
+  detail::frame_builder builder{128};
+  auto o = builder.initRoot<wire::Envelope>().initBody().initBulkOffer();
+  o.setPort(port);
+  auto d = o.initTicket(static_cast<capnp::uint>(ticket.size()));
+  std::memcpy(d.begin(), ticket.data(), ticket.size());
   return builder.finish();
 }
 

@@ -87,6 +87,8 @@ struct Tensor {
   packed @6 :Packed;       # a compressed delta (kind delta); absent = dense
   streamId @7 :UInt64;     # != 0: slices are empty and the values follow as
                            # the TensorData frames of this transfer (protocol 4)
+  bulk @8 :Bool;           # with streamId: the values come on the bulk link
+                           # (runtime/net/bulk_link) as its transfer streamId
 }
 
 struct ConfigEntry {
@@ -235,6 +237,13 @@ struct Credit {
   pieces @1 :UInt32;       # >= 1
 }
 
+struct BulkOffer {
+  # The receiver of this frame may open a bulk link (a direct TCP stream for
+  # model values) to the sender's host at `port`, presenting `ticket` first.
+  port @0 :UInt16;         # > 0
+  ticket @1 :Data;         # 32 random bytes, good for one connection
+}
+
 struct Envelope {
   target @0 :Text;   # node id the body is for; empty = the receiving node
   body :union {
@@ -253,6 +262,7 @@ struct Envelope {
     gossip @14 :Gossip;
     tensorData @15 :TensorData;
     credit @16 :Credit;
+    bulkOffer @17 :BulkOffer;
   }
   moreTargets @13 :List(Text);
   # Multicast: the body is also for each of these nodes. A server sends one

@@ -30,7 +30,14 @@ caf::error outbox::push(envelope env) {
                              + std::to_string(s_.max_message_bytes)
                              + " bytes (transport.max_message_mib)");
   const uint64_t id = next_id_++;
-  if (big) {
+  if (big && bulk_) {
+    // The head goes in order with the rest; the values go on the link now.
+    auto head = encode_head(env, id, true);
+    if (!head)
+      return std::move(head.error());
+    it.bulk_id = id;
+    it.frames.push_back(std::move(*head));
+  } else if (big) {
     auto head = encode_head(env, id);
     if (!head)
       return std::move(head.error());
@@ -63,6 +70,16 @@ std::vector<byte_buffer> outbox::take() {
   ready_.clear();
   while (!queue_.empty()) {
     auto& it = queue_.front();
+    if (it.bulk_id != 0) {
+      if (!bulk_ || bulk_in_flight_ >= max_bulk_ahead)
+        break; // wait for the link (a closed link: the owner starts anew)
+      const auto* model = model_of(it.env.body);
+      bulk_(it.bulk_id, model->values, model->owner);
+      ++bulk_in_flight_;
+      out.push_back(std::move(it.frames.front()));
+      queue_.pop_front();
+      continue;
+    }
     if (it.stream_id == 0) {
       for (auto& f : it.frames)
         out.push_back(std::move(f));

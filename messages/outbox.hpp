@@ -5,6 +5,8 @@
 #include <caf/error.hpp>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <map>
 #include <vector>
 
@@ -36,6 +38,29 @@ class outbox {
 public:
   explicit outbox(send_settings s);
 
+  /// Where a big model's values go when a bulk link is up: called with the
+  /// transfer id, the values and their owner (to keep them alive).
+  using bulk_sink = std::function<void(uint64_t, span<const float>,
+                                       std::shared_ptr<const void>)>;
+
+  /// From now on, big models go to `sink` (their heads still go in order
+  /// through take()); an empty sink goes back to pieces. At most
+  /// `max_bulk_ahead` models are handed to the sink and not reported sent
+  /// (bulk_sent): a receiver pairs each head with its values, so heads
+  /// must not run far ahead of them.
+  void use_bulk(bulk_sink sink) {
+    bulk_ = std::move(sink);
+    bulk_in_flight_ = 0;
+  }
+
+  /// The sink wrote one model's values.
+  void bulk_sent() {
+    if (bulk_in_flight_ > 0)
+      --bulk_in_flight_;
+  }
+
+  static constexpr uint32_t max_bulk_ahead = 2;
+
   /// Queues `env`. Errors (nothing is queued): `too_large` when its model
   /// exceeds max_message_bytes or Cap'n Proto cannot hold the message.
   caf::error push(envelope env);
@@ -61,6 +86,7 @@ private:
     envelope env;                    ///< keeps the model's buffer alive
     std::vector<byte_buffer> frames; ///< a whole or chunked message
     uint64_t stream_id = 0;          ///< != 0: a streamed model
+    uint64_t bulk_id = 0;   ///< != 0: values go to the bulk sink
     bool head_sent = false;
     uint32_t next_piece = 0;
     uint32_t pieces = 0;
@@ -76,6 +102,8 @@ private:
   uint64_t unanswered_pieces_ = 0;
   uint64_t unanswered_bytes_ = 0;
   uint64_t next_id_ = 1;
+  bulk_sink bulk_;
+  uint32_t bulk_in_flight_ = 0;
 };
 
 } // namespace fl

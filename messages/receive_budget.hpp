@@ -1,6 +1,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <utility>
+#include <vector>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,13 +24,22 @@ public:
   /// `limit_bytes` 0 = no bound. `on_release` is called (on the releasing
   /// thread) after a buffer of this budget was freed: the owner retries
   /// waiting transfers. It must be cheap and thread-safe (e.g. a message
-  /// to an actor).
-  receive_budget(uint64_t limit_bytes, std::function<void()> on_release);
+  /// to an actor). Up to `max_pooled` released buffers are kept for reuse
+  /// by transfers of the same size (rounds repeat one model size); they
+  /// do not count as held.
+  receive_budget(uint64_t limit_bytes, std::function<void()> on_release,
+                 size_t max_pooled = 2);
 
   /// A 64-byte aligned, uninitialised buffer of `numel` floats, counted
   /// against the budget until its last owner drops it; null when the
   /// budget does not allow it now. Throws std::bad_alloc like new.
   std::shared_ptr<float> try_allocate(uint64_t numel);
+
+  /// Like try_allocate, but waits until the budget allows it; null once
+  /// `stop` is true. For a thread of its own (a bulk link's reader), never
+  /// an actor's.
+  std::shared_ptr<float> allocate_waiting(uint64_t numel,
+                                          const std::atomic<bool>& stop);
 
   /// Bytes held now.
   uint64_t in_use() const noexcept;
@@ -38,6 +51,11 @@ private:
     uint64_t limit = 0;
     std::atomic<uint64_t> in_use{0};
     std::function<void()> on_release;
+    std::mutex mx;
+    std::condition_variable released;
+    size_t max_pooled = 0;
+    std::vector<std::pair<uint64_t, float*>> pool; ///< numel, buffer
+    ~ledger();
   };
   std::shared_ptr<ledger> ledger_;
 };

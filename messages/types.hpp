@@ -47,6 +47,8 @@ struct tensor {
   /// follow as the TensorData frames of this transfer (frame_assembler
   /// writes them into place and clears it). 0 everywhere else.
   uint64_t stream_id = 0;
+  /// With stream_id: the values come on the bulk link, not as pieces.
+  bool bulk = false;
 
   /// Payload bytes on the wire (dense values or the encoding's).
   uint64_t payload_bytes() const {

@@ -356,6 +356,10 @@ const std::vector<setting>& settings() {
                "frame payload (MiB): larger models stream in pieces of this size"),
     FL_SETTING("transport.window", "window", for_all, transport.window,
                "pieces a sender may have unanswered by the receiver"),
+    FL_SETTING("transport.bulk_link", "bulk-link", for_all,
+               transport.bulk_link,
+               "big models' values on a direct TCP stream next to the "
+               "connection (plaintext only; with --tls they stay in TLS)"),
     FL_SETTING("transport.max_message_mib", "max-message-mib", for_all,
                transport.max_message_mib,
                "largest model or message sent or accepted (MiB)"),

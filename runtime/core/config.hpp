@@ -186,6 +186,7 @@ struct node_config {
     int64_t window = 4;             ///< pieces a sender may have unanswered (back-pressure)
     int64_t max_message_mib = 8192; ///< larger models and transfers are refused, on both sides
     int64_t receive_budget_mib = 1024; ///< server/scheduler: model bytes received or awaiting fold at once
+    bool bulk_link = true;          ///< big models' values on a direct TCP stream beside the connection (not with TLS)
     double request_timeout_s = 30;  ///< every remote request times out
     double heartbeat_s = 5;         ///< CAF middleman heartbeat interval
     double connection_timeout_s = 30; ///< a silent peer is dropped after this
