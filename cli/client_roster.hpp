@@ -31,6 +31,7 @@ public:
 
   uint64_t first() const noexcept { return first_; }
   uint64_t count() const noexcept { return count_; }
+  const model_layout& layout() const noexcept { return layout_; }
 
   /// The training samples client `index` announces.
   uint64_t num_samples(uint64_t index) const;

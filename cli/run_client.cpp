@@ -37,6 +37,10 @@ int run_client(const node_config& cfg, const loggers& log,
     log.node->error("{}", describe(roster.error()));
     return 2;
   }
+  if (auto err = check_model_fits(cfg, (*roster)->layout())) {
+    log.node->error("{}", describe(err));
+    return 2;
+  }
   (*roster)->log_attackers(log);
   auto profiles = make_profiles(cfg, total);
   if (!profiles) {

@@ -41,6 +41,10 @@ int run_server(const node_config& cfg, const loggers& log,
   }
   const run_logs& logs = *out.logs;
   init_trainer.reset();
+  if (auto err = check_model_fits(cfg, initial->first.layout())) {
+    log.node->error("{}", describe(err));
+    return 2;
+  }
   // Evaluations run on a pool of their own (eval_workers), so a slow one
   // does not queue behind training.
   auto evaluator = spawn_training_pool(sys, eval_workers(cfg), training->make,

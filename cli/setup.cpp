@@ -1,25 +1,24 @@
 #include "cli/setup.hpp"
 
-#include <thread>
-
-#include <algorithm>
-#include <cmath>
-#include <filesystem>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <unistd.h>
-#include <random>
-
-#include "runtime/storage/checkpoint.hpp"
-#include "runtime/core/errors.hpp"
 #include "runtime/aggregation/strategy_registry.hpp"
-#include "runtime/storage/strategy_state.hpp"
+#include "runtime/core/errors.hpp"
 #include "runtime/data/dataset_loader.hpp"
 #include "runtime/data/partition.hpp"
+#include "runtime/storage/checkpoint.hpp"
 #include "runtime/storage/manifest.hpp"
+#include "runtime/storage/strategy_state.hpp"
 #include "runtime/training/synthetic_trainer.hpp"
 #include "runtime/training/torch_trainer.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <thread>
+#include <unistd.h>
 
 namespace fl::cli {
 
@@ -49,11 +48,12 @@ caf::expected<training_setup> make_training(const node_config& cfg,
   if (cfg.training.model == "synthetic") {
     auto n = static_cast<uint64_t>(cfg.training.synthetic_params);
     return training_setup{
-      [n] { return std::make_unique<synthetic_trainer>(n); }, nullptr};
+        [n] { return std::make_unique<synthetic_trainer>(n); }, nullptr};
   }
-  auto data = given_data ? caf::expected<std::shared_ptr<const dataset>>{
-                             std::move(given_data)}
-                         : load_dataset(data_source_of(cfg));
+  auto data = given_data
+                  ? caf::expected<std::shared_ptr<const dataset>>{std::move(
+                      given_data)}
+                  : load_dataset(data_source_of(cfg));
   if (!data)
     return std::move(data.error());
   const torch_model_spec spec{cfg.training.model, cfg.training.loss};
@@ -63,11 +63,10 @@ caf::expected<training_setup> make_training(const node_config& cfg,
   if (!probe)
     return std::move(probe.error());
   auto shared = *data;
-  return training_setup{
-    [spec, shared]() -> std::unique_ptr<trainer> {
-      return std::move(*torch_trainer::make(spec, shared));
-    },
-    shared};
+  return training_setup{[spec, shared]() -> std::unique_ptr<trainer> {
+                          return std::move(*torch_trainer::make(spec, shared));
+                        },
+                        shared};
 }
 
 strategy_settings strategy_settings_of(const node_config& cfg) {
@@ -75,14 +74,13 @@ strategy_settings strategy_settings_of(const node_config& cfg) {
   const auto& x = cfg.strategy;
   s.name = x.name;
   s.clients_per_round = static_cast<uint64_t>(
-    std::max<int64_t>(cfg.federation.clients_per_round, 1));
+      std::max<int64_t>(cfg.federation.clients_per_round, 1));
   s.quorum = cfg.federation.quorum;
   s.seed = static_cast<uint64_t>(cfg.federation.seed);
-  s.total_clients = static_cast<uint64_t>(
-    std::max<int64_t>(cfg.federation.total_clients > 0
-                        ? cfg.federation.total_clients
-                        : cfg.federation.clients,
-                      1));
+  s.total_clients = static_cast<uint64_t>(std::max<int64_t>(
+      cfg.federation.total_clients > 0 ? cfg.federation.total_clients
+                                       : cfg.federation.clients,
+      1));
   s.server_lr = x.server_lr;
   s.server_momentum = x.server_momentum;
   s.beta1 = x.beta1;
@@ -116,16 +114,14 @@ caf::error validate_plugins(const node_config& cfg) {
     return std::move(strat.error());
   if (auto err = validate(compression_of(cfg)))
     return err;
-  if (auto err = validate(byzantine_settings{cfg.federation.byzantine_attack,
-                                             cfg.federation.byzantine_scale,
-                                             0}))
+  if (auto err = validate(byzantine_settings{
+          cfg.federation.byzantine_attack, cfg.federation.byzantine_scale, 0}))
     return err;
   const auto& name = cfg.strategy.name;
   const auto plan = (*strat)->plan();
   const auto mode = cfg.federation.kind();
   auto refuse = [&](const std::string& why) {
-    return make_fl_error(errc::invalid_config,
-                         "strategy " + name + " " + why);
+    return make_fl_error(errc::invalid_config, "strategy " + name + " " + why);
   };
   if (mode == federation_mode::async
       && (plan.robust.rule != combine_rule::weighted_mean || plan.optimizer
@@ -156,15 +152,15 @@ caf::error make_writable_folder(const std::string& dir,
   fs::create_directories(dir, ec);
   if (ec)
     return make_fl_error(errc::io_error, "cannot create the " + what + " '"
-                                           + dir + "': " + ec.message());
-  const auto probe = (fs::path{dir} / (".fl-write-test-"
-                                       + std::to_string(::getpid())))
-                       .string();
+                                             + dir + "': " + ec.message());
+  const auto probe
+      = (fs::path{dir} / (".fl-write-test-" + std::to_string(::getpid())))
+            .string();
   std::FILE* f = std::fopen(probe.c_str(), "w");
   if (f == nullptr)
-    return make_fl_error(errc::io_error, "cannot write into the " + what
-                                           + " '" + dir
-                                           + "': " + std::strerror(errno));
+    return make_fl_error(errc::io_error, "cannot write into the " + what + " '"
+                                             + dir
+                                             + "': " + std::strerror(errno));
   std::fclose(f);
   std::remove(probe.c_str());
   return caf::none;
@@ -174,8 +170,8 @@ caf::error make_writable_folder(const std::string& dir,
 
 caf::error prepare_output_folders(const node_config& cfg) {
   if (!cfg.output.checkpoint_dir.empty())
-    if (auto err = make_writable_folder(cfg.output.checkpoint_dir,
-                                        "checkpoint folder"))
+    if (auto err
+        = make_writable_folder(cfg.output.checkpoint_dir, "checkpoint folder"))
       return err;
   for (const auto& file : {cfg.output.metrics, cfg.output.client_metrics}) {
     auto parent = std::filesystem::path{file}.parent_path();
@@ -197,8 +193,8 @@ server_settings make_server_settings(const node_config& cfg) {
   s.id = cfg.node.id.empty() ? "server" : cfg.node.id;
   s.rounds = static_cast<uint64_t>(cfg.federation.rounds);
   s.min_clients = static_cast<uint64_t>(cfg.federation.min_clients > 0
-                                          ? cfg.federation.min_clients
-                                          : cfg.federation.clients);
+                                            ? cfg.federation.min_clients
+                                            : cfg.federation.clients);
   s.round_deadline_s = cfg.federation.round_deadline_s;
   s.heartbeat_ms = static_cast<uint32_t>(cfg.transport.heartbeat_s * 1000);
   s.metrics_path = cfg.output.metrics;
@@ -206,7 +202,7 @@ server_settings make_server_settings(const node_config& cfg) {
   s.target_accuracy = cfg.federation.target_accuracy;
   s.client_metrics_path = cfg.output.client_metrics;
   s.eval_every = static_cast<uint64_t>(
-    cfg.federation.eval_every > 0 ? cfg.federation.eval_every : 1);
+      cfg.federation.eval_every > 0 ? cfg.federation.eval_every : 1);
   s.eval_limit = eval_workers(cfg);
   s.eval_skip_superseded = cfg.federation.eval_skip_superseded;
   s.guard = guard_settings_of(cfg);
@@ -228,11 +224,11 @@ async_server_settings make_async_settings(const node_config& cfg) {
   s.mode = cfg.federation.kind();
   s.guard = guard_settings_of(cfg);
   s.min_clients = static_cast<uint64_t>(cfg.federation.min_clients > 0
-                                          ? cfg.federation.min_clients
-                                          : cfg.federation.clients);
+                                            ? cfg.federation.min_clients
+                                            : cfg.federation.clients);
   s.concurrency = static_cast<uint64_t>(cfg.async.concurrency > 0
-                                          ? cfg.async.concurrency
-                                          : cfg.federation.clients_per_round);
+                                            ? cfg.async.concurrency
+                                            : cfg.federation.clients_per_round);
   s.alpha = cfg.async.alpha;
   s.staleness = staleness_fn{*parse_staleness_kind(cfg.async.staleness),
                              cfg.async.staleness_a, cfg.async.staleness_b};
@@ -240,13 +236,13 @@ async_server_settings make_async_settings(const node_config& cfg) {
   s.buffer_k = static_cast<uint64_t>(cfg.async.buffer_k);
   s.server_lr = cfg.async.server_lr;
   s.max_updates = static_cast<uint64_t>(
-    cfg.async.max_updates > 0
-      ? cfg.async.max_updates
-      : cfg.federation.rounds * cfg.federation.clients_per_round);
+      cfg.async.max_updates > 0
+          ? cfg.async.max_updates
+          : cfg.federation.rounds * cfg.federation.clients_per_round);
   s.max_seconds = cfg.async.max_seconds;
   s.target_accuracy = cfg.federation.target_accuracy;
   s.eval_every = static_cast<uint64_t>(
-    cfg.federation.eval_every > 0 ? cfg.federation.eval_every : 10);
+      cfg.federation.eval_every > 0 ? cfg.federation.eval_every : 10);
   s.client_metrics_path = cfg.output.client_metrics;
   s.eval_limit = eval_workers(cfg);
   s.eval_skip_superseded = cfg.federation.eval_skip_superseded;
@@ -257,8 +253,8 @@ async_server_settings make_async_settings(const node_config& cfg) {
   return s;
 }
 
-caf::expected<std::shared_ptr<aggregator>>
-make_folder(const node_config& cfg, const loggers& log) {
+caf::expected<std::shared_ptr<aggregator>> make_folder(const node_config& cfg,
+                                                       const loggers& log) {
   aggregator_options opts;
   opts.device = cfg.aggregation.device;
   opts.cpu_threads = static_cast<size_t>(cfg.aggregation.threads);
@@ -296,17 +292,32 @@ initial_model(const node_config& cfg, trainer& t, const loggers& log) {
   if (ckpt->model.layout() != t.layout())
     return make_fl_error(errc::layout_mismatch,
                          "checkpoint '" + path
-                           + "' holds another model than --model "
-                           + cfg.training.model);
+                             + "' holds another model than --model "
+                             + cfg.training.model);
   log.node->info("resuming from {} (round {}, model version {})", path,
                  ckpt->round, ckpt->model_version);
   resume_point from{ckpt->round, ckpt->model_version};
   return std::make_pair(std::move(ckpt->model), from);
 }
 
-caf::expected<strategy_state>
-resumed_strategy_state(const node_config& cfg, const strategy& strat,
-                       resume_point from) {
+caf::error check_model_fits(const node_config& cfg, const model_layout& l) {
+  const uint64_t bytes = l.numel() * sizeof(float);
+  const auto limit = static_cast<uint64_t>(cfg.transport.max_message_mib) << 20;
+  if (bytes <= limit)
+    return caf::none;
+  return make_fl_error(errc::invalid_config,
+                       "the model holds " + std::to_string(bytes >> 20)
+                           + " MiB, more than the message limit of "
+                           + std::to_string(cfg.transport.max_message_mib)
+                           + " MiB: set --max-message-mib (transport."
+                             "max_message_mib) to at least "
+                           + std::to_string((bytes >> 20) + 1)
+                           + " on every node");
+}
+
+caf::expected<strategy_state> resumed_strategy_state(const node_config& cfg,
+                                                     const strategy& strat,
+                                                     resume_point from) {
   if (!cfg.output.resume)
     return strategy_state{};
   const auto path = strategy_state_path(cfg.output.checkpoint_dir);
@@ -317,9 +328,9 @@ resumed_strategy_state(const node_config& cfg, const strategy& strat,
     if (stateful)
       return make_fl_error(errc::io_error,
                            "strategy " + cfg.strategy.name
-                             + " keeps state, but '" + path
-                             + "' is missing: the checkpoint cannot resume "
-                               "it");
+                               + " keeps state, but '" + path
+                               + "' is missing: the checkpoint cannot resume "
+                                 "it");
     return strategy_state{};
   }
   auto state = load_strategy_state(path);
@@ -328,19 +339,18 @@ resumed_strategy_state(const node_config& cfg, const strategy& strat,
   if (state->model_version != from.version)
     return make_fl_error(errc::invalid_config,
                          "'" + path + "' belongs to model version "
-                           + std::to_string(state->model_version)
-                           + ", the model checkpoint is version "
-                           + std::to_string(from.version)
-                           + " (a crash between the two writes?); resume "
-                             "refused");
+                             + std::to_string(state->model_version)
+                             + ", the model checkpoint is version "
+                             + std::to_string(from.version)
+                             + " (a crash between the two writes?); resume "
+                               "refused");
   return state;
 }
 
 caf::expected<caf::actor>
 spawn_server_for(caf::actor_system& sys, const node_config& cfg,
-                 uint64_t min_clients, flat_model initial,
-                 caf::actor evaluator, const run_logs& logs,
-                 const loggers& log, resume_point from,
+                 uint64_t min_clients, flat_model initial, caf::actor evaluator,
+                 const run_logs& logs, const loggers& log, resume_point from,
                  const std::string& command,
                  std::shared_ptr<const client_profiles> profiles) {
   if (auto err = prepare_output_folders(cfg))
@@ -426,9 +436,9 @@ void print_run_summary(const node_config& cfg, const run_logs& logs,
               static_cast<unsigned long long>(last.updates_dropped));
   std::printf("throughput       %.1f updates/s\n",
               last.elapsed_seconds > 0
-                ? static_cast<double>(last.updates_applied)
-                    / last.elapsed_seconds
-                : 0.0);
+                  ? static_cast<double>(last.updates_applied)
+                        / last.elapsed_seconds
+                  : 0.0);
   std::printf("total            %.2f s\n", wall_seconds);
   size_t evaluated = 0, skipped = 0;
   double eval_total = 0;
@@ -496,8 +506,8 @@ void print_summary(const round_log& log, double wall_seconds) {
   std::printf("median round     %.3f s (training and aggregation)\n",
               median_of(times));
   if (!evals.empty())
-    std::printf("median eval      %.3f s (%zu evaluations)\n",
-                median_of(evals), evals.size());
+    std::printf("median eval      %.3f s (%zu evaluations)\n", median_of(evals),
+                evals.size());
   std::printf("per round        %.3f s with evaluation (%.2f s until the "
               "last record)\n",
               last.recorded_seconds / static_cast<double>(rs.size()),

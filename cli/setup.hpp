@@ -118,6 +118,11 @@ spawn_server_for(caf::actor_system& sys, const node_config& cfg,
 caf::expected<std::pair<flat_model, resume_point>>
 initial_model(const node_config& cfg, trainer& t, const loggers& log);
 
+/// Refuses, before anything starts, a model that could not travel:
+/// `invalid_config` when it is larger than transport.max_message_mib (every
+/// node enforces that limit on what it sends and accepts).
+caf::error check_model_fits(const node_config& cfg, const model_layout& l);
+
 /// The aggregator `cfg.aggregation` asks for; logs a CPU fallback.
 caf::expected<std::shared_ptr<aggregator>>
 make_folder(const node_config& cfg, const loggers& log);

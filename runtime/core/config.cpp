@@ -359,7 +359,8 @@ const std::vector<setting>& settings() {
     FL_SETTING("transport.bulk_link", "bulk-link", for_all,
                transport.bulk_link,
                "big models' values on a direct TCP stream next to the "
-               "connection (plaintext only; with --tls they stay in TLS)"),
+               "connection (plaintext only; with --tls they stay in TLS); "
+               "--bulk-link=false turns it off"),
     FL_SETTING("transport.max_message_mib", "max-message-mib", for_all,
                transport.max_message_mib,
                "largest model or message sent or accepted (MiB)"),
