@@ -93,7 +93,14 @@ std::shared_ptr<float> receive_budget::try_allocate(uint64_t numel) {
     {
       std::lock_guard<std::mutex> guard{keep->mx};
       keep->in_use -= bytes;
-      if (keep->pool.size() < keep->max_pooled)
+      // Kept only within the budget: what is held and what is kept for
+      // reuse together stay below the limit.
+      uint64_t pooled = bytes;
+      for (const auto& [n, b] : keep->pool)
+        pooled += n * sizeof(float);
+      if (keep->pool.size() < keep->max_pooled
+          && (keep->limit == 0
+              || keep->in_use.load() + pooled <= keep->limit))
         keep->pool.emplace_back(numel, q);
       else
         free_floats(q, numel);

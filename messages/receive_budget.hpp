@@ -25,8 +25,8 @@ public:
   /// thread) after a buffer of this budget was freed: the owner retries
   /// waiting transfers. It must be cheap and thread-safe (e.g. a message
   /// to an actor). Up to `max_pooled` released buffers are kept for reuse
-  /// by transfers of the same size (rounds repeat one model size); they
-  /// do not count as held.
+  /// by transfers of the same size (rounds repeat one model size), as long
+  /// as held and kept buffers together stay within the limit.
   receive_budget(uint64_t limit_bytes, std::function<void()> on_release,
                  size_t max_pooled = 2);
 

@@ -420,3 +420,31 @@ TEST_CASE("a model above 4 GiB with a layer above 2^32 bytes streams through",
   CHECK(m.values[n - 1] == 7.0f);
   CHECK(std::memcmp(m.values.data(), values.data(), n * 4) == 0);
 }
+
+TEST_CASE("a released buffer is reused within the budget, never beyond it",
+          "[streaming]") {
+  auto budget = std::make_shared<receive_budget>(1000, nullptr, 2);
+  auto a = budget->try_allocate(100); // 400 bytes
+  REQUIRE(a);
+  const float* first = a.get();
+  a.reset();
+  CHECK(budget->in_use() == 0);
+  auto b = budget->try_allocate(100);
+  REQUIRE(b);
+  CHECK(b.get() == first); // the same memory, no new pages
+  auto c = budget->try_allocate(100);
+  REQUIRE(c);
+  CHECK(budget->in_use() == 800);
+  CHECK(!budget->try_allocate(100)); // 1200 > 1000: wait
+  // Both kept (800 <= 1000) and both reused.
+  const float* second = c.get();
+  b.reset();
+  c.reset();
+  auto d = budget->try_allocate(100);
+  auto e = budget->try_allocate(100);
+  REQUIRE(d);
+  REQUIRE(e);
+  CHECK(((d.get() == first && e.get() == second)
+         || (d.get() == second && e.get() == first)));
+  CHECK(budget->in_use() == 800);
+}
