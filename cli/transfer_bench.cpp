@@ -40,15 +40,8 @@ node_config config_of(const transfer_bench_options& o) {
 /// Receives `count` updates (writing each into its buffer as the pieces
 /// come, then dropping it), then answers with an Exit and ends.
 int serve(const transfer_bench_options& o, const node_config& cfg,
-          const loggers& log) {
-  auto gate = gate_settings_for(cfg, true, log);
-  if (!gate) {
-    log.node->error("{}", describe(gate.error()));
-    return 2;
-  }
-  system_config sys_cfg{cfg};
-  caf::actor_system sys{sys_cfg};
-  auto transport = start_node_transport(sys, std::move(*gate), log);
+          const loggers& log, caf::actor_system& sys,
+          const net::secure_transport& transport) {
   auto owner = sys.spawn([&o](caf::event_based_actor* self) {
     auto got = std::make_shared<uint64_t>(0);
     return caf::behavior{
@@ -75,8 +68,8 @@ int serve(const transfer_bench_options& o, const node_config& cfg,
     };
   });
   auto connector = spawn_downstream_connector(
-      sys, owner, downstream_for(cfg, *transport, cfg.node.id, true), log);
-  auto port = publish_node(sys, *transport, connector, cfg, log);
+      sys, owner, downstream_for(cfg, transport, cfg.node.id, true), log);
+  auto port = publish_node(sys, transport, connector, cfg, log);
   if (!port) {
     log.node->error("{}", describe(port.error()));
     caf::anon_send_exit(owner, caf::exit_reason::user_shutdown);
@@ -91,16 +84,9 @@ int serve(const transfer_bench_options& o, const node_config& cfg,
 }
 
 int send(const transfer_bench_options& o, const node_config& cfg,
-         const loggers& log) {
-  auto gate = gate_settings_for(cfg, false, log);
-  if (!gate) {
-    log.node->error("{}", describe(gate.error()));
-    return 2;
-  }
-  system_config sys_cfg{cfg};
-  caf::actor_system sys{sys_cfg};
-  auto transport = start_node_transport(sys, std::move(*gate), log);
-  auto us = upstream_for(cfg, *transport);
+         const loggers& log, caf::actor_system& sys,
+         const net::secure_transport& transport) {
+  auto us = upstream_for(cfg, transport);
   if (!us) {
     log.node->error("{}", describe(us.error()));
     return 2;
@@ -178,7 +164,16 @@ int run_transfer_bench(const transfer_bench_options& o) {
     std::fprintf(stderr, "%s\n", describe(log.error()).c_str());
     return 2;
   }
-  return o.serve ? serve(o, cfg, *log) : send(o, cfg, *log);
+  auto gate = gate_settings_for(cfg, o.serve, *log);
+  if (!gate) {
+    (*log).node->error("{}", describe(gate.error()));
+    return 2;
+  }
+  system_config sys_cfg{cfg};
+  caf::actor_system sys{sys_cfg};
+  auto transport = start_node_transport(sys, std::move(*gate), *log);
+  return o.serve ? serve(o, cfg, *log, sys, *transport)
+                 : send(o, cfg, *log, sys, *transport);
 }
 
 } // namespace fl::cli

@@ -5,6 +5,7 @@
 //   OUT_DIR/chunk_assembler/*
 
 #include "messages/codec.hpp"
+#include "messages/outbox.hpp"
 #include "runtime/net/auth_frames.hpp"
 
 #include <cstdio>
@@ -72,6 +73,26 @@ int main(int argc, char** argv) {
   if (chunks.size() > 2) {
     std::swap(chunks[1], chunks[2]);
     write(out / "chunk_assembler" / "swapped", framed(chunks));
+  }
+  // The same update streamed: a head, pieces of 64 values, credits, a bulk
+  // head and a bulk-link offer (the frames a streaming peer sends).
+  {
+    send_settings ss;
+    ss.chunk_bytes = 256;
+    ss.window = 64;
+    outbox box{ss};
+    if (!box.push(envelope{"server", up})) {
+      auto streamed = box.take();
+      streamed.push_back(encode_credit(1, 2));
+      streamed.push_back(encode_bulk_offer(4242, {}));
+      write(out / "chunk_assembler" / "streamed", framed(streamed));
+      write(out / "frame_decoder" / "piece", streamed.at(1));
+      write(out / "frame_decoder" / "head", streamed.at(0));
+    }
+    outbox bulk{ss};
+    bulk.use_bulk([](uint64_t, span<const float>, std::shared_ptr<const void>) {});
+    if (!bulk.push(envelope{"server", up}))
+      write(out / "frame_decoder" / "bulk_head", bulk.take().at(0));
   }
   auto n = net::random_nonce();
   auto with_tag = [](uint8_t tag, std::vector<char> b) {
