@@ -5,7 +5,8 @@
 # size, and the model bytes moved per second of round time.
 # usage: bench/big_model.sh [path/to/fl-node] [params ...]
 #   (default params: 100M 250M; 1B and 1.5B need about 5x the model in RAM)
-# ROUNDS (3) sets the rounds, EXTRA extra flags for every process.
+# ROUNDS (3) sets the rounds, EXTRA extra flags for every process,
+# SERVER_EXTRA for the server alone (e.g. --receive-budget-mib 1).
 set -euo pipefail
 FL_NODE=${1:-build/cli/fl-node}
 shift || true
@@ -25,7 +26,7 @@ for params in "${SIZES[@]}"; do
   rm -f "$work/port" "$work/m.jsonl"
   /usr/bin/time -v "$FL_NODE" server --model synthetic --synthetic-params "$params" \
     --clients 2 --clients-per-round 2 --rounds "$ROUNDS" --port-file "$work/port" \
-    --metrics "$work/m.jsonl" --log-level warn ${EXTRA:-} \
+    --metrics "$work/m.jsonl" --log-level warn ${EXTRA:-} ${SERVER_EXTRA:-} \
     >/dev/null 2>"$work/server.time" &
   server=$!
   for _ in $(seq 600); do [ -s "$work/port" ] && break; sleep 0.05; done

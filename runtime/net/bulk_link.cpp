@@ -359,9 +359,9 @@ void bulk_listener::loop() {
   };
   std::vector<pending> waiting_fds;
   auto drop = [&](size_t i) {
+    ++refused_; // counted before the peer can see the close
     ::close(waiting_fds[i].fd);
     waiting_fds.erase(waiting_fds.begin() + static_cast<std::ptrdiff_t>(i));
-    ++refused_;
   };
   for (;;) {
     std::vector<pollfd> fds{{wake_[0], POLLIN, 0}, {fd_, POLLIN, 0}};
@@ -416,8 +416,8 @@ void bulk_listener::loop() {
       int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c >= 0) {
         if (waiting_fds.size() >= max_pending_) {
-          ::close(c);
           ++refused_;
+          ::close(c);
         } else {
           waiting_fds.push_back({c, {}, 0, now_s() + timeout_s_});
         }
