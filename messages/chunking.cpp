@@ -26,6 +26,9 @@ constexpr size_t max_held_pieces = 64;
 /// few is plenty.
 constexpr size_t max_unpaired = 4;
 
+/// Messages that may wait behind unfinished bulk transfers.
+constexpr size_t max_waiting = 256;
+
 } // namespace
 
 void frame_assembler::reset_chunks() {
@@ -61,11 +64,11 @@ caf::error frame_assembler::abandon() {
                    + std::to_string(model_of(head_->body)->layout.numel())
                    + " values");
   }
-  if (!err && (!bulk_heads_.empty() || !bulk_values_.empty()))
+  if (!err && (!ordered_.empty() || !bulk_values_.empty()))
     err = fail(errc::chunk_missing,
-               std::to_string(bulk_heads_.size() + bulk_values_.size())
-                 + " bulk transfers ended half-way");
-  bulk_heads_.clear();
+               std::to_string(ordered_.size() + bulk_values_.size())
+                   + " messages and bulk transfers ended half-way");
+  ordered_.clear();
   bulk_values_.clear();
   reset_chunks();
   reset_stream();
@@ -87,6 +90,18 @@ frame_assembler::feed(std::shared_ptr<const byte_buffer> bytes) {
     auto* t = model_of(env->body);
     if (t && t->stream_id != 0)
       return start_stream(std::move(*env));
+    if (!ordered_.empty()
+        && !std::holds_alternative<heartbeat_msg>(env->body)) {
+      // Behind a model whose values are still on the bulk link: delivered
+      // after it, in the order sent (an async client's Request must not
+      // overtake its Update). Heartbeats need no order.
+      if (ordered_.size() >= max_waiting)
+        return fail(errc::unexpected_message,
+                    "more messages behind an unfinished bulk transfer than "
+                    "a sender can have sent");
+      ordered_.push_back(waiting_entry{std::move(*env), 0});
+      return out;
+    }
     out.message = std::move(*env);
     return out;
   }
@@ -112,39 +127,49 @@ frame_assembler::feed(std::shared_ptr<const byte_buffer> bytes) {
   return out;
 }
 
-caf::expected<assembled> frame_assembler::bulk_arrived(
-  uint64_t id, std::shared_ptr<float> values, uint64_t numel) {
+caf::expected<assembled>
+frame_assembler::bulk_arrived(uint64_t id, std::shared_ptr<float> values,
+                              uint64_t numel) {
   if (bulk_values_.size() >= max_unpaired || bulk_values_.count(id) > 0) {
     bulk_values_.clear();
     return fail(errc::unexpected_message,
                 "bulk values of " + transfer_name(id)
-                  + " without a head, beyond what a sender has in flight");
+                    + " without a head, beyond what a sender has in flight");
   }
   bulk_values_.emplace(id, std::make_pair(std::move(values), numel));
-  return pair_bulk(id);
+  return release_ready();
 }
 
-caf::expected<assembled> frame_assembler::pair_bulk(uint64_t id) {
+caf::expected<assembled> frame_assembler::release_ready() {
   assembled out;
-  auto h = bulk_heads_.find(id);
-  auto v = bulk_values_.find(id);
-  if (h == bulk_heads_.end() || v == bulk_values_.end())
-    return out; // the other half is still on its way
-  auto env = std::move(h->second);
-  auto [values, numel] = std::move(v->second);
-  bulk_heads_.erase(h);
-  bulk_values_.erase(v);
-  auto* t = model_of(env.body);
-  if (t->layout.numel() != numel)
-    return fail(errc::size_mismatch,
-                transfer_name(id) + ": the bulk link carried "
-                  + std::to_string(numel) + " values for a model of "
-                  + std::to_string(t->layout.numel()));
-  t->values = span<const float>{values.get(), numel};
-  t->owner = std::move(values);
-  t->stream_id = 0;
-  t->bulk = false;
-  out.message = std::move(env);
+  while (!ordered_.empty()) {
+    auto& front = ordered_.front();
+    if (front.bulk_id != 0) {
+      auto v = bulk_values_.find(front.bulk_id);
+      if (v == bulk_values_.end())
+        break; // its values are still on their way; the rest waits too
+      auto [values, numel] = std::move(v->second);
+      bulk_values_.erase(v);
+      auto* t = model_of(front.env.body);
+      if (t->layout.numel() != numel) {
+        const auto id = front.bulk_id;
+        ordered_.clear();
+        return fail(errc::size_mismatch,
+                    transfer_name(id) + ": the bulk link carried "
+                        + std::to_string(numel) + " values for a model of "
+                        + std::to_string(t->layout.numel()));
+      }
+      t->values = span<const float>{values.get(), numel};
+      t->owner = std::move(values);
+      t->stream_id = 0;
+      t->bulk = false;
+    }
+    if (!out.message)
+      out.message = std::move(front.env);
+    else
+      out.more.push_back(std::move(front.env));
+    ordered_.pop_front();
+  }
   return out;
 }
 
@@ -152,14 +177,17 @@ caf::expected<assembled> frame_assembler::start_stream(envelope env) {
   const auto* head = model_of(env.body);
   if (head->bulk) {
     const uint64_t id = head->stream_id;
-    if (bulk_heads_.size() >= max_unpaired || bulk_heads_.count(id) > 0) {
-      bulk_heads_.clear();
+    size_t heads = 0;
+    for (const auto& e : ordered_)
+      heads += e.bulk_id != 0 ? 1 : 0;
+    if (heads >= max_unpaired) {
+      ordered_.clear();
       return fail(errc::unexpected_message,
                   "a bulk head for " + transfer_name(id)
-                    + " beyond what a sender has in flight");
+                      + " beyond what a sender has in flight");
     }
-    bulk_heads_.emplace(id, std::move(env));
-    return pair_bulk(id);
+    ordered_.push_back(waiting_entry{std::move(env), id});
+    return release_ready();
   }
   if (head_) {
     auto err = abandon();

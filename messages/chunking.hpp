@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace fl {
 
@@ -17,6 +18,9 @@ struct assembled {
   /// A complete message (a whole frame, the last chunk of a chunked one, or
   /// the last piece of a streamed model).
   std::optional<envelope> message;
+  /// Messages that waited behind `message` (its values came on the bulk
+  /// link), to deliver after it, in order.
+  std::vector<envelope> more;
   /// Pieces of transfer `answer_transfer` taken: answer them with one
   /// Credit (encode_credit) so the sender may go on. 0 pieces = none.
   uint64_t answer_transfer = 0;
@@ -40,7 +44,9 @@ struct assembled {
 /// CAF delivers messages between two actors in order, so the frames of one
 /// transfer arrive in order; one transfer of each kind is in flight per
 /// peer. Whole messages (e.g. heartbeats) may come between the pieces of a
-/// streamed model.
+/// streamed model. A model whose values come on the bulk link, and every
+/// message after it (heartbeats aside), is delivered once its values are
+/// in: the receiver sees messages in the order they were sent.
 ///
 /// With a `receive_budget`, a head whose buffer the budget does not allow
 /// now waits: its pieces (at most the sender's window) are held unanswered
@@ -79,9 +85,8 @@ public:
   /// them, which may come before or after them. Errors: `size_mismatch`
   /// when the head's model has another size, `unexpected_message` when
   /// more arrivals wait for heads than a sender can have in flight.
-  caf::expected<assembled> bulk_arrived(uint64_t id,
-                                        std::shared_ptr<float> values,
-                                        uint64_t numel);
+  caf::expected<assembled>
+  bulk_arrived(uint64_t id, std::shared_ptr<float> values, uint64_t numel);
 
   /// Drops an incomplete transfer, e.g. when the peer is gone.
   /// Returns `chunk_missing` if one was in progress, else none.
@@ -92,7 +97,7 @@ private:
   caf::expected<assembled> add_piece(tensor_data_view p);
   caf::expected<assembled> start_stream(envelope env);
   caf::error write_piece(const tensor_data_view& p);
-  caf::expected<assembled> pair_bulk(uint64_t id);
+  caf::expected<assembled> release_ready();
   void reset_chunks();
   void reset_stream();
 
@@ -113,9 +118,14 @@ private:
   uint32_t next_piece_ = 0;
   uint32_t piece_count_ = 0;
   uint64_t written_ = 0; ///< elements
-  // Streamed models whose values come on the bulk link: heads and values
-  // that arrived without the other (each side at most a few).
-  std::map<uint64_t, envelope> bulk_heads_;
+  // Streamed models whose values come on the bulk link, in the order their
+  // heads came, with the messages that came after them (delivered in that
+  // order once the values are in); and values that came before their head.
+  struct waiting_entry {
+    envelope env;
+    uint64_t bulk_id = 0; ///< 0: a whole message
+  };
+  std::deque<waiting_entry> ordered_;
   std::map<uint64_t, std::pair<std::shared_ptr<float>, uint64_t>> bulk_values_;
 };
 

@@ -58,6 +58,30 @@ for x in pieces whole; do
 done
 echo "bulk link, pieces and whole messages: identical checkpoints"
 
+# Asynchronous modes over the bulk link: a client's Request must not
+# overtake its Update (it goes on the connection, the values on the link).
+for mode in async fedbuff; do
+  server_only=(--mode "$mode" --max-updates 8)
+  mkdir -p "$work/$mode"
+  timeout 120 "$FL_NODE" server "${model[@]}" --clients 2 --port-file "$work/$mode/port" \
+    --metrics "$work/$mode/m.jsonl" --chunk-mib 1 "${server_only[@]}" \
+    >"$work/$mode/server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 200); do [ -s "$work/$mode/port" ] && break; sleep 0.05; done
+  for c in 0 1; do
+    timeout 120 "$FL_NODE" client "${model[@]}" --clients 1 --client-offset "$c" \
+      --total-clients 2 --upstream "127.0.0.1:$(cat "$work/$mode/port")" \
+      --chunk-mib 1 --log-level debug >"$work/$mode/client$c.log" 2>&1 &
+  done
+  wait "$server" || { echo "$mode: the server failed"; tail -20 "$work/$mode/server.log"; exit 1; }
+  wait
+  grep -q '"updates_applied":8' "$work/$mode/m.jsonl" \
+    || { echo "$mode: not 8 updates"; tail -5 "$work/$mode/server.log"; exit 1; }
+  grep -q "bulk link to 127.0.0.1:[0-9]* up" "$work/$mode/client0.log"
+done
+server_only=()
+echo "FedAsync and FedBuff over the bulk link: 8 updates applied"
+
 # A receive budget below one model: transfers wait their turn, the rounds
 # still complete with the same model.
 server_only=(--receive-budget-mib 1)

@@ -448,3 +448,55 @@ TEST_CASE("a released buffer is reused within the budget, never beyond it",
          || (d.get() == second && e.get() == first)));
   CHECK(budget->in_use() == 800);
 }
+
+TEST_CASE("messages sent after a model on the bulk link arrive after it",
+          "[streaming]") {
+  // Prepare: a sender with a bulk link; what it hands the link is kept.
+  const size_t n = 10'000;
+  auto values = ramp(n);
+  outbox out{small_pieces(4096, 4)};
+  std::vector<std::pair<uint64_t, span<const float>>> on_link;
+  out.use_bulk([&](uint64_t id, span<const float> xs,
+                   std::shared_ptr<const void>) {
+    on_link.emplace_back(id, xs);
+  });
+  REQUIRE(!out.push(update_of(values, flat_layout(n))));
+  REQUIRE(!out.push(envelope{"", request_msg{"client-3"}}));
+  REQUIRE(!out.push(envelope{"", heartbeat_msg{"client-3", 1}}));
+  auto frames = out.take();
+  REQUIRE(frames.size() == 3); // heartbeat, bulk head, request
+  REQUIRE(on_link.size() == 1);
+  // Execute: the receiver gets the frames before the values.
+  frame_assembler in;
+  std::vector<std::string> seen;
+  auto note = [&](caf::expected<assembled>& r) {
+    REQUIRE(r);
+    if (r->message)
+      seen.push_back(message_name(r->message->body));
+    for (auto& e : r->more)
+      seen.push_back(message_name(e.body));
+  };
+  for (auto& f : frames) {
+    auto r = in.feed(share(std::move(f)));
+    note(r);
+  }
+  // Assert: only the heartbeat passed; the request waits for the update.
+  CHECK(seen == std::vector<std::string>{"heartbeat"});
+  auto copy = allocate_floats(n);
+  std::memcpy(copy.get(), on_link[0].second.data(), n * sizeof(float));
+  auto r = in.bulk_arrived(on_link[0].first, copy, n);
+  note(r);
+  CHECK(seen == std::vector<std::string>{"heartbeat", "update", "request"});
+  CHECK(std::get<update_msg>(r->message->body).model.values.data()
+        == copy.get());
+  SECTION("values that do not fit their head are refused") {
+    REQUIRE(!out.push(update_of(values, flat_layout(n))));
+    out.bulk_sent();
+    auto more = out.take();
+    REQUIRE(more.size() == 1);
+    REQUIRE(in.feed(share(std::move(more[0]))));
+    auto bad = in.bulk_arrived(on_link.back().first, allocate_floats(5), 5);
+    REQUIRE(!bad);
+    CHECK(code_of(bad.error()) == errc::size_mismatch);
+  }
+}
