@@ -1,18 +1,19 @@
 #include "actors/downstream_connector.hpp"
 
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
 #include "actors/bulk_events.hpp"
 #include "actors/interfaces.hpp"
 #include "messages/chunking.hpp"
 #include "runtime/aggregation/aggregate.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/net/bulk_link.hpp"
-
-#include <algorithm>
-#include <caf/event_based_actor.hpp>
-#include <caf/send.hpp>
-#include <caf/stateful_actor.hpp>
-#include <map>
-#include <set>
 
 namespace fl {
 
@@ -30,6 +31,7 @@ struct peer {
   std::shared_ptr<net::bulk_link> link;
 };
 
+
 struct downstream_state {
   std::map<caf::actor_addr, peer> peers;
   std::map<std::string, caf::actor_addr> routes; ///< node id -> peer
@@ -43,20 +45,20 @@ using downstream_actor = caf::stateful_actor<downstream_state>;
 /// The node id a message claims to come from ("" if it names none).
 std::string claimed_id(const message& body) {
   return std::visit(
-      [](const auto& m) -> std::string {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same<T, join_msg>::value
-                      || std::is_same<T, update_msg>::value
-                      || std::is_same<T, request_msg>::value
-                      || std::is_same<T, eval_result_msg>::value
-                      || std::is_same<T, heartbeat_msg>::value
-                      || std::is_same<T, error_msg>::value
-                      || std::is_same<T, gossip_msg>::value)
-          return m.node_id;
-        else
-          return "";
-      },
-      body);
+    [](const auto& m) -> std::string {
+      using T = std::decay_t<decltype(m)>;
+      if constexpr (std::is_same<T, join_msg>::value
+                    || std::is_same<T, update_msg>::value
+                    || std::is_same<T, request_msg>::value
+                    || std::is_same<T, eval_result_msg>::value
+                    || std::is_same<T, heartbeat_msg>::value
+                    || std::is_same<T, error_msg>::value
+                    || std::is_same<T, gossip_msg>::value)
+        return m.node_id;
+      else
+        return "";
+    },
+    body);
 }
 
 /// Sends what `p`'s outbox lets go now.
@@ -181,7 +183,7 @@ void admit(downstream_actor* self, const caf::actor& owner,
       return;
     }
     j->auth_token.clear(); // the secret stops at the edge
-    if (p.nodes.empty())   // joined now: full-size transfers are allowed
+    if (p.nodes.empty()) // joined now: full-size transfers are allowed
       p.assembler = frame_assembler{s.limits, st.budget};
     st.routes[id] = p.handle.address();
     p.nodes.insert(id);
@@ -215,11 +217,12 @@ void on_assembled(downstream_actor* self, const caf::actor& owner,
     return;
   }
   if (res->answer_pieces > 0)
-    self->send(
-        p.handle, frame_atom::value,
-        wire_frame{encode_credit(res->answer_transfer, res->answer_pieces)});
+    self->send(p.handle, frame_atom::value,
+               wire_frame{encode_credit(res->answer_transfer,
+                                        res->answer_pieces)});
   if (res->credit) {
-    if (auto err = p.out.credit(res->credit->transfer_id, res->credit->pieces))
+    if (auto err = p.out.credit(res->credit->transfer_id,
+                                res->credit->pieces))
       log.wire->warn("{} sent a bad credit: {}",
                      caf::to_string(p.handle.address()), describe(err));
     flush(self, p);
@@ -239,11 +242,11 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
     // Released buffers wake this actor (from any thread) to resume waiting
     // transfers; a weak handle, so a buffer outliving it is harmless.
     caf::actor_addr me = self->address();
-    self->state.budget
-        = std::make_shared<receive_budget>(s.receive_budget_bytes, [me] {
-            if (auto a = caf::actor_cast<caf::actor>(me))
-              caf::anon_send(a, retry_atom::value);
-          });
+    self->state.budget = std::make_shared<receive_budget>(
+      s.receive_budget_bytes, [me] {
+        if (auto a = caf::actor_cast<caf::actor>(me))
+          caf::anon_send(a, retry_atom::value);
+      });
     if (!s.bulk_host.empty()) {
       auto listener = net::bulk_listener::listen(s.bulk_host);
       if (listener)
@@ -265,105 +268,101 @@ caf::actor spawn_downstream_connector(caf::actor_system& sys, caf::actor owner,
                               "connection lost: " + describe(dm.reason)));
     });
     return {
-        [self, owner, s, log](frame_atom, wire_frame& f) {
-          auto handle = caf::actor_cast<caf::actor>(self->current_sender());
-          if (!handle) {
-            log.wire->warn("frame without a sender dropped");
-            return;
-          }
-          auto& st = self->state;
-          auto pi = st.peers.find(handle.address());
-          if (pi == st.peers.end()) {
-            self->monitor(handle);
-            auto first = s.limits;
-            first.max_message_bytes
-                = std::min(first.max_message_bytes, max_pre_join_bytes);
-            pi = st.peers
-                     .emplace(handle.address(), peer{handle,
-                                                     frame_assembler{first},
-                                                     outbox{s.send},
-                                                     {},
-                                                     {},
-                                                     false,
-                                                     nullptr})
-                     .first;
-          }
-          auto bytes = std::make_shared<const byte_buffer>(std::move(f.bytes));
-          auto res = pi->second.assembler.feed(std::move(bytes));
+      [self, owner, s, log](frame_atom, wire_frame& f) {
+        auto handle = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!handle) {
+          log.wire->warn("frame without a sender dropped");
+          return;
+        }
+        auto& st = self->state;
+        auto pi = st.peers.find(handle.address());
+        if (pi == st.peers.end()) {
+          self->monitor(handle);
+          auto first = s.limits;
+          first.max_message_bytes = std::min(first.max_message_bytes,
+                                             max_pre_join_bytes);
+          pi = st.peers
+                 .emplace(handle.address(),
+                          peer{handle, frame_assembler{first}, outbox{s.send},
+                               {}, {}, false, nullptr})
+                 .first;
+        }
+        auto bytes = std::make_shared<const byte_buffer>(std::move(f.bytes));
+        auto res = pi->second.assembler.feed(std::move(bytes));
+        on_assembled(self, owner, s, log, pi, res);
+      },
+      [self, owner, s, log](retry_atom) {
+        auto& st = self->state;
+        for (auto pi = st.peers.begin(); pi != st.peers.end(); ++pi) {
+          if (!pi->second.assembler.waiting())
+            continue;
+          auto res = pi->second.assembler.resume();
           on_assembled(self, owner, s, log, pi, res);
-        },
-        [self, owner, s, log](retry_atom) {
-          auto& st = self->state;
-          for (auto pi = st.peers.begin(); pi != st.peers.end(); ++pi) {
-            if (!pi->second.assembler.waiting())
-              continue;
-            auto res = pi->second.assembler.resume();
-            on_assembled(self, owner, s, log, pi, res);
+        }
+      },
+      [self, s, log](bulk_atom, bulk_socket& b) {
+        attach_bulk(self, s, b, log);
+      },
+      [self, owner, s, log](bulk_atom, bulk_arrival& a) {
+        auto pi = self->state.peers.find(a.peer);
+        if (pi == self->state.peers.end())
+          return;
+        auto res = pi->second.assembler.bulk_arrived(
+          a.transfer_id, std::move(a.values), a.numel);
+        on_assembled(self, owner, s, log, pi, res);
+      },
+      [self](bulk_atom, bulk_sent& x) {
+        auto pi = self->state.peers.find(x.peer);
+        if (pi == self->state.peers.end())
+          return;
+        pi->second.out.bulk_sent();
+        flush(self, pi->second);
+      },
+      [self, owner, log](bulk_atom, bulk_closed& c) {
+        auto pi = self->state.peers.find(c.peer);
+        if (pi == self->state.peers.end())
+          return;
+        pi->second.out.use_bulk({});
+        if (!c.why) {
+          pi->second.link.reset();
+          return;
+        }
+        // Values in flight are lost with the link: the peer's nodes fail
+        // like a lost connection (they rejoin, with a new link).
+        log.wire->warn("bulk link of {} failed: {}",
+                       caf::to_string(c.peer), describe(c.why));
+        drop_peer(self, owner, c.peer,
+                  make_fl_error(errc::peer_lost,
+                                "bulk link failed: " + describe(c.why)));
+      },
+      [self, log](deliver_atom, envelope& env) {
+        // Group the destinations by peer so that a multicast body (one model
+        // for many clients of one process) is framed once per peer.
+        auto& st = self->state;
+        std::map<caf::actor_addr, std::vector<std::string>> by_peer;
+        auto add = [&](const std::string& id) {
+          auto ri = st.routes.find(id);
+          if (ri == st.routes.end()) {
+            log.wire->debug("no route to {}; {} dropped", id,
+                            message_name(env.body));
+            return;
           }
-        },
-        [self, s, log](bulk_atom, bulk_socket& b) {
-          attach_bulk(self, s, b, log);
-        },
-        [self, owner, s, log](bulk_atom, bulk_arrival& a) {
-          auto pi = self->state.peers.find(a.peer);
-          if (pi == self->state.peers.end())
-            return;
-          auto res = pi->second.assembler.bulk_arrived(
-              a.transfer_id, std::move(a.values), a.numel);
-          on_assembled(self, owner, s, log, pi, res);
-        },
-        [self](bulk_atom, bulk_sent& x) {
-          auto pi = self->state.peers.find(x.peer);
-          if (pi == self->state.peers.end())
-            return;
-          pi->second.out.bulk_sent();
-          flush(self, pi->second);
-        },
-        [self, owner, log](bulk_atom, bulk_closed& c) {
-          auto pi = self->state.peers.find(c.peer);
-          if (pi == self->state.peers.end())
-            return;
-          pi->second.out.use_bulk({});
-          if (!c.why) {
-            pi->second.link.reset();
-            return;
-          }
-          // Values in flight are lost with the link: the peer's nodes fail
-          // like a lost connection (they rejoin, with a new link).
-          log.wire->warn("bulk link of {} failed: {}", caf::to_string(c.peer),
-                         describe(c.why));
-          drop_peer(self, owner, c.peer,
-                    make_fl_error(errc::peer_lost,
-                                  "bulk link failed: " + describe(c.why)));
-        },
-        [self, log](deliver_atom, envelope& env) {
-          // Group the destinations by peer so that a multicast body (one model
-          // for many clients of one process) is framed once per peer.
-          auto& st = self->state;
-          std::map<caf::actor_addr, std::vector<std::string>> by_peer;
-          auto add = [&](const std::string& id) {
-            auto ri = st.routes.find(id);
-            if (ri == st.routes.end()) {
-              log.wire->debug("no route to {}; {} dropped", id,
-                              message_name(env.body));
-              return;
-            }
-            by_peer[ri->second].push_back(id);
-          };
-          add(env.target);
-          for (const auto& id : env.more_targets)
-            add(id);
-          for (auto& [addr, ids] : by_peer) {
-            auto pi = st.peers.find(addr);
-            if (pi == st.peers.end())
-              continue;
-            envelope out;
-            out.target = ids.front();
-            out.more_targets.assign(ids.begin() + 1, ids.end());
-            out.body = env.body; // shares the model bytes, no copy
-            send_to(self, pi->second, std::move(out), log);
-          }
-        },
+          by_peer[ri->second].push_back(id);
+        };
+        add(env.target);
+        for (const auto& id : env.more_targets)
+          add(id);
+        for (auto& [addr, ids] : by_peer) {
+          auto pi = st.peers.find(addr);
+          if (pi == st.peers.end())
+            continue;
+          envelope out;
+          out.target = ids.front();
+          out.more_targets.assign(ids.begin() + 1, ids.end());
+          out.body = env.body; // shares the model bytes, no copy
+          send_to(self, pi->second, std::move(out), log);
+        }
+      },
     };
   });
 }

@@ -44,11 +44,11 @@ caf::error outbox::push(envelope env) {
     it.frames.push_back(std::move(*head));
     it.stream_id = id;
     const uint64_t n = model->values.size();
-    it.pieces
-        = static_cast<uint32_t>((n + piece_elements() - 1) / piece_elements());
-    if ((n + piece_elements() - 1) / piece_elements() > UINT32_MAX)
+    const uint64_t pieces = (n + piece_elements() - 1) / piece_elements();
+    if (pieces > UINT32_MAX)
       return make_fl_error(errc::too_large, "a model of more pieces than "
                                             "one transfer may hold");
+    it.pieces = static_cast<uint32_t>(pieces);
   } else {
     auto frames = try_encode_frames(env, s_.chunk_bytes, id);
     if (!frames)
