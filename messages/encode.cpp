@@ -50,15 +50,11 @@ size_t estimate(const envelope& env) {
   size_t n = 512 + env.target.size();
   for (const auto& t : env.more_targets)
     n += t.size() + 16;
+  if (const auto* model = model_of(env.body))
+    n += tensor_estimate(*model);
   std::visit(
     [&n](const auto& m) {
       using T = std::decay_t<decltype(m)>;
-      if constexpr (std::is_same<T, activation_msg>::value
-                    || std::is_same<T, model_msg>::value
-                    || std::is_same<T, update_msg>::value
-                    || std::is_same<T, evaluate_msg>::value
-                    || std::is_same<T, gossip_msg>::value)
-        n += tensor_estimate(m.model);
       if constexpr (std::is_same<T, activation_msg>::value)
         n += tensor_estimate(m.control) + config_estimate(m.config);
       if constexpr (std::is_same<T, model_msg>::value)

@@ -2,19 +2,13 @@
 
 #include "messages/chunking.hpp"
 #include "runtime/core/errors.hpp"
+#include "support/wire_helpers.hpp"
 
 using namespace fl;
+using fl::test::code_of;
+using fl::test::share;
 
 namespace {
-
-std::shared_ptr<const byte_buffer> share(byte_buffer b) {
-  return std::make_shared<const byte_buffer>(std::move(b));
-}
-
-errc code_of(const caf::error& err) {
-  REQUIRE(err.category() == caf::atom("fl"));
-  return static_cast<errc>(err.code());
-}
 
 std::vector<byte_buffer> model_frames(const std::vector<float>& values,
                                       size_t chunk, uint64_t transfer) {

@@ -6,14 +6,13 @@
 
 #include "messages/codec.hpp"
 #include "runtime/core/errors.hpp"
+#include "support/wire_helpers.hpp"
 
 using namespace fl;
+using fl::test::code_of;
+using fl::test::share;
 
 namespace {
-
-std::shared_ptr<const byte_buffer> share(byte_buffer b) {
-  return std::make_shared<const byte_buffer>(std::move(b));
-}
 
 model_layout two_layers() {
   model_layout l;
@@ -33,11 +32,6 @@ update_msg make_update(const std::vector<float>& values) {
   up.model.values = span<const float>{values};
   up.metrics = train_metrics{0.5, 0.75, 1.25};
   return up;
-}
-
-errc code_of(const caf::error& err) {
-  REQUIRE(err.category() == caf::atom("fl"));
-  return static_cast<errc>(err.code());
 }
 
 /// Byte offset of the first occurrence of `needle` (a float pattern).

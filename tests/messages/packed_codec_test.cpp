@@ -8,8 +8,11 @@
 #include "messages/codec.hpp"
 #include "runtime/compression/compressor.hpp"
 #include "runtime/core/errors.hpp"
+#include "support/wire_helpers.hpp"
 
 using namespace fl;
+using fl::test::code_of;
+using fl::test::share;
 
 namespace {
 
@@ -37,10 +40,6 @@ update_msg packed_update(encoded_tensor t) {
 caf::expected<envelope> round_trip(const message& m) {
   auto bytes = std::make_shared<const byte_buffer>(encode(envelope{"", m}));
   return decode(bytes, decode_limits{});
-}
-
-errc code_of(const caf::error& err) {
-  return static_cast<errc>(err.code());
 }
 
 std::vector<float> delta() {

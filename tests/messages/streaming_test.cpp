@@ -5,23 +5,17 @@
 #include "messages/outbox.hpp"
 #include "runtime/aggregation/aggregator.hpp"
 #include "runtime/core/errors.hpp"
+#include "support/wire_helpers.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <limits>
 
 using namespace fl;
+using fl::test::code_of;
+using fl::test::share;
 
 namespace {
-
-std::shared_ptr<const byte_buffer> share(byte_buffer b) {
-  return std::make_shared<const byte_buffer>(std::move(b));
-}
-
-errc code_of(const caf::error& err) {
-  REQUIRE(err.category() == caf::atom("fl"));
-  return static_cast<errc>(err.code());
-}
 
 std::vector<float> ramp(size_t n) {
   std::vector<float> xs(n);

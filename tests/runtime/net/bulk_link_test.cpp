@@ -3,6 +3,7 @@
 
 #include "runtime/core/errors.hpp"
 #include "runtime/net/bulk_link.hpp"
+#include "support/wire_helpers.hpp"
 
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 using namespace fl;
+using fl::test::code_of;
+using fl::test::share;
 using namespace fl::net;
 
 namespace {
@@ -68,11 +71,6 @@ struct inbox {
     return cv.wait_for(lock, std::chrono::seconds(10), p);
   }
 };
-
-errc code_of(const caf::error& err) {
-  REQUIRE(err.category() == caf::atom("fl"));
-  return static_cast<errc>(err.code());
-}
 
 /// A listener, a ticket, and the socket its holder's connection became.
 struct connected_pair {
