@@ -9,9 +9,9 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/bulk_events.hpp"
+#include "actors/bulk_wiring.hpp"
 #include "actors/interfaces.hpp"
 #include "messages/chunking.hpp"
-#include "runtime/aggregation/aggregate.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/net/bulk_link.hpp"
 
@@ -120,38 +120,10 @@ void attach_bulk(downstream_actor* self, const downstream_settings& s,
   auto pi = st.peers.find(b.peer);
   if (pi == st.peers.end() || pi->second.link)
     return; // gone, or a second link: the socket closes with `b`
-  caf::actor_addr me = self->address();
-  auto addr = b.peer;
-  auto budget = st.budget;
-  net::bulk_hooks h;
-  h.allocate = [budget](uint64_t n, const std::atomic<bool>& stop) {
-    return budget->allocate_waiting(n, stop);
-  };
-  h.valid = [](span<const float> xs) { return all_finite(xs); };
-  h.arrived = [me, addr](uint64_t id, std::shared_ptr<float> v, uint64_t n) {
-    if (auto a = caf::actor_cast<caf::actor>(me))
-      caf::anon_send(a, bulk_atom::value,
-                     bulk_arrival{addr, id, std::move(v), n});
-  };
-  h.sent = [me, addr](uint64_t id) {
-    if (auto a = caf::actor_cast<caf::actor>(me))
-      caf::anon_send(a, bulk_atom::value, bulk_sent{addr, id});
-  };
-  h.closed = [me, addr](const caf::error& why) {
-    if (auto a = caf::actor_cast<caf::actor>(me))
-      caf::anon_send(a, bulk_atom::value, bulk_closed{addr, why});
-  };
-  net::bulk_limits limits;
-  limits.max_values = s.limits.max_message_bytes / sizeof(float);
   auto& p = pi->second;
-  p.link = std::make_shared<net::bulk_link>(b.release(), std::move(h), limits);
-  std::weak_ptr<net::bulk_link> link = p.link;
-  p.out.use_bulk([link](uint64_t id, span<const float> xs,
-                        std::shared_ptr<const void> owner) {
-    if (auto l = link.lock())
-      l->send(id, xs, std::move(owner));
-  });
-  log.wire->debug("bulk link to {} up", caf::to_string(addr));
+  p.link = start_bulk_link(b.release(), self->address(), b.peer, st.budget,
+                           s.limits.max_message_bytes, p.out);
+  log.wire->debug("bulk link to {} up", caf::to_string(b.peer));
 }
 
 /// Checks a complete message from peer `pi` and hands it to the owner.

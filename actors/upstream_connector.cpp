@@ -11,10 +11,10 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/bulk_events.hpp"
+#include "actors/bulk_wiring.hpp"
 #include "actors/interfaces.hpp"
 #include "runtime/core/actor_system.hpp"
 #include "messages/chunking.hpp"
-#include "runtime/aggregation/aggregate.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/net/bulk_link.hpp"
 
@@ -180,36 +180,10 @@ void attach_bulk(upstream_actor* self, const upstream_settings& s,
   auto& st = self->state;
   if (!st.remote || st.link)
     return; // the socket closes with `b`
-  caf::actor_addr me = self->address();
-  net::bulk_hooks h;
-  // The server sends one model at a time to this process; its size is
-  // bounded by the limit checked on the link.
-  h.allocate = [buffers = st.buffers](uint64_t n, const std::atomic<bool>&) {
-    return buffers->try_allocate(n);
-  };
-  h.valid = [](span<const float> xs) { return all_finite(xs); };
-  h.arrived = [me](uint64_t id, std::shared_ptr<float> v, uint64_t n) {
-    if (auto a = caf::actor_cast<caf::actor>(me))
-      caf::anon_send(a, bulk_atom::value,
-                     bulk_arrival{{}, id, std::move(v), n});
-  };
-  h.sent = [me](uint64_t id) {
-    if (auto a = caf::actor_cast<caf::actor>(me))
-      caf::anon_send(a, bulk_atom::value, bulk_sent{{}, id});
-  };
-  h.closed = [me](const caf::error& why) {
-    if (auto a = caf::actor_cast<caf::actor>(me))
-      caf::anon_send(a, bulk_atom::value, bulk_closed{{}, why});
-  };
-  net::bulk_limits limits;
-  limits.max_values = s.limits.max_message_bytes / sizeof(float);
-  st.link = std::make_shared<net::bulk_link>(b.release(), std::move(h), limits);
-  std::weak_ptr<net::bulk_link> link = st.link;
-  st.out->use_bulk([link](uint64_t id, span<const float> xs,
-                          std::shared_ptr<const void> owner) {
-    if (auto l = link.lock())
-      l->send(id, xs, std::move(owner));
-  });
+  // The server sends one model at a time to this process: its buffers
+  // have no bound but the message limit the link checks.
+  st.link = start_bulk_link(b.release(), self->address(), {}, st.buffers,
+                            s.limits.max_message_bytes, *st.out);
   log.wire->debug("bulk link to {}:{} up", s.host, s.port);
 }
 
